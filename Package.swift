@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "taas-capture",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "taas-capture", targets: ["taas-capture"]),
+        .library(name: "AffinityCore", targets: ["AffinityCore"]),
+        .library(name: "CaptureStore", targets: ["CaptureStore"]),
+        .library(name: "CaptureServer", targets: ["CaptureServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCryptoSHA", path: "Sources/CCryptoSHA", providers: [.apt(["libssl-dev"])]),
+        .target(name: "AffinityCore", dependencies: ["CCryptoSHA"]),
+        .target(
+            name: "CaptureStore",
+            dependencies: ["AffinityCore", "CSQLite"],
+            resources: [.embedInCode("Migrations")]
+        ),
+        .target(
+            name: "CaptureServer",
+            dependencies: [
+                "AffinityCore", "CaptureStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "taas-capture",
+            dependencies: [
+                "AffinityCore", "CaptureStore", "CaptureServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "store-bench", dependencies: ["AffinityCore", "CaptureStore", "CSQLite"], path: "Benchmarks/store-bench"),
+        .testTarget(name: "AffinityCoreTests", dependencies: ["AffinityCore"]),
+        .testTarget(name: "CaptureStoreTests", dependencies: ["CaptureStore", "CSQLite"]),
+        .testTarget(name: "CaptureServerTests", dependencies: ["CaptureServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AffinityCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
