@@ -1,0 +1,35 @@
+/// Adds the affinity metadata to an LLM request payload, never overwriting what the caller sent.
+///
+/// - A payload that is not a JSON object is returned unchanged.
+/// - Absent `metadata` is added (as the payload's last member) holding the four keys below.
+/// - `metadata` that is present but not an object — `null` included — leaves the payload unchanged.
+/// - In an object `metadata`, each of `session_id`, `sticky_key`, `requester_runtime`,
+///   `openclaw_correlation` is appended only when its key is absent; a key present with any value,
+///   `null` included, is kept as is.
+///
+/// Nothing else in the payload is touched: OpenAI `tools`, `tool_choice`, assistant `tool_calls` and
+/// `role: "tool"` messages pass through, and no bridge descriptors are added.
+public func patchPayloadMetadata(payload: JSONValue, context: RequestContext) -> JSONValue {
+    guard case .object(var members) = payload else { return payload }
+    let metadataIndex = members.firstIndex(where: { $0.key == "metadata" })
+    var metadata: [(key: String, value: JSONValue)] = []
+    if let metadataIndex {
+        guard case .object(let existing) = members[metadataIndex].value else { return payload }
+        metadata = existing
+    }
+    let additions: [(key: String, value: JSONValue)] = [
+        ("session_id", .string(context.sessionId)),
+        ("sticky_key", .string(context.sessionId)),
+        ("requester_runtime", RequesterRuntimeEnvelope(context: context).json),
+        ("openclaw_correlation", OpenClawCorrelationEnvelope(context: context).json),
+    ]
+    for addition in additions where !metadata.contains(where: { $0.key == addition.key }) {
+        metadata.append(addition)
+    }
+    if let metadataIndex {
+        members[metadataIndex].value = .object(metadata)
+    } else {
+        members.append(("metadata", .object(metadata)))
+    }
+    return .object(members)
+}
