@@ -1,0 +1,201 @@
+import AffinityCore
+import CaptureStore
+import Logging
+import NIOCore
+
+/// Executes JSON-RPC calls for the connections of ONE event loop, and only on that loop.
+///
+/// Readers: each event loop has its own `CaptureReader` for `lastRoute` and `history`. Those are
+/// indexed lookups of a few microseconds, cheaper than any hop to another thread, so they run inline
+/// on the loop; WAL readers never wait on the writer. `stats` and `health` may scan the table, so they
+/// go to `ScanReader`'s pool. Writes (`record`, `prune`) go to the single writer thread.
+final class MethodDispatcher {
+    typealias Completion = (Result<ByteBuffer, RPCError>) -> Void
+
+    private let context: ServiceContext
+    private let reader: CaptureReader
+    private let eventLoop: any EventLoop
+    private let allocator = ByteBufferAllocator()
+
+    init(context: ServiceContext, reader: CaptureReader, eventLoop: any EventLoop) {
+        self.context = context
+        self.reader = reader
+        self.eventLoop = eventLoop
+    }
+
+    /// Closes this loop's reader.
+    func close() { reader.close() }
+
+    /// Runs `request` and calls `completion` on this loop, now (queries) or later (writes, scans).
+    func dispatch(_ request: RPCRequest, completion: @escaping Completion) {
+        do throws(RPCError) {
+            let params = try Params(request.params)
+            switch request.method {
+            case "taas.autorouter.record": try record(params, completion)
+            case "taas.autorouter.lastRoute": completion(try lastRoute(params))
+            case "taas.autorouter.history": completion(try history(params))
+            case "taas.autorouter.stats": try stats(params, completion)
+            case "taas.capture.prune": try prune(params, completion)
+            case "taas.capture.health": health(completion)
+            case "taas.affinity.deriveSessionId": completion(try deriveSessionId(params))
+            default: completion(.failure(.methodNotFound(request.method)))
+            }
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    private func encode(_ body: (inout ByteBuffer) -> Void) -> Result<ByteBuffer, RPCError> {
+        var buffer = allocator.buffer(capacity: 256)
+        body(&buffer)
+        return .success(buffer)
+    }
+
+    private func failure(_ error: StoreError, _ method: String) -> Result<ByteBuffer, RPCError> {
+        if RPCError.isBug(error) {
+            context.logger.error("store error", metadata: ["method": "\(method)", "error": "\(error)"])
+        } else {
+            context.logger.warning("store error", metadata: ["method": "\(method)", "code": "\(error.code)"])
+        }
+        return .failure(RPCError(error))
+    }
+
+    /// Wraps `completion` so that another thread can hand a result back to this loop.
+    private func deliver<T: Sendable>(
+        _ method: String, _ completion: @escaping Completion, encode: @escaping (inout ByteBuffer, T) -> Void
+    ) -> WriterCompletion<T> {
+        let bound = NIOLoopBound((completion, encode, self), eventLoop: eventLoop)
+        return WriterCompletion(eventLoop: eventLoop) { result in
+            let (completion, encode, dispatcher) = bound.value
+            switch result {
+            case .success(let value): completion(dispatcher.encode { encode(&$0, value) })
+            case .failure(let error): completion(dispatcher.failure(error, method))
+            }
+        }
+    }
+
+    private func record(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        switch try params.recordRequest(now: wallClockMillis()) {
+        case .notAutorouted:
+            completion(encode { $0.writeStaticString("{\"recorded\":false,\"reason\":\"not_autorouted\"}") })
+        case .store(let capture):
+            let done = deliver("record", completion) { (buffer, outcome: RecordOutcome) in
+                buffer.writeRecordOutcome(outcome)
+            }
+            guard context.writeQueue.submit(.record(capture, done)) else {
+                throw .overloaded("write queue full")
+            }
+        }
+    }
+
+    private func lastRoute(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+        let selector = try params.requiredSelector()
+        do {
+            let capture = try reader.lastRoute(selector.selector)
+            return encode { $0.writeLastRoute(selector, capture) }
+        } catch {
+            return failure(error, "lastRoute")
+        }
+    }
+
+    private func history(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+        let selector = try params.requiredSelector()
+        let limit = try params.integer("limit", in: 1...1000) ?? 50
+        let cursor = try params.string("cursor")
+        let since = try params.integer("since", in: Int64.min...Int64.max)
+        let until = try params.integer("until", in: Int64.min...Int64.max)
+        let query = HistoryQuery(
+            selector: selector.selector, limit: Int(limit), cursor: cursor, since: since, until: until
+        )
+        do {
+            let page = try reader.history(query)
+            return encode { $0.writeHistory(selector, page) }
+        } catch {
+            return failure(error, "history")
+        }
+    }
+
+    private func stats(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        let selector = try params.selector()?.selector
+        let since = try params.integer("since", in: Int64.min...Int64.max)
+        let until = try params.integer("until", in: Int64.min...Int64.max)
+        let done = deliver("stats", completion) { (buffer, stats: Stats) in buffer.writeStats(stats) }
+        context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
+            try reader.stats(selector, since: since, until: until)
+        }.whenComplete { result in
+            done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
+        }
+    }
+
+    private func prune(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        var policy = context.retention
+        if let v = try params.integer("maxAgeMs", in: 0...Int64.max) { policy.maxAgeMs = v }
+        if let v = try params.integer("maxPerSession", in: 0...Int64(Int32.max)) { policy.maxPerSession = Int(v) }
+        if let v = try params.integer("maxRows", in: 0...Int64(Int32.max)) { policy.maxRows = Int(v) }
+        let dryRun = try params.bool("dryRun") ?? false
+        let done = deliver("prune", completion) { (buffer, report: PruneReport) in buffer.writePruneReport(report) }
+        guard context.writeQueue.submit(.prune(policy, dryRun: dryRun, done)) else {
+            throw .overloaded("write queue full")
+        }
+    }
+
+    private func health(_ completion: @escaping Completion) {
+        let context = self.context
+        let done = deliver("health", completion) { (buffer, health: StoreHealth) in
+            let uptime = ContinuousClock.now - context.startedAt
+            buffer.writeStaticString("{\"status\":\"ok\",\"version\":")
+            buffer.writeJSONString(context.version)
+            buffer.writeStaticString(",\"schemaVersion\":")
+            buffer.writeJSONInt(Int64(health.schemaVersion))
+            buffer.writeStaticString(",\"captures\":")
+            buffer.writeJSONInt(Int64(health.captures))
+            buffer.writeStaticString(",\"dbBytes\":")
+            buffer.writeJSONInt(health.dbBytes)
+            buffer.writeStaticString(",\"walBytes\":")
+            buffer.writeJSONInt(health.walBytes)
+            buffer.writeStaticString(",\"uptimeMs\":")
+            buffer.writeJSONInt(uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000)
+            buffer.writeStaticString(",\"durability\":")
+            buffer.writeJSONString(context.durability.rawValue)
+            buffer.writeStaticString(",\"retention\":")
+            buffer.writeRetention(context.retention)
+            buffer.writeStaticString("}")
+        }
+        context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in try reader.health() }
+            .whenComplete { result in
+                done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
+            }
+    }
+
+    /// The service has no environment of the caller's: every tier input comes as a parameter, and a
+    /// call with none of them is refused rather than answered from the service's own home directory.
+    private func deriveSessionId(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+        let keys = ["localSessionId", "workspaceDir", "openclawSessionId", "agentId", "runId", "stateDir"]
+        var values: [String: String] = [:]
+        for key in keys {
+            if let v = try params.identity(key) { values[key] = v }
+        }
+        guard !values.isEmpty else { throw .invalidParams("params", "at least one of \(keys.joined(separator: ", ")) is required") }
+        if let stateDir = values["stateDir"], !stateDir.hasPrefix("/") {
+            throw .invalidParams("stateDir", "must be an absolute path")
+        }
+        let input = SessionIdentityInput(
+            localSessionId: values["localSessionId"], workspaceDir: values["workspaceDir"],
+            openclawSessionId: values["openclawSessionId"], agentId: values["agentId"], runId: values["runId"],
+            stateDir: values["stateDir"], home: nil, cwd: "/"
+        )
+        let identity: SessionIdentity
+        do {
+            identity = try SessionIdentity.deriveRequiringAbsoluteWorkspace(from: input)
+        } catch {
+            throw .invalidParams("workspaceDir", "must be an absolute path")
+        }
+        return encode {
+            $0.writeStaticString("{\"sessionId\":")
+            $0.writeJSONString(identity.sessionId)
+            $0.writeStaticString(",\"source\":")
+            $0.writeJSONString(identity.source.rawValue)
+            $0.writeStaticString("}")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import AffinityCore
+import CaptureStore
+import NIOCore
+
+/// Wire shapes of results (SPEC "The capture" and "Methods"), written straight into a buffer.
+extension ByteBuffer {
+    /// A capture: id, sessionId, agentId, capturedAt, then the fields in SPEC order; nulls included.
+    mutating func writeCapture(_ c: Capture) {
+        writeStaticString("{\"id\":")
+        writeJSONInt(c.id)
+        writeStaticString(",\"sessionId\":")
+        writeJSONString(c.sessionId)
+        writeStaticString(",\"agentId\":")
+        writeJSONString(c.agentId)
+        writeStaticString(",\"capturedAt\":")
+        writeJSONInt(c.capturedAt)
+        let f = c.fields
+        writeStaticString(",\"taasRequestId\":")
+        writeJSONString(f.taasRequestId)
+        writeStaticString(",\"taasTraceId\":")
+        writeJSONString(f.taasTraceId)
+        writeStaticString(",\"openclawTurnId\":")
+        writeJSONString(f.openclawTurnId)
+        writeStaticString(",\"openclawAttempt\":")
+        writeJSONString(f.openclawAttempt)
+        writeStaticString(",\"autorouterModel\":")
+        writeJSONString(f.autorouterModel)
+        writeStaticString(",\"autorouterAlgo\":")
+        writeJSONString(f.autorouterAlgo)
+        writeStaticString(",\"autorouterAlgoSource\":")
+        writeJSONString(f.autorouterAlgoSource)
+        writeStaticString(",\"thinkingApplied\":")
+        writeJSONString(f.thinkingApplied)
+        writeStaticString(",\"routedContextWindow\":")
+        writeJSONInt(f.routedContextWindow.map { Int64($0) })
+        writeStaticString("}")
+    }
+
+    mutating func writeCapture(_ c: Capture?) {
+        if let c { writeCapture(c) } else { writeStaticString("null") }
+    }
+
+    /// `{"recorded":true,"id","duplicate"}`.
+    mutating func writeRecordOutcome(_ outcome: RecordOutcome) {
+        writeStaticString("{\"recorded\":true,\"id\":")
+        writeJSONInt(outcome.id)
+        writeStaticString(",\"duplicate\":")
+        writeJSONBool(outcome.duplicate)
+        writeStaticString("}")
+    }
+
+    /// lastRoute: by agent `{"agentId","sessionId","capture"}`, else `{"sessionId","capture"}`.
+    mutating func writeLastRoute(_ selector: ResolvedSelector, _ capture: Capture?) {
+        if let agentId = selector.agentId {
+            writeStaticString("{\"agentId\":")
+            writeJSONString(agentId)
+            writeStaticString(",\"sessionId\":")
+            writeJSONString(capture?.sessionId)
+        } else {
+            writeStaticString("{\"sessionId\":")
+            writeJSONString(selector.sessionId)
+        }
+        writeStaticString(",\"capture\":")
+        writeCapture(capture)
+        writeStaticString("}")
+    }
+
+    /// history: `{"agentId"|"sessionId", "captures", "nextCursor"}`.
+    mutating func writeHistory(_ selector: ResolvedSelector, _ page: HistoryPage) {
+        if let agentId = selector.agentId {
+            writeStaticString("{\"agentId\":")
+            writeJSONString(agentId)
+        } else {
+            writeStaticString("{\"sessionId\":")
+            writeJSONString(selector.sessionId)
+        }
+        writeStaticString(",\"captures\":[")
+        for (i, capture) in page.captures.enumerated() {
+            if i > 0 { writeStaticString(",") }
+            writeCapture(capture)
+        }
+        writeStaticString("],\"nextCursor\":")
+        writeJSONString(page.nextCursor)
+        writeStaticString("}")
+    }
+
+    mutating func writeCounts(_ counts: [String: Int]) {
+        writeStaticString("{")
+        for (i, key) in counts.keys.sorted().enumerated() {
+            if i > 0 { writeStaticString(",") }
+            writeJSONString(key)
+            writeStaticString(":")
+            writeJSONInt(Int64(counts[key]!))
+        }
+        writeStaticString("}")
+    }
+
+    /// stats, `by*` keys sorted for stable output.
+    mutating func writeStats(_ s: Stats) {
+        writeStaticString("{\"total\":")
+        writeJSONInt(Int64(s.total))
+        writeStaticString(",\"sessions\":")
+        writeJSONInt(Int64(s.sessions))
+        writeStaticString(",\"agents\":")
+        writeJSONInt(Int64(s.agents))
+        writeStaticString(",\"firstCapturedAt\":")
+        writeJSONInt(s.firstCapturedAt)
+        writeStaticString(",\"lastCapturedAt\":")
+        writeJSONInt(s.lastCapturedAt)
+        writeStaticString(",\"byModel\":")
+        writeCounts(s.byModel)
+        writeStaticString(",\"byAlgo\":")
+        writeCounts(s.byAlgo)
+        writeStaticString(",\"byAlgoSource\":")
+        writeCounts(s.byAlgoSource)
+        writeStaticString(",\"byThinking\":")
+        writeCounts(s.byThinking)
+        writeStaticString("}")
+    }
+
+    /// prune: `{"deleted","remaining","byRule":{"age","perSession","rows"},"durationMs","dryRun"}`.
+    mutating func writePruneReport(_ r: PruneReport) {
+        writeStaticString("{\"deleted\":")
+        writeJSONInt(Int64(r.deleted))
+        writeStaticString(",\"remaining\":")
+        writeJSONInt(Int64(r.remaining))
+        writeStaticString(",\"byRule\":{\"age\":")
+        writeJSONInt(Int64(r.byAge))
+        writeStaticString(",\"perSession\":")
+        writeJSONInt(Int64(r.byPerSession))
+        writeStaticString(",\"rows\":")
+        writeJSONInt(Int64(r.byRows))
+        writeStaticString("},\"durationMs\":")
+        writeJSONInt(r.durationMs)
+        writeStaticString(",\"dryRun\":")
+        writeJSONBool(r.dryRun)
+        writeStaticString("}")
+    }
+
+    /// A retention policy: `{"maxAgeMs","maxPerSession","maxRows"}` (0 = rule off).
+    mutating func writeRetention(_ r: RetentionPolicy) {
+        writeStaticString("{\"maxAgeMs\":")
+        writeJSONInt(r.maxAgeMs)
+        writeStaticString(",\"maxPerSession\":")
+        writeJSONInt(Int64(r.maxPerSession))
+        writeStaticString(",\"maxRows\":")
+        writeJSONInt(Int64(r.maxRows))
+        writeStaticString("}")
+    }
+}

@@ -1,0 +1,55 @@
+import CaptureStore
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Runs queries that may scan (stats, health) on a thread pool of their own, off the event loops, so
+/// a slow scan never delays the cheap indexed queries or another connection's I/O.
+final class ScanReader: Sendable {
+    private let pool: NIOThreadPool
+    private let slot: ReaderSlot
+
+    init(path: String, threads: Int) {
+        pool = NIOThreadPool(numberOfThreads: threads)
+        slot = ReaderSlot(path: path)
+        pool.start()
+    }
+
+    /// Runs `body` with a reader on a pool thread; the future completes on `eventLoop`.
+    func run<T: Sendable>(
+        on eventLoop: any EventLoop, _ body: @escaping @Sendable (CaptureReader) throws(StoreError) -> T
+    ) -> EventLoopFuture<T> {
+        let slot = self.slot
+        return pool.runIfActive(eventLoop: eventLoop) { try slot.withReader(body) }
+    }
+
+    /// Waits for running queries, then closes the reader.
+    func shutdown() async {
+        try? await pool.shutdownGracefully()
+        slot.close()
+    }
+}
+
+/// The pool's reader, opened on first use and used by one thread at a time.
+private final class ReaderSlot: @unchecked Sendable {
+    // @unchecked: `reader` is only touched while holding `lock`, so one thread uses it at a time.
+    private let lock = NSLock()
+    private let path: String
+    private var reader: CaptureReader?
+
+    init(path: String) { self.path = path }
+
+    func withReader<T>(_ body: (CaptureReader) throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if reader == nil { reader = try CaptureReader(path: path) }
+        return try body(reader!)
+    }
+
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        reader?.close()
+        reader = nil
+    }
+}

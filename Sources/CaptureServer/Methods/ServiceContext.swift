@@ -1,0 +1,14 @@
+import CaptureStore
+import Logging
+import NIOCore
+
+/// What every dispatcher shares: the writer's queue, the scan reader, configuration and start time.
+struct ServiceContext: Sendable {
+    let writeQueue: WriteQueue
+    let scanReader: ScanReader
+    let durability: Durability
+    let retention: RetentionPolicy
+    let version: String
+    let startedAt: ContinuousClock.Instant
+    let logger: Logger
+}

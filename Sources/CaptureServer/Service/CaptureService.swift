@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CaptureStore
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ServiceLifecycle
+
+/// The taas-capture service: serves the socket until graceful shutdown, then drains and exits.
+///
+/// `run()` promises, in order: refuse to start when another instance serves the database; open and
+/// migrate it; serve; and on graceful shutdown (SIGTERM/SIGINT through `ServiceGroup`) stop
+/// accepting, answer every request already read, commit, checkpoint, close, and remove the socket.
+public struct CaptureService: Service {
+    public let configuration: ServerConfiguration
+    private let onReady: (@Sendable () -> Void)?
+
+    /// - Parameter onReady: called once the socket accepts connections (tests, readiness notices).
+    public init(configuration: ServerConfiguration, onReady: (@Sendable () -> Void)? = nil) {
+        self.configuration = configuration
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let config = configuration
+        let logger = config.logger
+        try Startup.checkSocketPathLength(config.socketPath)
+        try Startup.createParentDirectory(of: config.socketPath)
+        try Startup.createParentDirectory(of: config.dbPath)
+        let lockFD = try Startup.lockDatabase(config.dbPath)
+        defer { Startup.unlock(lockFD) }
+        try Startup.removeStaleSocket(config.socketPath)
+
+        let queue = WriteQueue(capacity: config.writeQueueCapacity)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
+        let writerThread: WriterThread
+        do {
+            writerThread = try await WriterThread.start(
+                path: config.dbPath, durability: config.durability,
+                loop: WriterLoop(
+                    queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
+                    maxGroup: config.maxGroupSize, logger: logger
+                ),
+                eventLoop: group.any()
+            )
+        } catch let error as StoreError {
+            try? await group.shutdownGracefully()
+            throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
+        }
+        let scanReader = ScanReader(path: config.dbPath, threads: 1)
+        let context = ServiceContext(
+            writeQueue: queue, scanReader: scanReader, durability: config.durability, retention: config.retention,
+            version: config.version, startedAt: .now, logger: logger
+        )
+        do {
+            let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, context: context)
+            let quiescing = ServerQuiescingHelper(group: group)
+            let server = SocketServer(
+                configuration: config, dispatchers: dispatchers,
+                limiter: ConnectionLimiter(limit: config.maxConnections), quiescing: quiescing, ownUID: getuid()
+            )
+            do {
+                let serverChannel = try await server.bind(group: group)
+                logger.info("taas-capture serving", metadata: ["durability": "\(config.durability.rawValue)"])
+                onReady?()
+                try await Self.serve(serverChannel, quiescing: quiescing, group: group)
+            } catch {
+                await dispatchers.close()
+                throw error
+            }
+            await dispatchers.close()
+        } catch {
+            await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)
+            unlink(config.socketPath)
+            throw error
+        }
+        await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)
+        unlink(config.socketPath)
+        logger.info("taas-capture stopped")
+    }
+
+    /// Accepts until graceful shutdown, Hummingbird-style: one task per connection in a discarding
+    /// group, so leaving the group means every connection has been drained and closed.
+    private static func serve(
+        _ serverChannel: NIOAsyncChannel<any Channel, Never>, quiescing: ServerQuiescingHelper,
+        group: any EventLoopGroup
+    ) async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await serverChannel.executeThenClose { inbound in
+                    for try await child in inbound {
+                        tasks.addTask { try? await child.closeFuture.get() }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Closes the listening socket and asks every connection to finish what it has read.
+            quiescing.initiateShutdown(promise: nil)
+        }
+    }
+
+    private static func finish(
+        queue: WriteQueue, writerThread: WriterThread, scanReader: ScanReader, group: MultiThreadedEventLoopGroup
+    ) async {
+        queue.stop()
+        await writerThread.join()
+        await scanReader.shutdown()
+        try? await group.shutdownGracefully()
+    }
+}

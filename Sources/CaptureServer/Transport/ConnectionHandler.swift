@@ -1,0 +1,248 @@
+import Logging
+import NIOCore
+import NIOExtras
+
+/// The per-connection protocol: one JSON-RPC message per line in, one response line out per answered
+/// message, in request order, with many requests in flight (pipelining).
+///
+/// Why a handler and not `NIOAsyncChannel` per connection: with pipelining, a read burst carries many
+/// lines whose answers are mostly ready at once; here they are written with no task hops and flushed
+/// once per burst (or once per writer group), which measured clearly faster than iterating an async
+/// sequence per line. The async pattern stays at the top level (`CaptureServer`), as in Hummingbird.
+///
+/// Backpressure: when `maxPendingLines` answers are outstanding, or the socket's send buffer is above
+/// its high-water mark (a client that does not read), `read` is no longer forwarded, so this
+/// connection stops being read and its memory stays bounded, while other connections go on.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The answer to one line: one part for a single request, one per answered entry of a batch.
+    private struct PendingLine {
+        var parts: [ByteBuffer?]
+        var remaining: Int
+        var isBatch: Bool
+        var closeAfter = false
+    }
+
+    private let dispatcher: MethodDispatcher
+    private let maxPendingLines: Int
+    private let maxLineBytes: Int
+    private let logger: Logger
+    private var context: ChannelHandlerContext?
+    private var pending = CircularBuffer<PendingLine>(initialCapacity: 16)
+    private var firstSeq = 0
+    private var nextSeq = 0
+    private var inReadBurst = false
+    private var needsFlush = false
+    private var flushScheduled = false
+    private var readHeld = false
+    /// No further lines are executed (a closing error was produced, or shutdown began).
+    private var stopped = false
+    /// Close once every pending answer is written (input closed, or graceful shutdown).
+    private var closeWhenDrained = false
+
+    init(dispatcher: MethodDispatcher, maxPendingLines: Int, maxLineBytes: Int, logger: Logger) {
+        self.dispatcher = dispatcher
+        self.maxPendingLines = maxPendingLines
+        self.maxLineBytes = maxLineBytes
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !stopped else { return }
+        inReadBurst = true
+        let seq = nextSeq
+        nextSeq += 1
+        switch RPCMessage.parse(Self.unwrapInboundIn(data)) {
+        case .failure(let error):
+            pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
+            complete(seq: seq, part: 0, id: .null, outcome: .failure(error))
+        case .single(let entry):
+            let answered = Self.isAnswered(entry)
+            pending.append(PendingLine(parts: answered ? [nil] : [], remaining: answered ? 1 : 0, isBatch: false))
+            execute(entry, seq: seq, part: answered ? 0 : nil)
+        case .batch(let entries):
+            let answered = entries.reduce(0) { $0 + (Self.isAnswered($1) ? 1 : 0) }
+            pending.append(PendingLine(parts: Array(repeating: nil, count: answered), remaining: answered, isBatch: true))
+            var part = 0
+            for entry in entries {
+                if Self.isAnswered(entry) {
+                    execute(entry, seq: seq, part: part)
+                    part += 1
+                } else {
+                    execute(entry, seq: seq, part: nil)
+                }
+            }
+        }
+        drain()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case ChannelEvent.inputClosed:
+            stopped = true
+            closeWhenDrained = true
+            drain()
+        case is ChannelShouldQuiesceEvent:
+            stopped = true
+            closeWhenDrained = true
+            drain()
+        case is IdleStateHandler.IdleStateEvent:
+            logger.debug("closing idle connection")
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is LineTooLongError, !stopped {
+            let seq = nextSeq
+            nextSeq += 1
+            pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
+            complete(seq: seq, part: 0, id: .null, outcome: .failure(.lineTooLong(limit: maxLineBytes)))
+            return
+        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if holdReads {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Execution and ordering
+
+    private static func isAnswered(_ entry: RPCEntry) -> Bool {
+        if case .call(let request) = entry { return !request.isNotification }
+        return true
+    }
+
+    private func execute(_ entry: RPCEntry, seq: Int, part: Int?) {
+        switch entry {
+        case .invalid(let id, let error):
+            complete(seq: seq, part: part ?? 0, id: id, outcome: .failure(error))
+        case .call(let request):
+            guard let part, let id = request.id else {
+                // A notification: executed, never answered; only a bug is worth a log line.
+                dispatcher.dispatch(request) { [logger] result in
+                    if case .failure(let error) = result, error.code == RPCError.internalError.code {
+                        logger.error("notification failed", metadata: ["method": "\(request.method)"])
+                    }
+                }
+                return
+            }
+            dispatcher.dispatch(request) { [self] outcome in
+                self.complete(seq: seq, part: part, id: id, outcome: outcome)
+            }
+        }
+    }
+
+    private func complete(seq: Int, part: Int, id: JSON, outcome: Result<ByteBuffer, RPCError>) {
+        guard let context, seq >= firstSeq else { return }
+        let index = pending.index(pending.startIndex, offsetBy: seq - firstSeq)
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        buffer.writeRPCResponse(id: id, outcome: outcome)
+        pending[index].parts[part] = buffer
+        pending[index].remaining -= 1
+        if case .failure(let error) = outcome, error.closesConnection {
+            pending[index].closeAfter = true
+            stopped = true
+        }
+        if seq == firstSeq { drain() }
+    }
+
+    /// Writes every answer that is complete and has no unanswered line before it.
+    private func drain() {
+        guard let context else { return }
+        while let first = pending.first, first.remaining == 0 {
+            pending.removeFirst()
+            firstSeq += 1
+            if !first.parts.isEmpty {
+                context.write(Self.wrapOutboundOut(render(first, allocator: context.channel.allocator)), promise: nil)
+                needsFlush = true
+            }
+            if first.closeAfter {
+                let channel = context.channel
+                context.writeAndFlush(Self.wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
+                    .whenComplete { _ in channel.close(promise: nil) }
+                pending.removeAll()
+                return
+            }
+        }
+        if needsFlush, !inReadBurst { scheduleFlush() }
+        if closeWhenDrained, pending.isEmpty {
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        resumeReadingIfPossible()
+    }
+
+    private func render(_ line: PendingLine, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if !line.isBatch, var single = line.parts[0] {
+            single.writeInteger(UInt8(ascii: "\n"))
+            return single
+        }
+        var out = allocator.buffer(capacity: line.parts.reduce(3) { $0 + ($1?.readableBytes ?? 0) + 1 })
+        out.writeInteger(UInt8(ascii: "["))
+        for (i, part) in line.parts.enumerated() {
+            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+            if let part { out.writeImmutableBuffer(part) }
+        }
+        out.writeStaticString("]\n")
+        return out
+    }
+
+    /// Answers completed by the writer arrive one loop task per group: flush once after all of them.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            guard handler.needsFlush, let context = handler.context else { return }
+            handler.needsFlush = false
+            context.flush()
+        }
+    }
+
+    private var holdReads: Bool {
+        guard let context else { return true }
+        return stopped || pending.count >= maxPendingLines || !context.channel.isWritable
+    }
+
+    private func resumeReadingIfPossible() {
+        guard readHeld, !holdReads, let context else { return }
+        readHeld = false
+        context.read()
+    }
+}

@@ -1,0 +1,70 @@
+import CaptureStore
+import Foundation
+import NIOCore
+
+/// Delivers a writer result to the event loop that asked for it.
+struct WriterCompletion<Value: Sendable>: Sendable {
+    let eventLoop: any EventLoop
+    let deliver: @Sendable (Result<Value, StoreError>) -> Void
+}
+
+/// One unit of work for the writer thread.
+enum WriterJob: Sendable {
+    case record(NewCapture, WriterCompletion<RecordOutcome>)
+    case prune(RetentionPolicy, dryRun: Bool, WriterCompletion<PruneReport>)
+}
+
+/// The bounded queue between every connection and the writer thread.
+///
+/// `submit` never blocks an event loop: past `capacity` it refuses (the caller answers -32002).
+final class WriteQueue: @unchecked Sendable {
+    // @unchecked: `jobs` and `stopping` are only touched while holding `condition`.
+    private let condition = NSCondition()
+    private var jobs: [WriterJob] = []
+    private var stopping = false
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        jobs.reserveCapacity(min(capacity, 4096))
+    }
+
+    /// Enqueues `job`; false when the queue is full or the writer is stopping.
+    func submit(_ job: WriterJob) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, jobs.count < capacity else { return false }
+        jobs.append(job)
+        if jobs.count == 1 { condition.signal() }
+        return true
+    }
+
+    /// Waits until there is work, `deadline` passes, or the queue is stopping; takes up to `max` jobs.
+    func take(max: Int, deadline: Date?) -> (jobs: [WriterJob], stopping: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        while jobs.isEmpty, !stopping {
+            if let deadline {
+                if !condition.wait(until: deadline) { break }
+            } else {
+                condition.wait()
+            }
+        }
+        if jobs.count <= max {
+            let taken = jobs
+            jobs.removeAll(keepingCapacity: true)
+            return (taken, stopping)
+        }
+        let taken = Array(jobs.prefix(max))
+        jobs.removeFirst(max)
+        return (taken, stopping)
+    }
+
+    /// Refuses new jobs; the writer drains what is queued and then ends.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,126 @@
+import CaptureStore
+import Foundation
+import Logging
+import NIOCore
+
+/// The group-commit loop, run on one dedicated thread that owns the `CaptureWriter`.
+///
+/// Each turn takes everything pending (up to `maxGroup`) and stores all records in ONE transaction,
+/// then answers each only after the commit. Retention runs between groups, on a timer. When a
+/// non-retryable error hits a group of several records, they are retried one by one so that one
+/// bad capture cannot fail the others. Errors never end the loop: the next group tries again.
+struct WriterLoop: Sendable {
+    let queue: WriteQueue
+    let retention: RetentionPolicy
+    let pruneInterval: Duration
+    let maxGroup: Int
+    let logger: Logger
+
+    /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
+    func run(writer: CaptureWriter) {
+        var nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
+        let pruning = retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0
+        while true {
+            let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
+            if !jobs.isEmpty { process(jobs, writer: writer) }
+            if stopping, jobs.isEmpty { break }
+            if pruning, !stopping, Date() >= nextPrune {
+                timedPrune(writer: writer)
+                nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
+            }
+        }
+        do {
+            try writer.checkpoint(truncate: true)
+        } catch {
+            logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
+        }
+        writer.close()
+    }
+
+    private func seconds(_ d: Duration) -> TimeInterval {
+        let (s, atto) = d.components
+        return TimeInterval(s) + TimeInterval(atto) / 1e18
+    }
+
+    private func timedPrune(writer: CaptureWriter) {
+        do {
+            let report = try writer.prune(retention, now: wallClockMillis(), dryRun: false)
+            if report.deleted > 0 {
+                logger.info(
+                    "retention pruned captures",
+                    metadata: ["deleted": "\(report.deleted)", "remaining": "\(report.remaining)"]
+                )
+            }
+        } catch {
+            logger.error("retention prune failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func process(_ jobs: [WriterJob], writer: CaptureWriter) {
+        var captures: [NewCapture] = []
+        var completions: [WriterCompletion<RecordOutcome>] = []
+        captures.reserveCapacity(jobs.count)
+        completions.reserveCapacity(jobs.count)
+        var prunes: [(RetentionPolicy, Bool, WriterCompletion<PruneReport>)] = []
+        for job in jobs {
+            switch job {
+            case .record(let capture, let completion):
+                captures.append(capture)
+                completions.append(completion)
+            case .prune(let policy, let dryRun, let completion):
+                prunes.append((policy, dryRun, completion))
+            }
+        }
+        if !captures.isEmpty { deliver(record(captures, writer: writer), to: completions) }
+        for (policy, dryRun, completion) in prunes {
+            let result: Result<PruneReport, StoreError>
+            do {
+                result = .success(try writer.prune(policy, now: wallClockMillis(), dryRun: dryRun))
+            } catch {
+                result = .failure(error)
+            }
+            completion.eventLoop.execute { completion.deliver(result) }
+        }
+    }
+
+    private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
+        do {
+            return try writer.record(captures).map { .success($0) }
+        } catch {
+            if captures.count > 1, !error.isRetryable {
+                logger.warning("group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
+                return captures.map { capture in
+                    do throws(StoreError) {
+                        return .success(try writer.record([capture])[0])
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            logger.warning("group commit failed", metadata: ["error": "\(error)", "records": "\(captures.count)"])
+            return Array(repeating: .failure(error), count: captures.count)
+        }
+    }
+
+    /// Hands results back with one hop per event loop rather than one per request.
+    private func deliver(
+        _ results: [Result<RecordOutcome, StoreError>], to completions: [WriterCompletion<RecordOutcome>]
+    ) {
+        var byLoop: [ObjectIdentifier: (loop: any EventLoop, items: [(WriterCompletion<RecordOutcome>, Result<RecordOutcome, StoreError>)])] = [:]
+        for (completion, result) in zip(completions, results) {
+            let key = ObjectIdentifier(completion.eventLoop)
+            byLoop[key, default: (completion.eventLoop, [])].items.append((completion, result))
+        }
+        for (_, entry) in byLoop {
+            let items = entry.items
+            entry.loop.execute {
+                for (completion, result) in items { completion.deliver(result) }
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+func wallClockMillis() -> Int64 {
+    Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+}

@@ -1,0 +1,44 @@
+import CaptureStore
+import NIOCore
+import NIOPosix
+
+/// The dedicated thread that owns the `CaptureWriter`: a one-thread pool running one job, the loop.
+struct WriterThread: Sendable {
+    private let pool: NIOThreadPool
+    private let done: EventLoopFuture<Void>
+
+    /// Opens (creating and migrating) the database on the writer thread, then runs `loop` there.
+    /// Returns once the database is open; throws what opening threw.
+    static func start(
+        path: String, durability: Durability, loop: WriterLoop, eventLoop: any EventLoop
+    ) async throws -> WriterThread {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let opened = eventLoop.makePromise(of: Void.self)
+        let done = pool.runIfActive(eventLoop: eventLoop) {
+            let writer: CaptureWriter
+            do {
+                writer = try CaptureWriter(path: path, durability: durability)
+            } catch {
+                opened.fail(error)
+                return
+            }
+            opened.succeed()
+            loop.run(writer: writer)
+        }
+        done.whenFailure { opened.fail($0) }
+        do {
+            try await opened.futureResult.get()
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
+        }
+        return WriterThread(pool: pool, done: done)
+    }
+
+    /// Waits for the loop to finish (after its queue was stopped) and ends the thread.
+    func join() async {
+        try? await done.get()
+        try? await pool.shutdownGracefully()
+    }
+}
