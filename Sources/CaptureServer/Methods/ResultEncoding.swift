@@ -148,3 +148,12 @@ extension ByteBuffer {
         writeStaticString("}")
     }
 }
+
+extension PruneReport {
+    /// The `taas.capture.prune` result as one line of JSON; `taas-capture prune --json` prints the same.
+    public var jsonText: String {
+        var buffer = ByteBuffer()
+        buffer.writePruneReport(self)
+        return String(buffer: buffer)
+    }
+}

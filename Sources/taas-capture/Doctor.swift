@@ -1,0 +1,98 @@
+import ArgumentParser
+import CaptureServer
+import CaptureStore
+import Foundation
+
+/// `taas-capture doctor`: checks the socket, permissions, schema, integrity and the running service.
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the socket, file permissions, schema, database integrity and the service's health.",
+        discussion: "Exit status 0 when every check passes, 1 otherwise.")
+
+    @Option(help: "The service's socket (default: $TAAS_CAPTURE_SOCKET or STATE/taas-capture/capture.sock).")
+    var socket: String?
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Check only the database file (for when the service is stopped).") var offline = false
+    @Flag(help: "Print {\"ok\", \"checks\": [{\"name\",\"ok\",\"detail\"}]} as JSON.") var json = false
+
+    struct Check {
+        let name: String
+        let ok: Bool
+        let detail: String
+    }
+
+    func run() throws {
+        let socketPath = StatePaths().socketPath(flag: socket)
+        let dbPath = database.databasePath
+        var checks: [Check] = []
+        checks += permissionChecks(directory: (dbPath as NSString).deletingLastPathComponent, mode: 0o700, label: "database directory")
+        checks += databaseChecks(dbPath)
+        if !offline {
+            checks += permissionChecks(directory: (socketPath as NSString).deletingLastPathComponent, mode: 0o700, label: "socket directory")
+            checks += serviceChecks(socketPath)
+        }
+        let ok = checks.allSatisfy(\.ok)
+        if json {
+            let list = checks.map { JSON.object(JSONObject(["name": .string($0.name), "ok": .bool($0.ok), "detail": .string($0.detail)])) }
+            printJSON(.object(JSONObject(["ok": .bool(ok), "checks": .array(list)])))
+        } else {
+            for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
+        }
+        if !ok { throw ExitCode(1) }
+    }
+
+    private func permissionChecks(directory: String, mode: Int, label: String) -> [Check] {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: directory) else {
+            return [Check(name: label, ok: false, detail: "missing")]
+        }
+        return [modeCheck(label, attributes, expected: mode)]
+    }
+
+    private func modeCheck(_ name: String, _ attributes: [FileAttributeKey: Any], expected: Int) -> Check {
+        let mode = (attributes[.posixPermissions] as? Int ?? 0) & 0o777
+        let owner = (attributes[.ownerAccountID] as? NSNumber)?.uint32Value
+        let mine = owner == getuid()
+        let detail = "mode \(String(mode, radix: 8))\(mine ? "" : ", owned by uid \(owner.map(String.init) ?? "?")")"
+        return Check(name: name, ok: mode & ~expected == 0 && mine, detail: detail + (mode & ~expected == 0 ? "" : " (expected \(String(expected, radix: 8)))"))
+    }
+
+    private func databaseChecks(_ path: String) -> [Check] {
+        var checks: [Check] = []
+        for suffix in ["", "-wal", "-shm"] {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix) else {
+                if suffix.isEmpty { return [Check(name: "database", ok: false, detail: "missing (the service creates it on start)")] }
+                continue
+            }
+            checks.append(modeCheck("database file\(suffix)", attributes, expected: 0o600))
+        }
+        do throws(StoreError) {
+            let reader = try CaptureReader(path: path)
+            defer { reader.close() }
+            let health = try reader.health()
+            checks.append(Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures"))
+            let integrity = try reader.integrityCheck()
+            checks.append(Check(name: "integrity", ok: integrity == ["ok"], detail: integrity.prefix(5).joined(separator: "; ")))
+        } catch {
+            checks.append(Check(name: "database", ok: false, detail: error.message))
+        }
+        return checks
+    }
+
+    private func serviceChecks(_ path: String) -> [Check] {
+        var checks: [Check] = []
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            return [Check(name: "socket", ok: false, detail: "missing: is 'taas-capture serve' running?")]
+        }
+        let isSocket = (attributes[.type] as? FileAttributeType) == .typeSocket
+        checks.append(isSocket ? modeCheck("socket", attributes, expected: 0o600) : Check(name: "socket", ok: false, detail: "not a socket"))
+        do {
+            let client = try CaptureClient(socketPath: path, timeoutSeconds: 5)
+            let health = try client.call("taas.capture.health")
+            let detail = "status \(Table.text(health["status"])), version \(Table.text(health["version"])), \(Table.text(health["captures"])) captures, durability \(Table.text(health["durability"])), up \(Table.text(health["uptimeMs"])) ms"
+            checks.append(Check(name: "service", ok: health["status"]?.stringValue == "ok", detail: detail))
+        } catch {
+            checks.append(Check(name: "service", ok: false, detail: "\(error)"))
+        }
+        return checks
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CaptureServer
+import CaptureStore
+import Logging
+import ServiceLifecycle
+
+/// `taas-capture serve`: the service (SPEC "Transport", "Methods", "Retention").
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve captures on the Unix socket until SIGTERM or SIGINT.")
+
+    @Option(help: "The socket to listen on (default: $TAAS_CAPTURE_SOCKET or STATE/taas-capture/capture.sock).")
+    var socket: String?
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "normal (WAL, synchronous=NORMAL: survives a killed process) or full (also survives power loss).")
+    var durability: Durability = .normal
+    @Option(help: "Remove captures older than this (0 = off).") var maxAge = CLIDuration(milliseconds: 30 * 86_400_000)
+    @Option(help: "Keep the newest N captures of each session (0 = off).") var maxPerSession = 1000
+    @Option(help: "Keep at most N captures in all, oldest removed first (0 = off).") var maxRows = 5_000_000
+    @Option(help: "How often retention runs (0 = never; 'prune' from cron still works).")
+    var pruneInterval = CLIDuration(milliseconds: 600_000)
+    @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
+    @Option(help: "Close a connection idle for this long (0 = never).") var idleTimeout = CLIDuration(milliseconds: 300_000)
+    @Option(help: "A longer request line is refused with -32001 and its connection closed.")
+    var maxLineBytes = 1 << 20
+    @Option(help: "Also accept peers of this uid (repeatable).") var allowUid: [UInt32] = []
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard maxPerSession >= 0, maxRows >= 0 else { throw ValidationError("--max-per-session and --max-rows take 0 or more") }
+        guard (1...65_536).contains(maxConnections) else { throw ValidationError("--max-connections takes 1 to 65536") }
+        guard (1024...(64 << 20)).contains(maxLineBytes) else { throw ValidationError("--max-line-bytes takes 1024 to 67108864") }
+    }
+
+    func run() async throws {
+        let paths = StatePaths()
+        var logger = Logger(label: "taas-capture")
+        logger.logLevel = logLevel
+        var config = ServerConfiguration(
+            socketPath: paths.socketPath(flag: socket), dbPath: database.databasePath, logger: logger)
+        config.durability = durability
+        config.retention = RetentionPolicy(
+            maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
+        config.pruneInterval = .milliseconds(pruneInterval.milliseconds)
+        config.maxConnections = maxConnections
+        config.idleTimeout = .milliseconds(idleTimeout.milliseconds)
+        config.maxLineBytes = maxLineBytes
+        config.allowUIDs = Set(allowUid)
+        config.version = TaasCaptureVersion.string
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: CaptureService(configuration: config))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch let error as StartupError {
+            throw CLIFailure(error.message)
+        } catch let error as ServiceGroupError {
+            throw CLIFailure("the service stopped: \(error)")
+        }
+    }
+}
+
+extension Durability: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
