@@ -63,7 +63,7 @@ export class CaptureServiceError extends Error {
 /**
  * @typedef {object} Entry
  * @property {number} seq
- * @property {Record<string, unknown>} params
+ * @property {string} paramsJson  serialized once, when the capture was queued
  * @property {"waiting" | "inflight" | "done"} state
  * @property {number} writes
  */
@@ -163,11 +163,11 @@ export function createCaptureClient(options) {
     return false;
   }
 
-  /** @param {Record<string, unknown>} message @returns {boolean} false when the socket wants a drain */
-  function write(message) {
+  /** @param {string} line  one JSON-RPC message without its newline */
+  function write(line) {
     if (socket === null) return false;
     try {
-      const ok = socket.write(`${JSON.stringify(message)}\n`);
+      const ok = socket.write(`${line}\n`);
       if (!ok) needDrain = true;
       return ok;
     } catch (error) {
@@ -191,7 +191,7 @@ export function createCaptureClient(options) {
       stats.sent += 1;
       if (entry.writes > 0) stats.resent += 1;
       entry.writes += 1;
-      write({ jsonrpc: "2.0", id, method: "taas.autorouter.record", params: entry.params });
+      write(`{"jsonrpc":"2.0","id":${id},"method":"taas.autorouter.record","params":${entry.paramsJson}}`);
     }
     compactWaiting();
     updateRef();
@@ -372,10 +372,11 @@ export function createCaptureClient(options) {
     record(params) {
       try {
         if (closed) return false;
+        const keyed = params.idempotencyKey ? params : { ...params, idempotencyKey: newIdempotencyKey() };
         /** @type {Entry} */
         const entry = {
           seq: nextSeq++,
-          params: params.idempotencyKey ? params : { ...params, idempotencyKey: newIdempotencyKey() },
+          paramsJson: JSON.stringify(keyed),
           state: "waiting",
           writes: 0,
         };
@@ -404,7 +405,14 @@ export function createCaptureClient(options) {
           if (settled) return;
           settled = true;
           clearTimeout(waitTimer);
+          let line;
           const id = nextRpcId++;
+          try {
+            line = JSON.stringify({ jsonrpc: "2.0", id, method, params });
+          } catch (error) {
+            reject(new CaptureServiceError("rpc", `cannot encode ${method} params: ${errorText(error)}`));
+            return;
+          }
           const timer = setTimeout(() => {
             if (!pending.has(id)) return;
             pending.delete(id);
@@ -414,7 +422,7 @@ export function createCaptureClient(options) {
           }, requestTimeoutMs);
           timer.unref();
           pending.set(id, { kind: "call", resolve, reject, timer });
-          write({ jsonrpc: "2.0", id, method, params });
+          write(line);
           updateRef();
         };
         const fail = (/** @type {Error} */ error) => {
