@@ -43,11 +43,15 @@ export function pickCaptureHeaders(headers) {
   /** @type {Record<string, string>} */
   const picked = {};
   const wanted = new Set(CAPTURE_HEADER_NAMES);
+  // The first of names equal ignoring ASCII case wins, even when its value is not a string.
+  const seen = new Set();
   /** @param {unknown} value @param {unknown} name */
   const take = (value, name) => {
-    if (typeof name !== "string" || typeof value !== "string") return;
-    const lower = name.toLowerCase();
-    if (wanted.has(lower) && !(lower in picked)) picked[lower] = value;
+    if (typeof name !== "string") return;
+    const lower = asciiLower(name);
+    if (!wanted.has(lower) || seen.has(lower)) return;
+    seen.add(lower);
+    if (typeof value === "string") picked[lower] = value;
   };
   if (headers === null || typeof headers !== "object") return picked;
   if (typeof Headers !== "undefined" && headers instanceof Headers) {
@@ -60,11 +64,15 @@ export function pickCaptureHeaders(headers) {
   return picked;
 }
 
+/** Header names compare ignoring ASCII case only. @param {string} s */
+function asciiLower(s) {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 /** @param {string | undefined} raw @returns {number | null} */
 function contextWindow(raw) {
-  if (typeof raw !== "string") return null;
-  const trimmed = raw.trim();
-  if (!/^[0-9]+$/.test(trimmed)) return null;
+  const trimmed = boundedIdentity(raw);
+  if (trimmed === null || !/^[0-9]+$/.test(trimmed)) return null;
   const n = Number(trimmed);
   return n >= 1 && n <= MAX_CONTEXT_WINDOW ? n : null;
 }
@@ -77,7 +85,7 @@ function contextWindow(raw) {
  */
 export function parseCapture(headers) {
   const h = pickCaptureHeaders(headers);
-  if (h["x-taas-autorouted"] === undefined || h["x-taas-autorouted"].trim().toLowerCase() !== "true") {
+  if (h["x-taas-autorouted"] === undefined || asciiLower(h["x-taas-autorouted"].trim()) !== "true") {
     return null;
   }
   const field = (/** @type {string} */ name) => boundedIdentity(h[name]);

@@ -29,8 +29,13 @@ export function selectorFrom(params, options) {
     if (p[key] !== undefined && boundedIdentity(p[key]) === null) return { error: `${key} must be ${IDENTITY_RULE}` };
   }
   if (p.workspaceDir !== undefined) {
-    if (typeof p.workspaceDir !== "string" || !path.posix.isAbsolute(p.workspaceDir)) {
-      return { error: "workspaceDir must be an absolute path (the gateway's working directory is not the agent's)" };
+    const dir = boundedIdentity(p.workspaceDir);
+    if (dir === null || !path.posix.isAbsolute(dir)) {
+      return {
+        error:
+          "workspaceDir must be an absolute path of at most 200 characters " +
+          "(the gateway's working directory is not the agent's)",
+      };
     }
   }
   const agentId = boundedIdentity(p.agentId);

@@ -17,37 +17,28 @@ export function sha16(s) {
 }
 
 /**
- * A trimmed string of 1–200 characters without control characters, else null.
+ * A trimmed string of 1–200 characters without control characters, else null. Trimming is
+ * `String.prototype.trim` and length is in UTF-16 code units, as the golden vectors fix it.
  * @param {unknown} value
  * @returns {string | null}
  */
 export function boundedIdentity(value) {
   if (typeof value !== "string") return null;
   const trimmed = value.trim();
-  if (trimmed.length === 0) return null;
-  // Characters are Unicode scalar values, so a surrogate pair counts once.
-  let count = 0;
-  for (const _ of trimmed) {
-    count += 1;
-    if (count > MAX_IDENTITY_LENGTH) return null;
-  }
+  if (trimmed.length === 0 || trimmed.length > MAX_IDENTITY_LENGTH) return null;
   if (CONTROL_CHARACTER.test(trimmed)) return null;
   return trimmed;
 }
 
 /**
- * Node's POSIX `path.resolve(cwd, p)`: lexical, symlinks are not followed.
+ * Node's POSIX `path.resolve(cwd, p)`: lexical, symlinks are not followed. A relative `cwd`
+ * is taken against `/`, never against this process's own directory.
  * @param {string} cwd
  * @param {string} p
  * @returns {string}
  */
 export function resolvePath(cwd, p) {
-  return path.posix.resolve(cwd, p);
-}
-
-/** @param {unknown} value @returns {string | null} */
-function nonEmptyString(value) {
-  return typeof value === "string" && value.trim().length > 0 ? value : null;
+  return path.posix.resolve("/", cwd, p);
 }
 
 /**
@@ -76,7 +67,7 @@ function nonEmptyString(value) {
  */
 export function deriveSessionIdentity(input) {
   const cwd = input.cwd;
-  const workspaceDir = nonEmptyString(input.workspaceDir);
+  const workspaceDir = boundedIdentity(input.workspaceDir);
   const workspaceHint = workspaceDir === null ? null : `workspaceDir:${workspaceDir}`;
 
   /**
@@ -106,7 +97,7 @@ export function deriveSessionIdentity(input) {
   if (envAgent !== null) {
     return identity("agent", `agent:${envAgent}`, `agent:${envAgent}`);
   }
-  const stateDir = nonEmptyString(input.stateDir) ?? path.posix.join(input.home ?? "/", ".openclaw");
+  const stateDir = boundedIdentity(input.stateDir) ?? path.posix.join(boundedIdentity(input.home) ?? "/", ".openclaw");
   return identity("stateDir", resolvePath(cwd, stateDir), `stateDir:${stateDir}`);
 }
 
@@ -131,8 +122,7 @@ export function sessionInputFromEnvironment(call, host) {
   const input = { cwd: host.cwd, home: host.home };
   const local = boundedIdentity(call.localSessionId);
   if (local !== null) input.localSessionId = local;
-  const workspaceDir = nonEmptyString(call.workspaceDir);
-  if (workspaceDir !== null) input.workspaceDir = workspaceDir;
+  if (typeof call.workspaceDir === "string") input.workspaceDir = call.workspaceDir;
   if (env.OPENCLAW_SESSION_ID !== undefined) input.openclawSessionId = env.OPENCLAW_SESSION_ID;
   if (env.OPENCLAW_AGENT_ID !== undefined) input.agentId = env.OPENCLAW_AGENT_ID;
   if (env.OPENCLAW_RUN_ID !== undefined) input.runId = env.OPENCLAW_RUN_ID;
@@ -149,9 +139,10 @@ export function hostId(hostname) {
   return `host:${sha16(hostname)}`;
 }
 
-/** @param {string} dir @returns {string[]} the non-empty segments of a normalized path */
-function segments(dir) {
-  return path.posix.normalize(dir).split("/").filter((s) => s.length > 0 && s !== ".");
+/** @param {unknown} dir @returns {string | null} the directory trimmed and normalized, or null */
+function normalizedDir(dir) {
+  if (typeof dir !== "string" || dir.trim() === "") return null;
+  return path.posix.normalize(dir.trim());
 }
 
 /**
@@ -164,23 +155,23 @@ function segments(dir) {
  */
 export function agentIdFor(input) {
   if (typeof input.sessionKey === "string") {
-    const match = /^agent:([^:]+):/.exec(input.sessionKey.trim());
+    const match = /^agent:([^:]*):/.exec(input.sessionKey.trim());
     const fromKey = match ? boundedIdentity(match[1]) : null;
     if (fromKey !== null) return fromKey;
   }
-  const agentDir = nonEmptyString(input.agentDir);
+  const agentDir = normalizedDir(input.agentDir);
   if (agentDir !== null) {
-    const parts = segments(agentDir);
+    const parts = agentDir.split("/").filter((s) => s !== "");
     const n = parts.length;
     if (n >= 3 && parts[n - 1] === "agent" && parts[n - 3] === "agents") {
       const fromDir = boundedIdentity(parts[n - 2]);
       if (fromDir !== null) return fromDir;
     }
   }
-  const workspaceDir = nonEmptyString(input.workspaceDir);
+  const workspaceDir = normalizedDir(input.workspaceDir);
   if (workspaceDir !== null) {
-    const parts = segments(workspaceDir);
-    const name = parts.length > 0 ? parts[parts.length - 1] : "";
+    const name = path.posix.basename(workspaceDir);
+    if (name === "." || name === "..") return null;
     if (name === "workspace") return "main";
     if (name.startsWith("workspace-") && name.length > "workspace-".length) {
       return boundedIdentity(name.slice("workspace-".length));

@@ -21,7 +21,7 @@ export const REDACTION_POLICY =
  * @property {string} [gitBranchHint]
  * @property {boolean} [gitDirtyHint]
  * @property {string} [turnId]
- * @property {number | string} [attempt]
+ * @property {number} [attempt]
  */
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
@@ -141,10 +141,8 @@ export function buildCorrelationHeaders(context) {
 
 /** @param {unknown} attempt @returns {string | null} */
 function attemptString(attempt) {
-  if (typeof attempt === "number") {
-    return Number.isSafeInteger(attempt) && attempt >= 0 ? String(attempt) : null;
-  }
-  return boundedIdentity(attempt);
+  // OpenClaw counts attempts with a number; anything else is not a known attempt.
+  return typeof attempt === "number" && Number.isSafeInteger(attempt) && attempt >= 0 ? String(attempt) : null;
 }
 
 /**

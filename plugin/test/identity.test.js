@@ -109,7 +109,9 @@ test("bounded identity: trimmed, 1–200 characters, no control characters", () 
   assert.equal(boundedIdentity("   "), null);
   assert.equal(boundedIdentity("a".repeat(200)), "a".repeat(200));
   assert.equal(boundedIdentity("a".repeat(201)), null);
-  assert.equal(boundedIdentity("😀".repeat(200)), "😀".repeat(200));
+  // Lengths are UTF-16 code units (as the golden vectors fix them): 100 emoji fill the limit.
+  assert.equal(boundedIdentity("😀".repeat(100)), "😀".repeat(100));
+  assert.equal(boundedIdentity("😀".repeat(101)), null);
   assert.equal(boundedIdentity("a\u0000b"), null);
   assert.equal(boundedIdentity("a\u007fb"), null);
   assert.equal(boundedIdentity("a\nb"), null);
