@@ -11,7 +11,8 @@ import { randomBytes } from "node:crypto";
 export const DEFAULT_QUEUE_LIMIT = 5000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5000;
+// A connect attempt on a local socket costs microseconds, so the cap can be short.
+const BACKOFF_MAX_MS = 1000;
 const RETRY_DELAY_MS = 250;
 // A reply line is a few hundred bytes; a history page at most ~1000 captures.
 const MAX_REPLY_BYTES = 16 * 1024 * 1024;
