@@ -1,0 +1,277 @@
+// Shared by the tests and the soak script: a fake OpenClaw plugin API, a fake taas-capture
+// service speaking the SPEC's JSON-RPC, and a launcher for the real binary. Kept outside
+// test/ so `node --test` does not run it as a test file.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PLUGIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A fresh temp directory (short path: socket addresses are limited to ~107 bytes). */
+export function tempDir(prefix = "taas-") {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** @param {string} dir */
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Resolve when `predicate()` is truthy; reject after `timeoutMs`.
+ * @param {() => unknown | Promise<unknown>} predicate
+ * @param {number} [timeoutMs]
+ * @param {string} [what]
+ */
+export async function waitFor(predicate, timeoutMs = 10_000, what = "condition") {
+  const started = Date.now();
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A fake OpenClawPluginApi recording what the plugin registers.
+ * @param {{registrationMode?: string, pluginConfig?: Record<string, unknown>, withOn?: boolean}} [options]
+ */
+export function fakeApi(options = {}) {
+  /** @type {any[]} */
+  const providers = [];
+  /** @type {Record<string, {handler: Function, options: any}>} */
+  const methods = {};
+  /** @type {Record<string, Function[]>} */
+  const hooks = {};
+  /** @type {{level: string, message: string}[]} */
+  const logs = [];
+  const log = (/** @type {string} */ level) => (/** @type {string} */ message) => logs.push({ level, message });
+  /** @type {any} */
+  const api = {
+    id: "openclaw-taas-affinity",
+    name: "CloudSigma TaaS affinity",
+    source: "test",
+    pluginConfig: options.pluginConfig ?? {},
+    logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+    registerProvider: (/** @type {any} */ p) => providers.push(p),
+    registerGatewayMethod: (/** @type {string} */ name, /** @type {Function} */ handler, /** @type {any} */ opts) => {
+      methods[name] = { handler, options: opts };
+    },
+  };
+  if (options.registrationMode !== undefined) api.registrationMode = options.registrationMode;
+  if (options.withOn !== false) {
+    api.on = (/** @type {string} */ name, /** @type {Function} */ handler) => {
+      (hooks[name] ??= []).push(handler);
+    };
+  }
+  /**
+   * Call a registered gateway method the way the gateway does; resolves to what `respond` got.
+   * @param {string} name
+   * @param {unknown} params
+   * @returns {Promise<{ok: boolean, payload: any, error: any}>}
+   */
+  const call = (name, params) =>
+    new Promise((resolve, reject) => {
+      const entry = methods[name];
+      if (!entry) {
+        reject(new Error(`gateway method ${name} was not registered`));
+        return;
+      }
+      Promise.resolve(
+        entry.handler({
+          params,
+          respond: (/** @type {boolean} */ ok, /** @type {any} */ payload, /** @type {any} */ error) =>
+            resolve({ ok, payload, error }),
+        }),
+      ).catch(reject);
+    });
+  /** @param {string} name */
+  const emit = async (name) => {
+    for (const handler of hooks[name] ?? []) await handler({}, {});
+  };
+  return { api, providers, methods, hooks, logs, call, emit };
+}
+
+/**
+ * Drive a wrapped stream function the way pi-ai does: build the payload through `onPayload`,
+ * then report the response headers through `onResponse`.
+ * @param {Function} wrap  wrapStreamFn or wrapSimpleCompletionStreamFn
+ * @param {object} ctx  the hook context (without streamFn)
+ * @param {{options?: any, payload?: any, responseHeaders?: any}} call
+ */
+export async function runStream(wrap, ctx, call) {
+  /** @type {any} */
+  const seen = {};
+  const streamFn = async (/** @type {any} */ model, /** @type {any} */ _context, /** @type {any} */ options) => {
+    seen.options = options;
+    const replaced = options?.onPayload ? await options.onPayload(call.payload ?? {}, model) : undefined;
+    seen.payload = replaced === undefined ? call.payload : replaced;
+    if (options?.onResponse) await options.onResponse({ status: 200, headers: call.responseHeaders ?? {} }, model);
+    return "stream-result";
+  };
+  // Copy descriptors, not values, so a context with getters reaches the hook intact.
+  const hookCtx = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx));
+  hookCtx.streamFn = streamFn;
+  const wrapped = wrap(hookCtx);
+  seen.result = await wrapped({ id: "auto", provider: "cloudsigma" }, { messages: [] }, call.options);
+  return seen;
+}
+
+/** Response headers of an autorouted TaaS reply. @param {Record<string, string>} [extra] */
+export function autoroutedHeaders(extra = {}) {
+  return {
+    "x-taas-autorouted": "true",
+    "x-taas-autorouter-model": "qwen3-coder",
+    "x-taas-autorouter-mode": "best_fit",
+    "x-taas-autorouter-algorithm-source": "default",
+    "x-taas-thinking-applied": "false",
+    "x-taas-routed-context-window": "131072",
+    "content-type": "text/event-stream",
+    authorization: "Bearer secret",
+    ...extra,
+  };
+}
+
+/**
+ * A fake taas-capture service: `record` stores with the SPEC's dedupe on
+ * (sessionId, idempotencyKey); `lastRoute`, `history` and `stats` answer from what it stored.
+ * `mode` changes how it answers, for fault tests.
+ * @param {string} socketPath
+ */
+export async function startFakeService(socketPath) {
+  /** @type {any[]} */
+  const captures = [];
+  /** @type {Map<string, number>} */
+  const keys = new Map();
+  const state = {
+    /** @type {"normal" | "silent" | "hangUpAfterStoring"} */
+    mode: "normal",
+    requests: /** @type {any[]} */ ([]),
+    connections: 0,
+  };
+  /** @type {Set<net.Socket>} */
+  const sockets = new Set();
+
+  /** @param {any} params */
+  const record = (params) => {
+    const dedupe = params.idempotencyKey ? `${params.sessionId}\u0000${params.idempotencyKey}` : null;
+    if (dedupe !== null && keys.has(dedupe)) return { recorded: true, id: keys.get(dedupe), duplicate: true };
+    if (params.headers?.["x-taas-autorouted"] !== "true") return { recorded: false, reason: "not_autorouted" };
+    const id = captures.length + 1;
+    captures.push({ id, sessionId: params.sessionId, agentId: params.agentId ?? null, capturedAt: params.capturedAt, headers: params.headers });
+    if (dedupe !== null) keys.set(dedupe, id);
+    return { recorded: true, id, duplicate: false };
+  };
+
+  /** @param {any} p */
+  const select = (p) =>
+    captures.filter((c) => (p.agentId ? c.agentId === p.agentId : c.sessionId === p.sessionId)).reverse();
+
+  const server = net.createServer((socket) => {
+    state.connections += 1;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let buffer = "";
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString("utf8");
+      let nl;
+      while ((nl = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        const req = JSON.parse(line);
+        state.requests.push(req);
+        if (state.mode === "silent") continue;
+        let reply;
+        if (req.method === "taas.autorouter.record") reply = { result: record(req.params) };
+        else if (req.method === "taas.autorouter.lastRoute") {
+          const found = select(req.params)[0] ?? null;
+          reply = {
+            result: req.params.agentId
+              ? { agentId: req.params.agentId, sessionId: found?.sessionId ?? null, capture: found }
+              : { sessionId: req.params.sessionId, capture: found },
+          };
+        } else if (req.method === "taas.autorouter.history") {
+          reply = { result: { ...req.params, captures: select(req.params), nextCursor: null } };
+        } else if (req.method === "taas.autorouter.stats") reply = { result: { total: captures.length } };
+        else reply = { error: { code: -32601, message: "method not found" } };
+        if (state.mode === "hangUpAfterStoring") {
+          socket.destroy();
+          return;
+        }
+        socket.write(`${JSON.stringify({ jsonrpc: "2.0", id: req.id, ...reply })}\n`);
+      }
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => resolve(undefined));
+  });
+  return {
+    captures,
+    state,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}
+
+/** The real taas-capture binary: env TAAS_CAPTURE_BIN, else ../.build/debug/taas-capture. */
+export function serviceBinary() {
+  const fromEnv = process.env.TAAS_CAPTURE_BIN;
+  if (fromEnv && fromEnv.trim() !== "") return path.resolve(fromEnv);
+  return path.resolve(PLUGIN_DIR, "..", ".build", "debug", "taas-capture");
+}
+
+/** @param {string} socketPath @returns {Promise<boolean>} */
+function canConnect(socketPath) {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ path: socketPath });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Start `taas-capture serve --socket <dir>/c.sock --db <dir>/c.sqlite3` and wait until it
+ * accepts connections.
+ * @param {string} bin
+ * @param {string} dir
+ */
+export async function startRealService(bin, dir) {
+  const socketPath = path.join(dir, "c.sock");
+  const dbPath = path.join(dir, "c.sqlite3");
+  const child = spawn(bin, ["serve", "--socket", socketPath, "--db", dbPath], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  /** @type {Promise<number | null>} */
+  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  let gone = false;
+  exited.then(() => (gone = true));
+  await waitFor(async () => gone || (existsSync(socketPath) && (await canConnect(socketPath))), 15_000, "taas-capture to listen");
+  if (gone) throw new Error(`taas-capture serve exited early: ${stderr.trim()}`);
+  return {
+    socketPath,
+    dbPath,
+    child,
+    stderr: () => stderr,
+    /** @param {NodeJS.Signals} [signal] */
+    stop: async (signal = "SIGTERM") => {
+      if (!gone) child.kill(signal);
+      return exited;
+    },
+  };
+}
