@@ -67,6 +67,9 @@ final class Connection {
         return statement
     }
 
+    /// The SQL of every statement prepared so far (the cache keys), for query-plan checks.
+    var preparedSQL: [String] { Array(statements.keys) }
+
     /// The first column of the first row of `sql`, as an integer (nil when there is no row or it is NULL).
     func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try prepare(sql)
