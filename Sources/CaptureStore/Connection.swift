@@ -67,6 +67,9 @@ final class Connection {
         return statement
     }
 
+    /// The SQL of every statement prepared so far (the cache keys), for query-plan checks.
+    var preparedSQL: [String] { Array(statements.keys) }
+
     /// The first column of the first row of `sql`, as an integer (nil when there is no row or it is NULL).
     func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try prepare(sql)
@@ -89,15 +92,16 @@ final class Connection {
         return result
     }
 
+    /// Transaction control goes through cached statements too: it runs once per batch on the hot path.
     func begin(_ kind: TransactionKind) throws(StoreError) {
-        try execute(kind.rawValue)
+        try prepare(kind.rawValue).run()
     }
 
     /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
     /// (https://www.sqlite.org/lang_transaction.html).
     func commit() throws(StoreError) {
         do {
-            try execute("COMMIT")
+            try prepare("COMMIT").run()
         } catch {
             rollback()
             throw error
