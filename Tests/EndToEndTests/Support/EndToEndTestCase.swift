@@ -38,7 +38,7 @@ class EndToEndTestCase: XCTestCase {
     /// Starts `serve` (by default on this test's socket and database) and waits until it answers health.
     @discardableResult
     func startService(
-        socket: String? = nil, db: String? = nil, _ extraArguments: [String] = [],
+        socket: String? = nil, db: String? = nil, arguments extraArguments: [String] = [],
         environment: [String: String] = [:], waitUntilHealthy: Bool = true
     ) throws -> ServiceProcess {
         let socket = socket ?? socketPath
