@@ -55,13 +55,15 @@ class EndToEndTestCase: XCTestCase {
     }
 
     /// Runs the binary with `arguments` to completion (at most `timeout` seconds).
-    func runCLI(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> CLIResult {
+    func runCLI(
+        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, timeout: Double = 30
+    ) throws -> CLIResult {
         launchCount += 1
         let stdout = URL(fileURLWithPath: workDirectory + "/cli-\(launchCount).out")
         let stderr = URL(fileURLWithPath: workDirectory + "/cli-\(launchCount).err")
         let process = try launchBinary(
             arguments, environment: isolatedEnvironment(home: homeDirectory, overrides: environment),
-            stdout: stdout, stderr: stderr)
+            stdout: stdout, stderr: stderr, directory: directory)
         if !waitForExit(process, timeout: timeout) {
             kill(process.processIdentifier, SIGKILL)
             _ = waitForExit(process, timeout: 5)

@@ -58,7 +58,9 @@ func isolatedEnvironment(home: String, overrides: [String: String]) -> [String: 
 }
 
 /// Launches the binary with output going to files (never pipes, which a chatty child could fill).
-func launchBinary(_ arguments: [String], environment: [String: String], stdout: URL, stderr: URL) throws -> Process {
+func launchBinary(
+    _ arguments: [String], environment: [String: String], stdout: URL, stderr: URL, directory: String? = nil
+) throws -> Process {
     guard let binary = TaasCaptureBinary.path else {
         throw ServiceError(
             description: "taas-capture binary not found: set TAAS_CAPTURE_BIN or build the package (swift build)")
@@ -70,6 +72,7 @@ func launchBinary(_ arguments: [String], environment: [String: String], stdout: 
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = arguments
     process.environment = environment
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: stdout)
     process.standardError = try FileHandle(forWritingTo: stderr)
