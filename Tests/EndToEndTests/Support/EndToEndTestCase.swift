@@ -89,10 +89,13 @@ class EndToEndTestCase: XCTestCase {
         _ response: JSON, code: Int64, fields: [String]? = nil, id: JSON? = nil,
         _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
     ) {
-        let context = message().isEmpty ? response.encoded : "\(message()): \(response.encoded)"
+        let context = message().isEmpty ? String(response.encoded.prefix(400)) : "\(message()): \(response.encoded.prefix(400))"
+        guard response["error"]?["code"]?.int == code else {
+            XCTFail("expected error \(code), got \(context)", file: file, line: line)
+            return
+        }
         XCTAssertEqual(response["jsonrpc"], "2.0", context, file: file, line: line)
         XCTAssertNil(response["result"], context, file: file, line: line)
-        XCTAssertEqual(response["error"]?["code"]?.int, code, context, file: file, line: line)
         XCTAssertNotNil(response["error"]?["message"]?.string, context, file: file, line: line)
         if let id { XCTAssertEqual(response["id"], id, context, file: file, line: line) }
         if code == -32602 {
