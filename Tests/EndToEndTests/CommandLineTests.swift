@@ -7,7 +7,7 @@ import XCTest
 
 /// The `taas-capture` subcommands against a running service and its database file.
 final class CommandLineTests: EndToEndTestCase {
-    private var socketArguments: [String] { ["--socket", socketPath, "--db", dbPath] }
+    private var socketArguments: [String] { ["--socket", socketPath] }
 
     private func assertSucceeded(_ result: CLIResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(result.status, 0, "\(what): stdout \(result.stdout) stderr \(result.stderr)", file: file, line: line)
@@ -88,16 +88,40 @@ final class CommandLineTests: EndToEndTestCase {
         XCTAssertGreaterThan(try client.record(session: "oc:cli-prune"), 0, "the service still writes")
     }
 
+    /// SPEC: `prune` runs "safely while the service runs"; `backup` copies the live database. Neither may
+    /// make the service lose a capture it has acknowledged.
+    func testPruneAndBackupWhileServingLoseNoAcknowledgedCapture() throws {
+        let service = try startService(arguments: ["--max-per-session", "0"])
+        let client = try connect()
+        var ids: [Int64] = []
+        for index in 0..<3 { ids.append(try client.record(session: "oc:live", requestId: "live-\(index)")) }
+        assertSucceeded(try runCLI(["prune", "--db", dbPath, "--max-rows", "1000", "--dry-run", "--json"]), "prune")
+        for index in 3..<6 { ids.append(try client.record(session: "oc:live", requestId: "live-\(index)")) }
+        assertSucceeded(try runCLI(["backup", "--db", dbPath, "--to", workDirectory + "/live.sqlite3"]), "backup")
+        for index in 6..<9 { ids.append(try client.record(session: "oc:live", requestId: "live-\(index)")) }
+
+        let check = try runCLI(["prune", "--db", dbPath, "--max-rows", "1000", "--dry-run", "--json"])
+        assertSucceeded(check, "prune --dry-run")
+        XCTAssertEqual(try check.json()["remaining"], 9, "another process sees every committed capture: \(check.stdout)")
+        let stats = try client.call("taas.autorouter.stats", [:], id: 2)
+        XCTAssertEqual(stats["result"]?["total"], 9, "the service still reads its database: \(stats.encoded)")
+        XCTAssertEqual(service.terminate(), 0, service.log)
+
+        try startService()
+        let after = try connect().fullHistory(["sessionId": "oc:live"]).compactMap { $0["id"]?.int }
+        XCTAssertEqual(Set(after), Set(ids), "acknowledged captures after out-of-process prune and backup")
+    }
+
     func testDoctorAndBackupProduceAHealthyCopy() throws {
         try startService()
         let client = try connect()
         for index in 0..<5 { try client.record(session: "oc:backup", requestId: "b-\(index)") }
-        let doctor = try runCLI(["doctor"] + socketArguments + ["--json"])
+        let doctor = try runCLI(["doctor", "--socket", socketPath, "--db", dbPath, "--json"])
         assertSucceeded(doctor, "doctor")
         XCTAssertNoThrow(try doctor.json(), "doctor --json prints JSON: \(doctor.stdout)")
 
         let copy = workDirectory + "/backup.sqlite3"
-        let backup = try runCLI(["backup"] + socketArguments + ["--to", copy])
+        let backup = try runCLI(["backup", "--db", dbPath, "--to", copy])
         assertSucceeded(backup, "backup")
         let header = try XCTUnwrap(FileManager.default.contents(atPath: copy)?.prefix(16))
         XCTAssertEqual(Array(header), Array("SQLite format 3\0".utf8), "the backup is a SQLite database")
@@ -126,7 +150,7 @@ final class CommandLineTests: EndToEndTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "a usage error starts nothing")
 
         let unreachable = try runCLI(
-            ["stats", "--socket", workDirectory + "/nobody/here.sock", "--db", dbPath, "--json"], timeout: 15)
+            ["stats", "--socket", workDirectory + "/nobody/here.sock", "--json"], timeout: 15)
         XCTAssertEqual(unreachable.status, 1, unreachable.stderr)
         let lines = unreachable.stderr.split(separator: "\n", omittingEmptySubsequences: true)
         XCTAssertEqual(lines.count, 1, "one clear line: \(unreachable.stderr)")

@@ -83,7 +83,7 @@ final class ErrorCodeTests: EndToEndTestCase {
             ("taas.autorouter.record", ["sessionId": "oc:x", "agentId": 3, "headers": autoroutedHeaders()], ["agentId"]),
             ("taas.autorouter.record", ["sessionId": "oc:x", "capturedAt": "1700000000000", "headers": autoroutedHeaders()],
              ["capturedAt"]),
-            ("taas.autorouter.record", ["sessionId": "oc:x", "capturedAt": 1.7e12, "headers": autoroutedHeaders()],
+            ("taas.autorouter.record", ["sessionId": "oc:x", "capturedAt": .double(1.7e12 + 0.25), "headers": autoroutedHeaders()],
              ["capturedAt"]),
             ("taas.autorouter.record", ["sessionId": "oc:x"], ["headers", "capture"]),
             ("taas.autorouter.record", ["sessionId": "oc:x", "headers": autoroutedHeaders(), "capture": [:]],
