@@ -12,7 +12,11 @@ public final class CaptureReader {
     /// Opens an existing database migrated to this binary's schema version.
     public init(path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
         self.path = path
-        if try DatabaseFile.inspect(path) == .missing {
+        // stat(), never open(): closing any descriptor of the file would drop every POSIX lock this
+        // process holds on it (the writer's among them), and another process could then delete the
+        // live WAL. https://www.sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_
+        // SQLite itself reports a file that is not a database (notADatabase) when the reader first reads it.
+        if !DatabaseFile.exists(path) {
             throw StoreError(code: .cantOpen, message: "the database does not exist; start the service to create it")
         }
         connection = try Connection(path: path, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: busyTimeoutMs)

@@ -24,6 +24,9 @@ enum DatabaseFile {
     }
 
     /// Looks at the file's first bytes through a read-only descriptor; never writes.
+    ///
+    /// Only before this process has any SQLite connection to the file: closing the descriptor drops
+    /// every POSIX lock the process holds on it.
     static func inspect(_ path: String) throws(StoreError) -> State {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -68,6 +71,12 @@ enum DatabaseFile {
         for suffix in ["-wal", "-shm", "-journal"] {
             chmod(path + suffix, privateMode)
         }
+    }
+
+    /// Whether something exists at `path`, by `stat` alone (no descriptor is opened, see `CaptureReader.init`).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
     }
 
     /// The file's size in bytes, 0 when it does not exist.
