@@ -1,0 +1,150 @@
+import AffinityCore
+import CSQLite
+
+/// A read connection (read-only, `query_only`). Never waits on the writer: WAL readers see the last commit.
+///
+/// Not `Sendable`: one thread uses it at a time; it keeps no thread-affine state. Every statement is reset
+/// after use, so a reader never holds a snapshot open and never stalls checkpoints.
+public final class CaptureReader {
+    let connection: Connection
+    let path: String
+
+    /// Opens an existing database migrated to this binary's schema version.
+    public init(path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
+        self.path = path
+        if try DatabaseFile.inspect(path) == .missing {
+            throw StoreError(code: .cantOpen, message: "the database does not exist; start the service to create it")
+        }
+        connection = try Connection(path: path, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: busyTimeoutMs)
+        // https://www.sqlite.org/pragma.html#pragma_query_only
+        try connection.execute("PRAGMA query_only = 1")
+        let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
+        try Migrator.refuseNewer(version)
+        guard version == Migrator.latestVersion else {
+            throw StoreError(
+                code: .schemaTooOld,
+                message: "the database has schema version \(version), older than \(Migrator.latestVersion); "
+                    + "start the service once to migrate it"
+            )
+        }
+    }
+
+    /// The newest capture (highest `capturedAt`, then highest `id`) of the session or agent, if any.
+    public func lastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
+        let statement = try connection.prepare(
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(selector.column) = ?1 "
+                + "ORDER BY captured_at DESC, id DESC LIMIT 1"
+        )
+        defer { statement.reset() }
+        try statement.bind(selector.value, at: 1)
+        return try statement.step() ? statement.capture() : nil
+    }
+
+    /// One page, newest first by `(capturedAt, id)`, with `since <= capturedAt < until`.
+    ///
+    /// The cursor holds the position of the page's last capture, so pages stay exact while captures arrive.
+    public func history(_ query: HistoryQuery) throws(StoreError) -> HistoryPage {
+        let limit = min(max(query.limit, 1), 1000)
+        // One row-value upper bound, so the index range starts right at the page: (capturedAt, id) < bound.
+        var bound = query.until.map { HistoryCursor(capturedAt: $0, id: Int64.min) }
+            ?? HistoryCursor(capturedAt: Int64.max, id: Int64.max)
+        if let text = query.cursor {
+            let cursor = try HistoryCursor(decoding: text, for: query.selector)
+            if (cursor.capturedAt, cursor.id) < (bound.capturedAt, bound.id) { bound = cursor }
+        }
+        let statement = try connection.prepare(
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(query.selector.column) = ?1 AND captured_at >= ?2 "
+                + "AND (captured_at, id) < (?3, ?4) ORDER BY captured_at DESC, id DESC LIMIT ?5"
+        )
+        defer { statement.reset() }
+        try statement.bind(query.selector.value, at: 1)
+        try statement.bind(query.since ?? Int64.min, at: 2)
+        try statement.bind(bound.capturedAt, at: 3)
+        try statement.bind(bound.id, at: 4)
+        // One row more than the page tells whether a next page exists.
+        try statement.bind(Int64(limit + 1), at: 5)
+        var captures: [Capture] = []
+        captures.reserveCapacity(limit)
+        var more = false
+        while try statement.step() {
+            if captures.count == limit {
+                more = true
+                break
+            }
+            captures.append(statement.capture())
+        }
+        let next = more ? captures.last.map { HistoryCursor(capturedAt: $0.capturedAt, id: $0.id) } : nil
+        return HistoryPage(captures: captures, nextCursor: next?.encoded(for: query.selector))
+    }
+
+    /// Counts over the selector's captures (all captures when nil) with `since <= capturedAt < until`.
+    public func stats(_ selector: CaptureSelector?, since: Int64?, until: Int64?) throws(StoreError) -> Stats {
+        let filter = (selector.map { "\($0.column) = ?1 AND " } ?? "") + "captured_at >= ?2 AND captured_at < ?3"
+        let bind = { (statement: Statement) throws(StoreError) in
+            if let selector { try statement.bind(selector.value, at: 1) }
+            try statement.bind(since ?? Int64.min, at: 2)
+            try statement.bind(until ?? Int64.max, at: 3)
+        }
+        // Both queries read one snapshot.
+        return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
+            var stats = Stats()
+            let totals = try connection.prepare(
+                "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
+                    + "max(captured_at) FROM captures WHERE " + filter
+            )
+            try bind(totals)
+            if try totals.step() {
+                stats.total = Int(totals.int64(at: 0))
+                stats.sessions = Int(totals.int64(at: 1))
+                stats.agents = Int(totals.int64(at: 2))
+                stats.firstCapturedAt = totals.optionalInt64(at: 3)
+                stats.lastCapturedAt = totals.optionalInt64(at: 4)
+            }
+            totals.reset()
+            // One pass for all four breakdowns.
+            let groups = try connection.prepare(
+                "SELECT autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
+                    + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4"
+            )
+            defer { groups.reset() }
+            try bind(groups)
+            while try groups.step() {
+                let count = Int(groups.int64(at: 4))
+                stats.byModel[groups.optionalString(at: 0) ?? Stats.unknown, default: 0] += count
+                stats.byAlgo[groups.optionalString(at: 1) ?? Stats.unknown, default: 0] += count
+                stats.byAlgoSource[groups.optionalString(at: 2) ?? Stats.unknown, default: 0] += count
+                stats.byThinking[groups.optionalString(at: 3) ?? Stats.unknown, default: 0] += count
+            }
+            return stats
+        }
+    }
+
+    /// Row count, schema version and file sizes, from one snapshot.
+    public func health() throws(StoreError) -> StoreHealth {
+        try connection.transaction(.deferred) { () throws(StoreError) -> StoreHealth in
+            let captures = try Int(connection.scalarInt("SELECT count(*) FROM captures") ?? 0)
+            let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
+            let pages = try connection.scalarInt("PRAGMA page_count") ?? 0
+            let pageSize = try connection.scalarInt("PRAGMA page_size") ?? 0
+            return StoreHealth(
+                captures: captures, schemaVersion: version, dbBytes: pages * pageSize,
+                walBytes: DatabaseFile.size(path + "-wal")
+            )
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` when the file is sound, else the problems found.
+    /// https://www.sqlite.org/pragma.html#pragma_integrity_check
+    public func integrityCheck() throws(StoreError) -> [String] {
+        let statement = try connection.prepare("PRAGMA integrity_check")
+        defer { statement.reset() }
+        var lines: [String] = []
+        while try statement.step() { lines.append(statement.string(at: 0)) }
+        return lines
+    }
+
+    /// Closes the connection; the reader cannot be used afterwards.
+    public func close() {
+        connection.close()
+    }
+}

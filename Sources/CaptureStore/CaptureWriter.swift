@@ -1,0 +1,120 @@
+import AffinityCore
+import CSQLite
+
+/// The one connection that writes: records captures, prunes, checkpoints and backs up.
+///
+/// Opening it creates the database (0600) when missing and applies the migrations; it refuses a file that is
+/// not SQLite or has a newer schema without writing a byte to it. Exactly one writer per process; SQLite's
+/// locks keep a second process (the `prune` command) safe. Not `Sendable`: one thread owns it at a time, and
+/// it keeps no thread-affine state, so ownership may move between threads.
+public final class CaptureWriter {
+    let connection: Connection
+    let path: String
+
+    /// Opens (creating 0600 files, applying migrations) the database at `path`.
+    public init(path: String, durability: Durability, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
+        self.path = path
+        try Self.preflight(path: path, busyTimeoutMs: busyTimeoutMs)
+        connection = try Connection(path: path, flags: SQLITE_OPEN_READWRITE, busyTimeoutMs: busyTimeoutMs)
+        // WAL lets readers run beside the writer: https://www.sqlite.org/wal.html
+        let mode = try connection.prepare("PRAGMA journal_mode = WAL")
+        guard try mode.step(), mode.string(at: 0) == "wal" else {
+            throw StoreError(code: .internal, message: "the database could not be switched to WAL mode")
+        }
+        mode.reset()
+        switch durability {
+        case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
+        case .full: try connection.execute("PRAGMA synchronous = FULL")
+        }
+        // Keeps the WAL file from staying large after a burst: https://www.sqlite.org/pragma.html#pragma_journal_size_limit
+        try connection.execute("PRAGMA journal_size_limit = 67108864")
+        try Migrator.migrate(connection)
+        DatabaseFile.restrictSidecars(of: path)
+    }
+
+    /// Creates the file 0600 when missing; otherwise checks, without writing, that it is ours to open.
+    private static func preflight(path: String, busyTimeoutMs: Int32) throws(StoreError) {
+        switch try DatabaseFile.inspect(path) {
+        case .missing:
+            if try !DatabaseFile.createPrivate(path) { try preflight(path: path, busyTimeoutMs: busyTimeoutMs) }
+        case .empty:
+            break
+        case .sqlite:
+            _ = try Migrator.probeVersion(path: path, busyTimeoutMs: busyTimeoutMs)
+        }
+    }
+
+    private static let insertSQL = """
+        INSERT INTO captures (session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
+        openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
+        routed_context_window, dedupe_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+        ON CONFLICT DO NOTHING
+        """
+    private static let findDuplicateSQL = "SELECT id FROM captures WHERE session_id = ?1 AND dedupe_key = ?2"
+
+    /// Stores `batch` in ONE transaction (`BEGIN IMMEDIATE … COMMIT`): all or nothing.
+    ///
+    /// A capture whose `(sessionId, dedupeKey)` is already stored, by an earlier batch or earlier in this one,
+    /// is not stored again: its outcome is the first id with `duplicate: true`. Outcomes are in batch order.
+    public func record(_ batch: [NewCapture]) throws(StoreError) -> [RecordOutcome] {
+        guard !batch.isEmpty else { return [] }
+        return try connection.transaction(.immediate) { () throws(StoreError) -> [RecordOutcome] in
+            let insert = try connection.prepare(Self.insertSQL)
+            var outcomes: [RecordOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            for capture in batch {
+                let dedupeKey = capture.dedupeKey
+                try insert.bind(capture.sessionId, at: 1)
+                try insert.bind(capture.agentId, at: 2)
+                try insert.bind(capture.capturedAt, at: 3)
+                try insert.bind(capture.fields.taasRequestId, at: 4)
+                try insert.bind(capture.fields.taasTraceId, at: 5)
+                try insert.bind(capture.fields.openclawTurnId, at: 6)
+                try insert.bind(capture.fields.openclawAttempt, at: 7)
+                try insert.bind(capture.fields.autorouterModel, at: 8)
+                try insert.bind(capture.fields.autorouterAlgo, at: 9)
+                try insert.bind(capture.fields.autorouterAlgoSource, at: 10)
+                try insert.bind(capture.fields.thinkingApplied, at: 11)
+                try insert.bind(capture.fields.routedContextWindow, at: 12)
+                try insert.bind(dedupeKey, at: 13)
+                try insert.run()
+                if connection.changes == 1 {
+                    outcomes.append(RecordOutcome(id: connection.lastInsertRowID, duplicate: false))
+                } else {
+                    // Only the dedupe index can conflict, so the key is non-nil and its row exists.
+                    try outcomes.append(RecordOutcome(id: existingId(capture.sessionId, dedupeKey), duplicate: true))
+                }
+            }
+            return outcomes
+        }
+    }
+
+    private func existingId(_ sessionId: String, _ dedupeKey: String?) throws(StoreError) -> Int64 {
+        let find = try connection.prepare(Self.findDuplicateSQL)
+        defer { find.reset() }
+        try find.bind(sessionId, at: 1)
+        try find.bind(dedupeKey, at: 2)
+        guard try find.step() else {
+            throw StoreError(code: .internal, message: "a capture was neither stored nor found as a duplicate")
+        }
+        return find.int64(at: 0)
+    }
+
+    /// Copies WAL content into the main file: https://www.sqlite.org/c3ref/wal_checkpoint_v2.html
+    ///
+    /// `truncate` also waits for readers to finish and empties the WAL file; otherwise it is a PASSIVE checkpoint
+    /// that never waits.
+    public func checkpoint(truncate: Bool) throws(StoreError) {
+        let statement = try connection.prepare(truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
+        defer { statement.reset() }
+        guard try statement.step() else { return }
+        if statement.int64(at: 0) != 0 {
+            throw StoreError(code: .busy, message: "the checkpoint could not finish because the database is busy")
+        }
+    }
+
+    /// Closes the connection; the writer cannot be used afterwards.
+    public func close() {
+        connection.close()
+    }
+}

@@ -1,0 +1,129 @@
+import CSQLite
+
+/// One SQLite connection, used by one thread at a time, with its own cache of prepared statements.
+///
+/// Opened with `SQLITE_OPEN_NOMUTEX` (https://www.sqlite.org/threadsafe.html): the connection holds no
+/// thread-affine state, so its owner may hand it to another thread as long as only one uses it at a time.
+final class Connection {
+    /// How a transaction takes its locks: https://www.sqlite.org/lang_transaction.html
+    enum TransactionKind: String {
+        /// Takes the write lock at `BEGIN`, so a write never fails half-way with `SQLITE_BUSY` on lock upgrade.
+        case immediate = "BEGIN IMMEDIATE"
+        /// Reads only: a consistent snapshot for several statements.
+        case deferred = "BEGIN DEFERRED"
+    }
+
+    private(set) var handle: OpaquePointer?
+    private var statements: [String: Statement] = [:]
+
+    /// Opens `path` with `flags` (`SQLITE_OPEN_*`); `SQLITE_OPEN_NOMUTEX` and extended result codes are always added.
+    init(path: String, flags: Int32, busyTimeoutMs: Int32) throws(StoreError) {
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
+        guard rc == SQLITE_OK, let db else {
+            let error = StoreError.sqlite(rc, db, "cannot open the database")
+            sqlite3_close_v2(db)
+            throw error
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        // https://www.sqlite.org/c3ref/busy_timeout.html
+        sqlite3_busy_timeout(db, busyTimeoutMs)
+    }
+
+    deinit { close() }
+
+    /// Finalizes every cached statement and closes the connection; later calls fail with `.internal`.
+    func close() {
+        for statement in statements.values { statement.finalize() }
+        statements.removeAll()
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    /// Sets an `SQLITE_DBCONFIG_*` option: https://www.sqlite.org/c3ref/c_dbconfig_defensive.html
+    func configure(_ option: Int32, _ value: Int32) throws(StoreError) {
+        let db = try openHandle()
+        var out: Int32 = 0
+        let rc = csqlite_db_config_int(db, option, value, &out)
+        guard rc == SQLITE_OK else { throw StoreError.sqlite(rc, db, "cannot configure the connection") }
+    }
+
+    /// Runs one or more SQL statements that return no rows (DDL, pragmas).
+    func execute(_ sql: String) throws(StoreError) {
+        let db = try openHandle()
+        let rc = sqlite3_exec(db, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw StoreError.sqlite(rc, db, "statement failed") }
+    }
+
+    /// The prepared statement for `sql`, from the cache when it was prepared before (reset, bindings cleared).
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        let statement = try Statement(db: openHandle(), sql: sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// The SQL of every statement prepared so far (the cache keys), for query-plan checks.
+    var preparedSQL: [String] { Array(statements.keys) }
+
+    /// The first column of the first row of `sql`, as an integer (nil when there is no row or it is NULL).
+    func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.optionalInt64(at: 0)
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
+    func transaction<T>(_ kind: TransactionKind, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try begin(kind)
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            rollback()
+            throw error
+        }
+        try commit()
+        return result
+    }
+
+    func begin(_ kind: TransactionKind) throws(StoreError) {
+        try execute(kind.rawValue)
+    }
+
+    /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
+    /// (https://www.sqlite.org/lang_transaction.html).
+    func commit() throws(StoreError) {
+        do {
+            try execute("COMMIT")
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    /// Rolls back the open transaction, if any.
+    func rollback() {
+        guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
+        sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+    }
+
+    /// Whether a transaction is open: https://www.sqlite.org/c3ref/get_autocommit.html
+    var isInTransaction: Bool { handle.map { sqlite3_get_autocommit($0) == 0 } ?? false }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE: https://www.sqlite.org/c3ref/changes.html
+    var changes: Int { handle.map { Int(sqlite3_changes64($0)) } ?? 0 }
+
+    /// The rowid of the last successful INSERT: https://www.sqlite.org/c3ref/last_insert_rowid.html
+    var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+
+    private func openHandle() throws(StoreError) -> OpaquePointer {
+        guard let handle else { throw StoreError(code: .internal, message: "the database connection is closed") }
+        return handle
+    }
+}

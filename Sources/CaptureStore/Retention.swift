@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension CaptureWriter {
+    /// Applies the retention rules in short transactions of at most `chunkSize` deleted rows each.
+    ///
+    /// The rules run in order — age, then per session, then total rows — each on what the previous left, so
+    /// every removed row is counted once, under the first rule that removed it, and the rows rule removes only
+    /// what is still over `maxRows`. `dryRun` counts the same rows without deleting any. `betweenChunks` runs
+    /// after each committed chunk, outside any transaction, so the caller can commit waiting records there.
+    public func prune(
+        _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000, betweenChunks: () -> Void = {}
+    ) throws(StoreError) -> PruneReport {
+        let started = Self.monotonicMs()
+        return try withoutActuallyEscaping(betweenChunks) { (betweenChunks) throws(StoreError) -> PruneReport in
+            var run = PruneRun(
+                connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
+            )
+            do throws(StoreError) {
+                let cutoff: Int64? = policy.maxAgeMs > 0 ? now &- policy.maxAgeMs : nil
+                let initialTotal = dryRun ? try run.total() : 0
+                var byAge = 0
+                if let cutoff { byAge = try run.pruneByAge(olderThan: cutoff) }
+                var byPerSession = 0
+                if policy.maxPerSession > 0 { byPerSession = try run.pruneBySession(keep: policy.maxPerSession, from: cutoff) }
+                var byRows = 0
+                if policy.maxRows > 0 {
+                    let total = dryRun ? initialTotal - byAge - byPerSession : try run.total()
+                    byRows = try run.pruneOldest(count: max(0, total - policy.maxRows))
+                }
+                try run.finish()
+                let deleted = byAge + byPerSession + byRows
+                let remaining = dryRun ? initialTotal - deleted : try run.total()
+                return PruneReport(
+                    deleted: deleted, remaining: remaining, byAge: byAge, byPerSession: byPerSession, byRows: byRows,
+                    durationMs: Self.monotonicMs() - started, dryRun: dryRun
+                )
+            } catch {
+                connection.rollback()
+                throw error
+            }
+        }
+    }
+
+    static func monotonicMs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// One prune: deletes in transactions of at most `chunkSize` rows, or only counts when `dryRun`.
+private struct PruneRun {
+    let connection: Connection
+    let chunkSize: Int
+    let dryRun: Bool
+    let betweenChunks: () -> Void
+    /// Rows deleted in the open transaction, and sessions looked at since it began.
+    private var deletedInChunk = 0
+    private var sessionsInChunk = 0
+    /// Bounds the reads done while the write lock is held, when sessions have nothing to remove.
+    private let maxSessionsPerChunk = 64
+
+    init(connection: Connection, chunkSize: Int, dryRun: Bool, betweenChunks: @escaping () -> Void) {
+        self.connection = connection
+        self.chunkSize = chunkSize
+        self.dryRun = dryRun
+        self.betweenChunks = betweenChunks
+    }
+
+    func total() throws(StoreError) -> Int {
+        try Int(connection.scalarInt("SELECT count(*) FROM captures") ?? 0)
+    }
+
+    /// maxAge: `capturedAt < cutoff`, oldest first (index `captures_by_time`).
+    mutating func pruneByAge(olderThan cutoff: Int64) throws(StoreError) -> Int {
+        if dryRun {
+            let count = try connection.prepare("SELECT count(*) FROM captures WHERE captured_at < ?1")
+            defer { count.reset() }
+            try count.bind(cutoff, at: 1)
+            return try count.step() ? Int(count.int64(at: 0)) : 0
+        }
+        return try deleteRepeatedly(
+            "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE captured_at < ?1 "
+                + "ORDER BY captured_at, id LIMIT ?2)",
+            bind: { statement throws(StoreError) in try statement.bind(cutoff, at: 1) }, limitAt: 2, upTo: Int.max
+        )
+    }
+
+    /// maxPerSession: in each session, everything older than its `keep`-th newest capture (among those the age
+    /// rule left). Sessions are visited through `captures_by_session` one seek at a time.
+    mutating func pruneBySession(keep: Int, from cutoff: Int64?) throws(StoreError) -> Int {
+        let floor = cutoff ?? Int64.min
+        var removed = 0
+        var session = try nextSession(after: nil)
+        while let current = session {
+            if let boundary = try boundary(of: current, keep: keep, floor: floor) {
+                let bindRange = { (statement: Statement) throws(StoreError) in
+                    try statement.bind(current, at: 1)
+                    try statement.bind(floor, at: 2)
+                    try statement.bind(boundary.capturedAt, at: 3)
+                    try statement.bind(boundary.id, at: 4)
+                }
+                let range = "session_id = ?1 AND captured_at >= ?2 AND (captured_at, id) <= (?3, ?4)"
+                if dryRun {
+                    let count = try connection.prepare("SELECT count(*) FROM captures WHERE " + range)
+                    defer { count.reset() }
+                    try bindRange(count)
+                    removed += try count.step() ? Int(count.int64(at: 0)) : 0
+                } else {
+                    removed += try deleteRepeatedly(
+                        "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE \(range) LIMIT ?5)",
+                        bind: bindRange, limitAt: 5, upTo: Int.max
+                    )
+                }
+            }
+            try noteSessionVisited()
+            session = try nextSession(after: current)
+        }
+        return removed
+    }
+
+    /// maxRows: the `count` oldest captures across all sessions.
+    mutating func pruneOldest(count: Int) throws(StoreError) -> Int {
+        guard count > 0 else { return 0 }
+        if dryRun { return count }
+        return try deleteRepeatedly(
+            "DELETE FROM captures WHERE id IN (SELECT id FROM captures ORDER BY captured_at, id LIMIT ?1)",
+            bind: { _ throws(StoreError) in }, limitAt: 1, upTo: count
+        )
+    }
+
+    /// Commits the last, partly filled chunk.
+    mutating func finish() throws(StoreError) {
+        guard connection.isInTransaction else { return }
+        try connection.commit()
+        deletedInChunk = 0
+        sessionsInChunk = 0
+    }
+
+    // MARK: Chunks
+
+    /// Runs a `DELETE … LIMIT ?` until it removes fewer rows than asked or `upTo` rows are gone, filling chunks.
+    private mutating func deleteRepeatedly(
+        _ sql: String, bind: (Statement) throws(StoreError) -> Void, limitAt limitIndex: Int32, upTo maximum: Int
+    ) throws(StoreError) -> Int {
+        var removed = 0
+        while removed < maximum {
+            if !connection.isInTransaction { try connection.begin(.immediate) }
+            let asked = min(chunkSize - deletedInChunk, maximum - removed)
+            let delete = try connection.prepare(sql)
+            try bind(delete)
+            try delete.bind(Int64(asked), at: limitIndex)
+            try delete.run()
+            let changed = connection.changes
+            removed += changed
+            deletedInChunk += changed
+            if deletedInChunk >= chunkSize { try endChunk() }
+            if changed < asked { break }
+        }
+        return removed
+    }
+
+    private mutating func noteSessionVisited() throws(StoreError) {
+        guard connection.isInTransaction else { return }
+        sessionsInChunk += 1
+        if sessionsInChunk >= maxSessionsPerChunk { try endChunk() }
+    }
+
+    private mutating func endChunk() throws(StoreError) {
+        try finish()
+        betweenChunks()
+    }
+
+    // MARK: Sessions
+
+    private func nextSession(after previous: String?) throws(StoreError) -> String? {
+        let statement: Statement
+        if let previous {
+            statement = try connection.prepare(
+                "SELECT session_id FROM captures WHERE session_id > ?1 ORDER BY session_id LIMIT 1"
+            )
+            try statement.bind(previous, at: 1)
+        } else {
+            statement = try connection.prepare("SELECT session_id FROM captures ORDER BY session_id LIMIT 1")
+        }
+        defer { statement.reset() }
+        return try statement.step() ? statement.string(at: 0) : nil
+    }
+
+    /// The newest capture of `session` that must go: the one after the `keep` newest at or after `floor`.
+    private func boundary(of session: String, keep: Int, floor: Int64) throws(StoreError) -> HistoryCursor? {
+        let statement = try connection.prepare(
+            "SELECT captured_at, id FROM captures WHERE session_id = ?1 AND captured_at >= ?2 "
+                + "ORDER BY captured_at DESC, id DESC LIMIT 1 OFFSET ?3"
+        )
+        defer { statement.reset() }
+        try statement.bind(session, at: 1)
+        try statement.bind(floor, at: 2)
+        try statement.bind(Int64(keep), at: 3)
+        guard try statement.step() else { return nil }
+        return HistoryCursor(capturedAt: statement.int64(at: 0), id: statement.int64(at: 1))
+    }
+}

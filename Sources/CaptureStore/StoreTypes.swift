@@ -1,0 +1,172 @@
+import AffinityCore
+
+/// How hard a commit tries to reach the disk: https://www.sqlite.org/pragma.html#pragma_synchronous
+public enum Durability: String, Sendable, CaseIterable {
+    /// WAL with `synchronous=NORMAL`: survives a killed process; the last commits may be lost on power loss.
+    case normal
+    /// WAL with `synchronous=FULL`: every commit is on disk before `record` returns.
+    case full
+}
+
+/// Retention rules; each is off when 0. Whichever bites first removes a capture.
+public struct RetentionPolicy: Sendable, Hashable {
+    /// Captures with `capturedAt < now - maxAgeMs` are removed.
+    public var maxAgeMs: Int64
+    /// Keeps exactly the newest N captures of each session.
+    public var maxPerSession: Int
+    /// Keeps at most N captures in total, removing the oldest first.
+    public var maxRows: Int
+
+    public init(maxAgeMs: Int64, maxPerSession: Int, maxRows: Int) {
+        self.maxAgeMs = maxAgeMs
+        self.maxPerSession = maxPerSession
+        self.maxRows = maxRows
+    }
+
+    /// 30 days, 1000 per session, 5,000,000 rows (SPEC "Retention").
+    public static let `default` = RetentionPolicy(maxAgeMs: 30 * 24 * 3_600_000, maxPerSession: 1000, maxRows: 5_000_000)
+}
+
+/// A capture to store. `dedupeKey` = idempotencyKey ?? fields.taasRequestId; nil = always store.
+public struct NewCapture: Sendable, Hashable {
+    public var sessionId: String
+    public var agentId: String?
+    /// Milliseconds since the Unix epoch.
+    public var capturedAt: Int64
+    public var fields: CaptureFields
+    public var idempotencyKey: String?
+
+    public init(sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields, idempotencyKey: String?) {
+        self.sessionId = sessionId
+        self.agentId = agentId
+        self.capturedAt = capturedAt
+        self.fields = fields
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// The key that makes a repeated record a duplicate within its session.
+    public var dedupeKey: String? { idempotencyKey ?? fields.taasRequestId }
+}
+
+/// What `record` did with one capture: stored it under `id`, or found it already stored under `id`.
+public struct RecordOutcome: Sendable, Hashable {
+    public var id: Int64
+    public var duplicate: Bool
+
+    public init(id: Int64, duplicate: Bool) {
+        self.id = id
+        self.duplicate = duplicate
+    }
+}
+
+/// Which captures a query is about.
+public enum CaptureSelector: Sendable, Hashable {
+    case session(String)
+    case agent(String)
+}
+
+/// One page of history, newest first.
+public struct HistoryQuery: Sendable, Hashable {
+    public var selector: CaptureSelector
+    /// 1...1000 (validated by the caller; the store clamps).
+    public var limit: Int
+    /// Opaque, from a previous page's `nextCursor` for the same selector.
+    public var cursor: String?
+    /// since <= capturedAt
+    public var since: Int64?
+    /// capturedAt < until
+    public var until: Int64?
+
+    public init(selector: CaptureSelector, limit: Int = 50, cursor: String? = nil, since: Int64? = nil, until: Int64? = nil) {
+        self.selector = selector
+        self.limit = limit
+        self.cursor = cursor
+        self.since = since
+        self.until = until
+    }
+}
+
+/// Captures newest first, and the cursor of the next page (nil on the last page).
+public struct HistoryPage: Sendable, Hashable {
+    public var captures: [Capture]
+    public var nextCursor: String?
+
+    public init(captures: [Capture], nextCursor: String?) {
+        self.captures = captures
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Counts over the selected captures. `agents` counts distinct non-null agent ids.
+public struct Stats: Sendable, Hashable {
+    public var total: Int
+    public var sessions: Int
+    public var agents: Int
+    public var firstCapturedAt: Int64?
+    public var lastCapturedAt: Int64?
+    /// Each keyed by the field's value; a null value is counted under `Stats.unknown`.
+    public var byModel: [String: Int]
+    public var byAlgo: [String: Int]
+    public var byAlgoSource: [String: Int]
+    public var byThinking: [String: Int]
+
+    /// The key under which captures without a value are counted.
+    public static let unknown = "unknown"
+
+    public init(
+        total: Int = 0, sessions: Int = 0, agents: Int = 0, firstCapturedAt: Int64? = nil, lastCapturedAt: Int64? = nil,
+        byModel: [String: Int] = [:], byAlgo: [String: Int] = [:], byAlgoSource: [String: Int] = [:],
+        byThinking: [String: Int] = [:]
+    ) {
+        self.total = total
+        self.sessions = sessions
+        self.agents = agents
+        self.firstCapturedAt = firstCapturedAt
+        self.lastCapturedAt = lastCapturedAt
+        self.byModel = byModel
+        self.byAlgo = byAlgo
+        self.byAlgoSource = byAlgoSource
+        self.byThinking = byThinking
+    }
+}
+
+/// What a prune removed (or, for a dry run, would remove). Each row is counted once, under the first rule
+/// (age, perSession, rows) that removed it.
+public struct PruneReport: Sendable, Hashable {
+    public var deleted: Int
+    public var remaining: Int
+    public var byAge: Int
+    public var byPerSession: Int
+    public var byRows: Int
+    public var durationMs: Int64
+    public var dryRun: Bool
+
+    public init(
+        deleted: Int, remaining: Int, byAge: Int, byPerSession: Int, byRows: Int, durationMs: Int64, dryRun: Bool
+    ) {
+        self.deleted = deleted
+        self.remaining = remaining
+        self.byAge = byAge
+        self.byPerSession = byPerSession
+        self.byRows = byRows
+        self.durationMs = durationMs
+        self.dryRun = dryRun
+    }
+}
+
+/// The database's size and state, for `taas.capture.health` and `doctor`.
+public struct StoreHealth: Sendable, Hashable {
+    public var captures: Int
+    public var schemaVersion: Int
+    /// page_count * page_size of the main file.
+    public var dbBytes: Int64
+    /// Size of the `-wal` file (0 when absent).
+    public var walBytes: Int64
+
+    public init(captures: Int, schemaVersion: Int, dbBytes: Int64, walBytes: Int64) {
+        self.captures = captures
+        self.schemaVersion = schemaVersion
+        self.dbBytes = dbBytes
+        self.walBytes = walBytes
+    }
+}
