@@ -1,1 +1,22 @@
-print(1)
+// store-bench: measures CaptureStore's record path against SQLite's own INSERT … SELECT, then lastRoute and
+// history latencies on the resulting database. Run in release mode: `swift run -c release store-bench`.
+//
+// `store-bench crash-writer DB` is a helper for the crash-recovery test: it records batches until killed.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "crash-writer", arguments.count == 2 {
+    crashWriter(path: arguments[1])
+} else {
+    do {
+        try runBenchmark(BenchOptions(arguments))
+    } catch {
+        printError("store-bench: \(error)")
+        exit(1)
+    }
+}

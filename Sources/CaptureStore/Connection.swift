@@ -92,15 +92,16 @@ final class Connection {
         return result
     }
 
+    /// Transaction control goes through cached statements too: it runs once per batch on the hot path.
     func begin(_ kind: TransactionKind) throws(StoreError) {
-        try execute(kind.rawValue)
+        try prepare(kind.rawValue).run()
     }
 
     /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
     /// (https://www.sqlite.org/lang_transaction.html).
     func commit() throws(StoreError) {
         do {
-            try execute("COMMIT")
+            try prepare("COMMIT").run()
         } catch {
             rollback()
             throw error
