@@ -49,7 +49,15 @@ let package = Package(
         .executableTarget(name: "store-bench", dependencies: ["AffinityCore", "CaptureStore", "CSQLite"], path: "Benchmarks/store-bench"),
         .testTarget(name: "AffinityCoreTests", dependencies: ["AffinityCore"]),
         .testTarget(name: "CaptureStoreTests", dependencies: ["CaptureStore", "CSQLite"]),
-        .testTarget(name: "CaptureServerTests", dependencies: ["CaptureServer"]),
+        .testTarget(
+            name: "CaptureServerTests",
+            dependencies: [
+                "CaptureServer", "CaptureStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["AffinityCore"]),
     ],
     swiftLanguageModes: [.v6]

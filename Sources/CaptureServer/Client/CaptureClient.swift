@@ -92,8 +92,19 @@ public final class CaptureClient {
 
     /// Sends one line (a newline is added) and returns the next line received, without its newline.
     public func sendLine(_ line: String) throws(CaptureClientError) -> String {
+        try writeLine(line)
+        return try readLine()
+    }
+
+    /// Sends one line (a newline is added) without waiting for a reply (pipelining).
+    public func writeLine(_ line: String) throws(CaptureClientError) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
+        try writeBytes(bytes)
+    }
+
+    /// Sends raw bytes as they are.
+    public func writeBytes(_ bytes: [UInt8]) throws(CaptureClientError) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -101,7 +112,6 @@ public final class CaptureClient {
             guard n > 0 else { throw Self.failure(.protocolFailure, "sending to the service failed: \(String(cString: strerror(errno)))") }
             offset += n
         }
-        return try readLine()
     }
 
     /// Reads the next line from the service, without its newline.

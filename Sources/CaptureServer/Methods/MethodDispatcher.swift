@@ -52,7 +52,9 @@ final class MethodDispatcher {
     }
 
     private func failure(_ error: StoreError, _ method: String) -> Result<ByteBuffer, RPCError> {
-        if RPCError.isBug(error) {
+        if error.code == .invalidCursor {
+            context.logger.debug("invalid cursor", metadata: ["method": "\(method)"])
+        } else if RPCError.isBug(error) {
             context.logger.error("store error", metadata: ["method": "\(method)", "error": "\(error)"])
         } else {
             context.logger.warning("store error", metadata: ["method": "\(method)", "code": "\(error.code)"])
