@@ -42,6 +42,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var stopped = false
     /// Close once every pending answer is written (input closed, or graceful shutdown).
     private var closeWhenDrained = false
+    /// Lines read but not yet executed (see `scheduleInbox`).
+    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 16)
+    private var inboxScheduled = false
+    /// The peer half-closed, or shutdown began: no new lines, but those read are answered.
+    private var inputEnded = false
+    private var linesThisTick = 0
+    private static let linesPerTick = 64
 
     init(dispatcher: MethodDispatcher, maxPendingLines: Int, maxLineBytes: Int, logger: Logger) {
         self.dispatcher = dispatcher
@@ -53,14 +60,34 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        stopped = true
+        inbox.removeAll()
+        context.fireChannelInactive()
+    }
+
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !stopped else { return }
+        // After the peer is gone, the line decoder still hands over what it had buffered (decodeLast):
+        // nobody can read those answers, so they are not executed.
+        guard !stopped, !inputEnded, context.channel.isActive else { return }
+        let line = Self.unwrapInboundIn(data)
+        if inbox.isEmpty, linesThisTick < Self.linesPerTick {
+            linesThisTick += 1
+            handle(line)
+        } else {
+            inbox.append(line)
+            scheduleInbox()
+        }
+    }
+
+    /// Executes one line: parse, dispatch, and write whatever is ready.
+    private func handle(_ line: ByteBuffer) {
         inReadBurst = true
         let seq = nextSeq
         nextSeq += 1
-        switch RPCMessage.parse(Self.unwrapInboundIn(data)) {
+        switch RPCMessage.parse(line) {
         case .failure(let error):
             pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
             complete(seq: seq, part: 0, id: .null, outcome: .failure(error))
@@ -84,8 +111,46 @@ final class ConnectionHandler: ChannelDuplexHandler {
         drain()
     }
 
+    /// Lines beyond `linesPerTick` of one read wait here and run on later loop ticks, so one connection's
+    /// burst (a pipelining client, or one that sent a megabyte of queries) cannot hold its event loop and
+    /// stall the other connections on it. Reading this connection is held while lines wait.
+    private func scheduleInbox() {
+        guard !inboxScheduled, let context else { return }
+        inboxScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.inboxScheduled = false
+            handler.runInbox()
+        }
+    }
+
+    private func runInbox() {
+        guard let context else { return }
+        guard !stopped, context.channel.isActive else {
+            inbox.removeAll()
+            return
+        }
+        var ran = 0
+        while ran < Self.linesPerTick, let line = inbox.popFirst() {
+            handle(line)
+            ran += 1
+        }
+        inReadBurst = false
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        if inbox.isEmpty {
+            resumeReadingIfPossible()
+        } else {
+            scheduleInbox()
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBurst = false
+        linesThisTick = 0
         if needsFlush {
             needsFlush = false
             context.flush()
@@ -100,12 +165,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case ChannelEvent.inputClosed:
-            stopped = true
-            closeWhenDrained = true
-            drain()
-        case is ChannelShouldQuiesceEvent:
-            stopped = true
+        case ChannelEvent.inputClosed, is ChannelShouldQuiesceEvent:
+            // Lines already read (in the inbox too) are still answered; then the connection closes.
+            inputEnded = true
             closeWhenDrained = true
             drain()
         case is IdleStateHandler.IdleStateEvent:
@@ -198,7 +260,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         if needsFlush, !inReadBurst { scheduleFlush() }
-        if closeWhenDrained, pending.isEmpty {
+        if closeWhenDrained, pending.isEmpty, inbox.isEmpty {
             context.flush()
             context.close(promise: nil)
             return
@@ -237,7 +299,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private var holdReads: Bool {
         guard let context else { return true }
-        return stopped || pending.count >= maxPendingLines || !context.channel.isWritable
+        return stopped || inputEnded || !inbox.isEmpty || pending.count >= maxPendingLines || !context.channel.isWritable
     }
 
     private func resumeReadingIfPossible() {

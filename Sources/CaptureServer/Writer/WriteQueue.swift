@@ -60,6 +60,20 @@ final class WriteQueue: @unchecked Sendable {
         return (taken, stopping)
     }
 
+    /// Takes up to `max` queued records without waiting, leaving every other job queued: what the writer
+    /// commits between the chunks of a prune.
+    func takeRecords(max: Int) -> [WriterJob] {
+        condition.lock()
+        defer { condition.unlock() }
+        var taken: [WriterJob] = []
+        var kept: [WriterJob] = []
+        for job in jobs {
+            if case .record = job, taken.count < max { taken.append(job) } else { kept.append(job) }
+        }
+        if !taken.isEmpty { jobs = kept }
+        return taken
+    }
+
     /// Refuses new jobs; the writer drains what is queued and then ends.
     func stop() {
         condition.lock()

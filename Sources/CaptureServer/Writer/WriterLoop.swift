@@ -44,7 +44,7 @@ struct WriterLoop: Sendable {
 
     private func timedPrune(writer: CaptureWriter) {
         do {
-            let report = try writer.prune(retention, now: wallClockMillis(), dryRun: false)
+            let report = try prune(retention, dryRun: false, writer: writer)
             if report.deleted > 0 {
                 logger.info(
                     "retention pruned captures",
@@ -53,6 +53,15 @@ struct WriterLoop: Sendable {
             }
         } catch {
             logger.error("retention prune failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
+    /// record waits for at most one chunk, never for the whole prune.
+    private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
+        try writer.prune(policy, now: wallClockMillis(), dryRun: dryRun) {
+            let records = queue.takeRecords(max: maxGroup)
+            if !records.isEmpty { process(records, writer: writer) }
         }
     }
 
@@ -75,7 +84,7 @@ struct WriterLoop: Sendable {
         for (policy, dryRun, completion) in prunes {
             let result: Result<PruneReport, StoreError>
             do {
-                result = .success(try writer.prune(policy, now: wallClockMillis(), dryRun: dryRun))
+                result = .success(try prune(policy, dryRun: dryRun, writer: writer))
             } catch {
                 result = .failure(error)
             }
