@@ -67,6 +67,34 @@ final class SlowClientTests: EndToEndTestCase {
         XCTAssertEqual(try other.fullHistory(["sessionId": "oc:hog"]).count, 200)
     }
 
+    func testIdleConnectionIsClosedAfterTheIdleTimeoutWhileABusyOneStaysOpen() throws {
+        try startService(arguments: ["--idle-timeout", "1s"])
+        let idle = try connect()
+        let busy = try connect()
+        for round in 0..<6 {
+            Thread.sleep(forTimeInterval: 0.4)
+            assertServedPromptly(busy, id: Int64(round), "busy connection, round \(round)")
+        }
+        XCTAssertTrue(idle.waitForClose(timeout: 5), "an idle connection is closed after --idle-timeout")
+        assertServedPromptly(busy, id: 100, "the busy connection outlives the idle timeout")
+    }
+
+    func testZeroTurnsTheIdleTimeoutAndThePruneTimerOff() throws {
+        try startService(arguments: ["--idle-timeout", "0", "--prune-interval", "0", "--max-age", "1s"])
+        let client = try connect()
+        let old = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
+        let recorded = try client.call(
+            "taas.autorouter.record",
+            ["sessionId": "oc:timer-off", "capturedAt": .int(old), "headers": autoroutedHeaders(requestId: "t-1")])
+        XCTAssertEqual(recorded["result"]?["recorded"], true)
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertFalse(client.waitForClose(timeout: 0.1), "no idle timeout with --idle-timeout 0")
+        let stats = try client.call("taas.autorouter.stats", ["sessionId": "oc:timer-off"], id: 2)
+        XCTAssertEqual(stats["result"]?["total"], 1, "no timed prune with --prune-interval 0")
+        let pruned = try client.call("taas.capture.prune", [:], id: 3)
+        XCTAssertEqual(pruned["result"]?["deleted"], 1, "on-demand prune still applies --max-age")
+    }
+
     func testClientSendingOneByteAtATimeIsServedCorrectly() throws {
         try startService()
         let slow = try connect()

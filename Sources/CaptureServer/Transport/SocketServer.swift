@@ -75,7 +75,9 @@ struct SocketServer: Sendable {
                 + configuration.idleTimeout.components.attoseconds / 1_000_000_000
         )
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(IdleStateHandler(allTimeout: idle))
+        if idle > .zero {  // 0 = connections are never closed for idleness
+            try sync.addHandler(IdleStateHandler(allTimeout: idle))
+        }
         try sync.addHandler(ByteToMessageHandler(BoundedLineDecoder(maxLineBytes: configuration.maxLineBytes)))
         try sync.addHandler(
             ConnectionHandler(

@@ -19,7 +19,9 @@ struct WriterLoop: Sendable {
     /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
     func run(writer: CaptureWriter) {
         var nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
-        let pruning = retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0
+        // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
+        let pruning = pruneInterval > .zero
+            && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
         while true {
             let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
             if !jobs.isEmpty { process(jobs, writer: writer) }
