@@ -26,6 +26,11 @@ public final class CaptureReader {
         connection = try Connection(path: path, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: busyTimeoutMs)
         // https://www.sqlite.org/pragma.html#pragma_query_only
         try connection.execute("PRAGMA query_only = 1")
+        // 1 MiB holds the interior pages of the indexes a query descends at millions of rows; the leaves it
+        // reads are in the OS page cache anyway, and the 2 MiB default, times one reader per event loop
+        // plus the scan reader, weighed on the service's 40 MB RSS budget (BENCHMARKS.md).
+        // https://www.sqlite.org/pragma.html#pragma_cache_size
+        try connection.execute("PRAGMA cache_size = -1024")
         let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
         try Migrator.refuseNewer(version)
         guard version == Migrator.latestVersion else {
