@@ -3,18 +3,29 @@
 
   bench-rpc.py wait SOCK TIMEOUT_MS       wait until the service answers taas.capture.health
   bench-rpc.py call SOCK JSON             send one request line, print the response line
-  bench-rpc.py startup BIN DIR            ms from process start to the first answered request
+  bench-rpc.py startup BIN DIR            ms from process start to the first answered lastRoute
   bench-rpc.py stall SOCK                 longest lastRoute latency while the service prunes
+  bench-rpc.py load DB ROWS SESSIONS FIRST_MS STEP_MS
+                                          appends ROWS captures straight into a database the service
+                                          created (and is not running on): session i % SESSIONS,
+                                          capturedAt FIRST_MS + i * STEP_MS, unique request ids
+
+Loading through the socket would take minutes per million rows and measure nothing the table reports;
+`load` fills the same schema in seconds (indexes dropped, rows inserted in id order, indexes rebuilt).
 """
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 
 HEALTH = b'{"jsonrpc":"2.0","id":0,"method":"taas.capture.health","params":{}}\n'
+# The start-up probe is the plugin's first question after a gateway restart; `health` would time a
+# count(*) over the whole table instead.
+FIRST_QUESTION = b'{"jsonrpc":"2.0","id":0,"method":"taas.autorouter.lastRoute","params":{"sessionId":"oc:0000000000000001"}}\n'
 
 
 def connect(path):
@@ -56,8 +67,10 @@ def startup(binary, directory):
         while True:
             try:
                 s = connect(sock)
-                roundtrip(s, HEALTH, [b""])
+                answer = roundtrip(s, FIRST_QUESTION, [b""])
                 s.close()
+                if b'"result"' not in answer:
+                    raise SystemExit(f"start-up probe failed: {answer!r}")
                 break
             except OSError:
                 if proc.poll() is not None:
@@ -102,6 +115,36 @@ def stall(path):
                       "pruneMs": r.get("durationMs"), "lastRouteCalls": count[0]}))
 
 
+def load(db, rows, sessions, first_ms, step_ms):
+    con = sqlite3.connect(db, isolation_level=None)
+    # The service's database is in WAL mode; a rollback journal that is off makes the bulk load one
+    # sequential write. The service switches the file back to WAL when it opens it.
+    con.execute("PRAGMA journal_mode = DELETE")
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA synchronous = OFF")
+    con.execute("PRAGMA cache_size = -262144")
+    indexes = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'captures' "
+                          "AND sql IS NOT NULL").fetchall()
+    con.execute("BEGIN")
+    for name, _ in indexes:
+        con.execute(f"DROP INDEX {name}")
+    con.execute(
+        """WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+           INSERT INTO captures (session_id, agent_id, captured_at, taas_request_id, taas_trace_id,
+               openclaw_turn_id, openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source,
+               thinking_applied, routed_context_window, dedupe_key)
+           SELECT printf('oc:%016x', i % ?2), 'agent-' || (i % 100), ?3 + i * ?4, 'req-bulk-' || i || '-' || ?3,
+               'trace-abc', 't1', '1', 'anthropic/claude-sonnet-4', 'best_fit', 'org', 'medium', 200000,
+               'req-bulk-' || i || '-' || ?3
+           FROM n""", (rows, sessions, first_ms, step_ms))
+    for _, sql in indexes:
+        con.execute(sql)
+    con.execute("COMMIT")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
+    print(rows)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "wait":
@@ -111,6 +154,8 @@ if __name__ == "__main__":
         print(roundtrip(s, sys.argv[3].encode() + b"\n", [b""]).decode())
     elif cmd == "startup":
         startup(sys.argv[2], sys.argv[3])
+    elif cmd == "load":
+        load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     elif cmd == "stall":
         stall(sys.argv[2])
     else:

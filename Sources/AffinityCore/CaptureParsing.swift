@@ -16,26 +16,29 @@ extension CaptureFields {
     ///   1…2^31−1. Leading zeros are allowed (`"05"` → 5); a sign, a decimal point, an exponent,
     ///   inner spaces or non-ASCII digits make it nil (`"+5"`, `"5.0"`, `"1e3"`, `"0"`, `"-1"`).
     public static func parse(headers: [(name: String, value: String)]) -> CaptureFields? {
-        var byName: [String: String] = [:]
+        // One slot per header the capture reads, filled by a case-insensitive byte comparison: no
+        // lowercased copies and no Dictionary per capture (this runs for every `record`).
+        var slots = [String?](repeating: nil, count: CaptureHeader.allCases.count)
         for (name, value) in headers {
-            let key = asciiLowercased(name)
-            if byName[key] == nil { byName[key] = value }
+            if let header = CaptureHeader(matching: name), slots[header.rawValue] == nil {
+                slots[header.rawValue] = value
+            }
         }
-        guard let autorouted = byName["x-taas-autorouted"],
+        guard let autorouted = slots[CaptureHeader.autorouted.rawValue],
             asciiLowercased(BoundedIdentity.trimJavaScriptWhitespace(autorouted)) == "true"
         else { return nil }
 
-        func field(_ name: String) -> String? { BoundedIdentity.normalize(byName[name]) }
+        func field(_ header: CaptureHeader) -> String? { BoundedIdentity.normalize(slots[header.rawValue]) }
         return CaptureFields(
-            taasRequestId: field("x-request-id") ?? field("x-taas-request-id"),
-            taasTraceId: field("x-trace-id") ?? field("x-taas-trace-id"),
-            openclawTurnId: field("x-openclaw-turn-id"),
-            openclawAttempt: field("x-openclaw-attempt"),
-            autorouterModel: field("x-taas-autorouter-model"),
-            autorouterAlgo: field("x-taas-autorouter-mode"),
-            autorouterAlgoSource: field("x-taas-autorouter-algorithm-source"),
-            thinkingApplied: field("x-taas-thinking-applied"),
-            routedContextWindow: field("x-taas-routed-context-window").flatMap(parseContextWindow)
+            taasRequestId: field(.requestId) ?? field(.taasRequestId),
+            taasTraceId: field(.traceId) ?? field(.taasTraceId),
+            openclawTurnId: field(.turnId),
+            openclawAttempt: field(.attempt),
+            autorouterModel: field(.model),
+            autorouterAlgo: field(.mode),
+            autorouterAlgoSource: field(.algorithmSource),
+            thinkingApplied: field(.thinking),
+            routedContextWindow: field(.contextWindow).flatMap(parseContextWindow)
         )
     }
 
@@ -65,4 +68,45 @@ private func asciiLowercased(_ string: String) -> String {
         decoding: string.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 },
         as: UTF8.self
     )
+}
+
+/// The response headers a capture is read from (SPEC "The capture"), by lowercase name.
+private enum CaptureHeader: Int, CaseIterable {
+    case autorouted, requestId, taasRequestId, traceId, taasTraceId, turnId, attempt, model, mode
+    case algorithmSource, thinking, contextWindow
+
+    private static let names: [[UInt8]] = allCases.map { Array($0.name.utf8) }
+
+    var name: String {
+        switch self {
+        case .autorouted: "x-taas-autorouted"
+        case .requestId: "x-request-id"
+        case .taasRequestId: "x-taas-request-id"
+        case .traceId: "x-trace-id"
+        case .taasTraceId: "x-taas-trace-id"
+        case .turnId: "x-openclaw-turn-id"
+        case .attempt: "x-openclaw-attempt"
+        case .model: "x-taas-autorouter-model"
+        case .mode: "x-taas-autorouter-mode"
+        case .algorithmSource: "x-taas-autorouter-algorithm-source"
+        case .thinking: "x-taas-thinking-applied"
+        case .contextWindow: "x-taas-routed-context-window"
+        }
+    }
+
+    /// The header `name` denotes, compared ASCII case-insensitively; nil for any other header.
+    init?(matching name: String) {
+        let utf8 = name.utf8
+        let count = utf8.count
+        for (i, candidate) in Self.names.enumerated() where candidate.count == count {
+            let equal = zip(utf8, candidate).allSatisfy { byte, lower in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == lower
+            }
+            if equal {
+                self.init(rawValue: i)
+                return
+            }
+        }
+        return nil
+    }
 }

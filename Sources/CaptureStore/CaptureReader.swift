@@ -8,6 +8,10 @@ import CSQLite
 public final class CaptureReader {
     let connection: Connection
     let path: String
+    /// The per-request queries, prepared on first use and held here: looking them up in the connection's
+    /// cache meant building and hashing their SQL text on every call, which showed in `lastRoute` profiles.
+    private var lastRouteStatements: [Statement?] = [nil, nil]
+    private var historyStatements: [Statement?] = [nil, nil]
 
     /// Opens an existing database migrated to this binary's schema version.
     public init(path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
@@ -22,6 +26,11 @@ public final class CaptureReader {
         connection = try Connection(path: path, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: busyTimeoutMs)
         // https://www.sqlite.org/pragma.html#pragma_query_only
         try connection.execute("PRAGMA query_only = 1")
+        // 1 MiB holds the interior pages of the indexes a query descends at millions of rows; the leaves it
+        // reads are in the OS page cache anyway, and the 2 MiB default, times one reader per event loop
+        // plus the scan reader, weighed on the service's 40 MB RSS budget (BENCHMARKS.md).
+        // https://www.sqlite.org/pragma.html#pragma_cache_size
+        try connection.execute("PRAGMA cache_size = -1024")
         let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
         try Migrator.refuseNewer(version)
         guard version == Migrator.latestVersion else {
@@ -35,10 +44,9 @@ public final class CaptureReader {
 
     /// The newest capture (highest `capturedAt`, then highest `id`) of the session or agent, if any.
     public func lastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
-        let statement = try connection.prepare(
-            "SELECT \(CaptureRow.columns) FROM captures WHERE \(selector.column) = ?1 "
-                + "ORDER BY captured_at DESC, id DESC LIMIT 1"
-        )
+        let statement = try held(&lastRouteStatements, selector) { column in
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 ORDER BY captured_at DESC, id DESC LIMIT 1"
+        }
         defer { statement.reset() }
         try statement.bind(selector.value, at: 1)
         return try statement.step() ? statement.capture() : nil
@@ -56,10 +64,10 @@ public final class CaptureReader {
             let cursor = try HistoryCursor(decoding: text, for: query.selector)
             if (cursor.capturedAt, cursor.id) < (bound.capturedAt, bound.id) { bound = cursor }
         }
-        let statement = try connection.prepare(
-            "SELECT \(CaptureRow.columns) FROM captures WHERE \(query.selector.column) = ?1 AND captured_at >= ?2 "
+        let statement = try held(&historyStatements, query.selector) { column in
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND captured_at >= ?2 "
                 + "AND (captured_at, id) < (?3, ?4) ORDER BY captured_at DESC, id DESC LIMIT ?5"
-        )
+        }
         defer { statement.reset() }
         try statement.bind(query.selector.value, at: 1)
         try statement.bind(query.since ?? Int64.min, at: 2)
@@ -79,6 +87,17 @@ public final class CaptureReader {
         }
         let next = more ? captures.last.map { HistoryCursor(capturedAt: $0.capturedAt, id: $0.id) } : nil
         return HistoryPage(captures: captures, nextCursor: next?.encoded(for: query.selector))
+    }
+
+    /// The statement held in `slots` for the selector's kind, prepared from `sql(column)` the first time.
+    private func held(
+        _ slots: inout [Statement?], _ selector: CaptureSelector, _ sql: (String) -> String
+    ) throws(StoreError) -> Statement {
+        let slot = selector.kindIndex
+        if let statement = slots[slot] { return statement }
+        let statement = try connection.prepare(sql(selector.column))
+        slots[slot] = statement
+        return statement
     }
 
     /// Counts over the selector's captures (all captures when nil) with `since <= capturedAt < until`.

@@ -41,6 +41,14 @@ extension CaptureSelector {
         }
     }
 
+    /// 0 for a session, 1 for an agent: a position in per-kind statement slots.
+    var kindIndex: Int {
+        switch self {
+        case .session: 0
+        case .agent: 1
+        }
+    }
+
     var value: String {
         switch self {
         case .session(let id), .agent(let id): id

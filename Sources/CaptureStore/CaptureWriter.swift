@@ -32,9 +32,11 @@ public final class CaptureWriter {
         // from many sessions dirties hundreds of index pages, and a small WAL would checkpoint every few batches.
         // https://www.sqlite.org/pragma.html#pragma_wal_autocheckpoint
         try connection.execute("PRAGMA wal_autocheckpoint = 16384")
-        // The writer is the one long-lived connection that touches every index; 32 MiB keeps their upper levels
-        // and hot leaves cached. https://www.sqlite.org/pragma.html#pragma_cache_size
-        try connection.execute("PRAGMA cache_size = -32768")
+        // The writer is the one long-lived connection that touches every index; 4 MiB (1,024 pages) holds the
+        // interior pages of all four indexes at millions of rows. Leaves hit at random come from the OS page cache
+        // (one pread), and a larger cache only grew the service's RSS past its 40 MB budget (BENCHMARKS.md).
+        // https://www.sqlite.org/pragma.html#pragma_cache_size
+        try connection.execute("PRAGMA cache_size = -4096")
         try Migrator.migrate(connection)
         DatabaseFile.restrictSidecars(of: path)
     }

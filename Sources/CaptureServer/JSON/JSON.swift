@@ -76,10 +76,23 @@ public enum JSON: Sendable, Hashable {
 }
 
 /// A JSON object that remembers the order in which keys first appeared.
+///
+/// Members live in one array searched linearly: request objects have a handful of keys, and a scan
+/// of a few short strings is cheaper than hashing every key into a Dictionary (which showed in the
+/// profile of `record`). Past `indexThreshold` members a key → position index is built, so a
+/// hostile line with thousands of keys still parses in linear time.
 public struct JSONObject: Sendable, Hashable {
-    /// Keys in first-seen order, each once.
-    public private(set) var keys: [String] = []
-    private var storage: [String: JSON] = [:]
+    /// One key and its value.
+    public struct Member: Sendable, Hashable {
+        public var key: String
+        public var value: JSON
+    }
+
+    /// Members in first-seen key order, each key once.
+    public private(set) var members: [Member] = []
+    /// Positions by key, only once the object is large; derived from `members`.
+    private var index: [String: Int]?
+    private static let indexThreshold = 16
 
     public init() {}
 
@@ -89,22 +102,50 @@ public struct JSONObject: Sendable, Hashable {
     }
 
     /// The number of distinct keys.
-    public var count: Int { keys.count }
+    public var count: Int { members.count }
+
+    /// Keys in first-seen order, each once.
+    public var keys: [String] { members.map(\.key) }
+
+    /// Key/value pairs in key order.
+    public var entries: LazyMapSequence<[Member], (key: String, value: JSON)> {
+        members.lazy.map { ($0.key, $0.value) }
+    }
 
     /// The value for `key`; setting nil removes the key.
     public subscript(key: String) -> JSON? {
-        get { storage[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+            if let at = position(of: key) {
+                if let newValue {
+                    members[at].value = newValue
+                } else {
+                    members.remove(at: at)
+                    index = nil
+                    buildIndexIfLarge()
+                }
+            } else if let newValue {
+                members.append(Member(key: key, value: newValue))
+                index?[key] = members.count - 1
+                buildIndexIfLarge()
             }
         }
     }
 
-    /// Key/value pairs in key order.
-    public var entries: [(key: String, value: JSON)] {
-        keys.map { ($0, storage[$0]!) }
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
     }
+
+    private mutating func buildIndexIfLarge() {
+        guard index == nil, members.count > Self.indexThreshold else { return }
+        var built: [String: Int] = [:]
+        built.reserveCapacity(members.count * 2)
+        for (i, member) in members.enumerated() { built[member.key] = i }
+        index = built
+    }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.members == rhs.members }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(members) }
 }

@@ -47,14 +47,19 @@ extension Params {
     }
 
     /// Headers must all be strings; AffinityCore reads the capture from them (nil: not autorouted).
+    ///
+    /// They are handed over in the order the request wrote them, so when two names differ only in case
+    /// the first one written wins, as in an HTTP header list (and no sort runs per request).
     static func fields(fromHeaders headers: JSONObject) throws(RPCError) -> CaptureFields? {
-        var strings: [String: String] = [:]
-        strings.reserveCapacity(headers.count)
-        for (name, value) in headers.entries {
-            guard case .string(let s) = value else { throw .invalidParams("headers.\(name)", "must be a string") }
-            strings[name] = s
+        var pairs: [(name: String, value: String)] = []
+        pairs.reserveCapacity(headers.count)
+        for member in headers.members {
+            guard case .string(let s) = member.value else {
+                throw .invalidParams("headers.\(member.key)", "must be a string")
+            }
+            pairs.append((member.key, s))
         }
-        return CaptureFields.parse(headers: strings)
+        return CaptureFields.parse(headers: pairs)
     }
 
     /// A `capture` object, typed strictly: strings must be bounded identities, the context window a
