@@ -161,6 +161,11 @@ final class MethodDispatcher {
             buffer.writeJSONString(context.durability.rawValue)
             buffer.writeStaticString(",\"retention\":")
             buffer.writeRetention(context.retention)
+            let written = context.writerStats.snapshot
+            buffer.writeStaticString(",\"commits\":")
+            buffer.writeJSONInt(Int64(written.commits))
+            buffer.writeStaticString(",\"recordsCommitted\":")
+            buffer.writeJSONInt(Int64(written.records))
             buffer.writeStaticString("}")
         }
         context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in try reader.health() }

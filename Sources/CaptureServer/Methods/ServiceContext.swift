@@ -5,6 +5,7 @@ import NIOCore
 /// What every dispatcher shares: the writer's queue, the scan reader, configuration and start time.
 struct ServiceContext: Sendable {
     let writeQueue: WriteQueue
+    let writerStats: WriterStats
     let scanReader: ScanReader
     let durability: Durability
     let retention: RetentionPolicy

@@ -36,6 +36,7 @@ public struct CaptureService: Service {
         try Startup.removeStaleSocket(config.socketPath)
 
         let queue = WriteQueue(capacity: config.writeQueueCapacity)
+        let writerStats = WriterStats()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
         let writerThread: WriterThread
         do {
@@ -43,7 +44,7 @@ public struct CaptureService: Service {
                 path: config.dbPath, durability: config.durability,
                 loop: WriterLoop(
                     queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
-                    maxGroup: config.maxGroupSize, logger: logger
+                    maxGroup: config.maxGroupSize, stats: writerStats, logger: logger
                 ),
                 eventLoop: group.any()
             )
@@ -53,7 +54,7 @@ public struct CaptureService: Service {
         }
         let scanReader = ScanReader(path: config.dbPath, threads: 1)
         let context = ServiceContext(
-            writeQueue: queue, scanReader: scanReader, durability: config.durability, retention: config.retention,
+            writeQueue: queue, writerStats: writerStats, scanReader: scanReader, durability: config.durability, retention: config.retention,
             version: config.version, startedAt: .now, logger: logger
         )
         do {

@@ -22,6 +22,8 @@ final class WriteQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [WriterJob] = []
     private var stopping = false
+    /// While the writer lingers for a fuller group, the count that wakes it early (0: not lingering).
+    private var gatherTarget = 0
     let capacity: Int
 
     init(capacity: Int) {
@@ -35,12 +37,20 @@ final class WriteQueue: @unchecked Sendable {
         defer { condition.unlock() }
         guard !stopping, jobs.count < capacity else { return false }
         jobs.append(job)
-        if jobs.count == 1 { condition.signal() }
+        if jobs.count == 1 || jobs.count == gatherTarget { condition.signal() }
         return true
     }
 
     /// Waits until there is work, `deadline` passes, or the queue is stopping; takes up to `max` jobs.
-    func take(max: Int, deadline: Date?) -> (jobs: [WriterJob], stopping: Bool) {
+    ///
+    /// Group commit only pays when a group is full: a writer that commits the moment one record arrives
+    /// ends up committing groups of one or two while the others are on their way (measured: 2,000
+    /// concurrent records took 834 commits). So when the caller expects company (`gather` > 1, the size
+    /// of its last group), it lingers up to `linger` for that many jobs before taking them — the idea
+    /// of PostgreSQL's `commit_delay`/`commit_siblings`. A lone client (`gather` ≤ 1) never waits.
+    func take(
+        max: Int, deadline: Date?, gather: Int = 1, linger: TimeInterval = 0
+    ) -> (jobs: [WriterJob], stopping: Bool) {
         condition.lock()
         defer { condition.unlock() }
         while jobs.isEmpty, !stopping {
@@ -49,6 +59,13 @@ final class WriteQueue: @unchecked Sendable {
             } else {
                 condition.wait()
             }
+        }
+        let target = min(gather, max)
+        if !jobs.isEmpty, jobs.count < target, linger > 0, !stopping {
+            gatherTarget = target
+            let until = Date(timeIntervalSinceNow: linger)
+            while jobs.count < target, !stopping, condition.wait(until: until) {}
+            gatherTarget = 0
         }
         if jobs.count <= max {
             let taken = jobs

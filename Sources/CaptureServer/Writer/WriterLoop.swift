@@ -14,7 +14,12 @@ struct WriterLoop: Sendable {
     let retention: RetentionPolicy
     let pruneInterval: Duration
     let maxGroup: Int
+    let stats: WriterStats
     let logger: Logger
+
+    /// How long the writer may wait for a group as large as the last one (see `WriteQueue.take`): about
+    /// one round trip of a client that was just answered, far below the cost of a commit it saves.
+    static let linger: TimeInterval = 0.000_2
 
     /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
     func run(writer: CaptureWriter) {
@@ -22,8 +27,11 @@ struct WriterLoop: Sendable {
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
+        var lastGroup = 1
         while true {
-            let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
+            let (jobs, stopping) = queue.take(
+                max: maxGroup, deadline: pruning ? nextPrune : nil, gather: lastGroup, linger: Self.linger)
+            if !jobs.isEmpty { lastGroup = jobs.count }
             if !jobs.isEmpty { process(jobs, writer: writer) }
             if stopping, jobs.isEmpty { break }
             if pruning, !stopping, Date() >= nextPrune {
@@ -96,13 +104,17 @@ struct WriterLoop: Sendable {
 
     private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
         do {
-            return try writer.record(captures).map { .success($0) }
+            let outcomes = try writer.record(captures)
+            stats.committed(records: captures.count)
+            return outcomes.map { .success($0) }
         } catch {
             if captures.count > 1, !error.isRetryable {
                 logger.warning("group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
                 return captures.map { capture in
                     do throws(StoreError) {
-                        return .success(try writer.record([capture])[0])
+                        let outcome = try writer.record([capture])[0]
+                        stats.committed(records: 1)
+                        return .success(outcome)
                     } catch {
                         return .failure(error)
                     }
