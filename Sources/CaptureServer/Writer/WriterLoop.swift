@@ -17,21 +17,14 @@ struct WriterLoop: Sendable {
     let stats: WriterStats
     let logger: Logger
 
-    /// How long the writer may wait for a group as large as the last one (see `WriteQueue.take`): about
-    /// one round trip of a client that was just answered, far below the cost of a commit it saves.
-    static let linger: TimeInterval = 0.000_2
-
     /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
     func run(writer: CaptureWriter) {
         var nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
-        var lastGroup = 1
         while true {
-            let (jobs, stopping) = queue.take(
-                max: maxGroup, deadline: pruning ? nextPrune : nil, gather: lastGroup, linger: Self.linger)
-            if !jobs.isEmpty { lastGroup = jobs.count }
+            let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
             if !jobs.isEmpty { process(jobs, writer: writer) }
             if stopping, jobs.isEmpty { break }
             if pruning, !stopping, Date() >= nextPrune {
