@@ -2,12 +2,11 @@
 // which is stopped (SIGTERM) part-way and restarted a few seconds later. Prints what the plugin
 // sent, queued, dropped and had acknowledged, and what the service stored.
 //
-//   node test/soak.mjs [--captures 20000] [--seconds 20] [--stop-at 0.4] [--down 3] [--queue-limit N]
+//   node tools/soak.mjs [--captures 20000] [--seconds 20] [--stop-at 0.4] [--down 3] [--queue-limit N]
 //
-// The binary: TAAS_CAPTURE_BIN, else ../.build/debug/taas-capture. This is a script, not a test;
-// under `node --test` it registers one skipped test and does nothing else.
+// The binary: TAAS_CAPTURE_BIN, else ../.build/debug/taas-capture. A script, not a test: it lives
+// outside test/ so `node --test` does not pick it up.
 import { existsSync } from "node:fs";
-import { test } from "node:test";
 import { pluginState, registerPlugin } from "../index.js";
 import {
   autoroutedHeaders,
@@ -125,11 +124,7 @@ async function main() {
   }
 }
 
-if (process.env.NODE_TEST_CONTEXT) {
-  test("soak.mjs is a script (node test/soak.mjs), not a test", { skip: "run it directly" }, () => {});
-} else {
-  main().catch((error) => {
-    console.error(`soak failed: ${error instanceof Error ? error.message : error}`);
-    process.exitCode = 1;
-  });
-}
+main().catch((error) => {
+  console.error(`soak failed: ${error instanceof Error ? error.message : error}`);
+  process.exitCode = 1;
+});
