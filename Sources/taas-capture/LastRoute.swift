@@ -29,9 +29,27 @@ struct LastRoute: ParsableCommand {
             ("thinking", Table.text(capture["thinkingApplied"])),
             ("context window", Table.text(capture["routedContextWindow"])),
             ("captured at (UTC)", Table.timestamp(capture["capturedAt"])),
+            ("model since (UTC)", try modelSince(capture)),
             ("request id", Table.text(capture["taasRequestId"])), ("trace id", Table.text(capture["taasTraceId"])),
             ("turn / attempt", "\(Table.text(capture["openclawTurnId"])) / \(Table.text(capture["openclawAttempt"]))"),
             ("capture id", Table.text(capture["id"])),
         ])
+    }
+
+    /// Since when the latest capture's model has served this agent or session: the oldest capture of the
+    /// unbroken run of that model, newest first, looked up in one history page of up to 1000 captures.
+    private func modelSince(_ latest: JSON) throws -> String {
+        var params = selector.params()
+        params["limit"] = .int(1000)
+        let page = try service.call("taas.autorouter.history", params)
+        let captures = page["captures"]?.arrayValue ?? []
+        let model = latest["autorouterModel"]
+        var run = captures.prefix { $0["autorouterModel"] == model }
+        if run.isEmpty { run = [latest][...] }
+        let oldest = Table.timestamp(run.last?["capturedAt"])
+        if run.count == captures.count, page["nextCursor"]?.stringValue != nil {
+            return "before \(oldest) (more than \(run.count) captures)"
+        }
+        return "\(oldest) (\(run.count) capture\(run.count == 1 ? "" : "s"))"
     }
 }

@@ -48,6 +48,27 @@ final class CommandLineTests: EndToEndTestCase {
         XCTAssertTrue(table.stdout.contains("cli-model"), "the readable table shows the model: \(table.stdout)")
     }
 
+    func testLastRouteTableSaysSinceWhenTheCurrentModelServesTheAgent() throws {
+        try startService()
+        let client = try connect()
+        let base: Int64 = 1_790_000_000_000
+        // model-a at base+0, base+1000; then model-b at base+2000, base+3000, base+4000.
+        for (index, model) in ["model-a", "model-a", "model-b", "model-b", "model-b"].enumerated() {
+            let response = try client.call(
+                "taas.autorouter.record",
+                ["sessionId": "oc:since", "agentId": "since-agent", "capturedAt": .int(base + Int64(index) * 1000),
+                 "headers": autoroutedHeaders(model: model, requestId: "since-\(index)")],
+                id: .int(Int64(index)))
+            XCTAssertEqual(response["result"]?["recorded"], true)
+        }
+        let table = try runCLI(["last-route"] + socketArguments + ["--agent-id", "since-agent"])
+        assertSucceeded(table, "last-route (table)")
+        let since = table.stdout.split(separator: "\n").first { $0.hasPrefix("model since") }.map(String.init) ?? ""
+        // base+2000 ms is 2026-09-21T14:13:22Z: the first model-b capture, three in the run.
+        XCTAssertTrue(since.contains("2026-09-21T14:13:22.000Z"), "model since: \(table.stdout)")
+        XCTAssertTrue(since.contains("(3 captures)"), "model since: \(table.stdout)")
+    }
+
     func testDeriveMatchesTheServiceAndResolvesRelativeWorkspaceAgainstTheWorkingDirectory() throws {
         try startService()
         let local = try runCLI(["derive", "--local-session-id", "abc", "--json"])
