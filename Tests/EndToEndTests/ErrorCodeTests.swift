@@ -192,6 +192,32 @@ final class ErrorCodeTests: EndToEndTestCase {
         assertError(try under.readJSON(), code: -32602, fields: ["sessionId"])
     }
 
+    func testAnswersQueuedBeforeAnOverlongLineAreAllWrittenBeforeMinus32001() throws {
+        try startService(arguments: ["--max-line-bytes", "1024"])
+        let client = try connect()
+        // 100 records (more than one loop tick runs at once, and each waits for a commit), then a line
+        // over the limit whose bytes keep coming after the decoder gave up on it.
+        var bytes = ""
+        for index in 0..<100 {
+            bytes += Request.line(
+                "taas.autorouter.record",
+                ["sessionId": "oc:before-long", "headers": autoroutedHeaders(requestId: "bl-\(index)")],
+                id: .int(Int64(index))) + "\n"
+        }
+        bytes += String(repeating: "x", count: 200_000) + "\n"
+        _ = try? client.sendSome(Array(bytes.utf8), timeout: 10)
+        for index in 0..<100 {
+            let response = try client.readJSON(timeout: 10)
+            XCTAssertEqual(response["id"], .int(Int64(index)), "answers come in request order")
+            XCTAssertEqual(response["result"]?["recorded"], true, "line \(index) answered before -32001")
+        }
+        assertError(try client.readJSON(timeout: 10), code: -32001)
+        XCTAssertTrue(client.waitForClose(timeout: 5), "the connection is closed after -32001")
+        let other = try connect()
+        let stats = try other.call("taas.autorouter.stats", ["sessionId": "oc:before-long"], id: 1)
+        XCTAssertEqual(stats["result"]?["total"], 100, "every answered record is stored")
+    }
+
     func testConnectionsOverTheLimitAreRefusedWithOverloadedThenClosed() throws {
         try startService(arguments: ["--max-connections", "4"])
         var accepted: [LineClient] = []

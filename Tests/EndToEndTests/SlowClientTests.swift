@@ -95,6 +95,37 @@ final class SlowClientTests: EndToEndTestCase {
         XCTAssertEqual(pruned["result"]?["deleted"], 1, "on-demand prune still applies --max-age")
     }
 
+    func testBatchOfAThousandLargeHistoryPagesIsBoundedAndStallsNobody() throws {
+        try startService()
+        let seeder = try connect()
+        let seed = JSON.array((0..<1000).map { index in
+            Request.object(
+                "taas.autorouter.record",
+                ["sessionId": "oc:pages", "headers": autoroutedHeaders(requestId: "pg-\(index)")],
+                id: .int(Int64(index)))
+        })
+        try seeder.sendLine(seed.encoded)
+        XCTAssertEqual(try seeder.readJSON(timeout: 30).array?.count, 1000)
+
+        let heavy = try connect()
+        // Ten pages of 1000 captures are the most one batch may ask for; 990 more are refused.
+        let pages = JSON.array((0..<1000).map { index in
+            Request.object("taas.autorouter.history", ["sessionId": "oc:pages", "limit": 1000], id: .int(Int64(index)))
+        })
+        try heavy.sendLine(pages.encoded)
+        // While those million rows are read and encoded, another client on either loop is answered.
+        Thread.sleep(forTimeInterval: 0.05)
+        for round in 0..<4 {
+            assertServedPromptly(try connect(), id: Int64(round), bound: 2, "bystander \(round) during a huge batch")
+        }
+        let answer = try heavy.readJSON(timeout: 30)
+        XCTAssertEqual(answer.array?.count, 1000, "every entry of the batch is answered")
+        let served = answer.array?.filter { $0["result"]?["captures"]?.array?.count == 1000 }.count
+        XCTAssertEqual(served, 10, "10 × 1000 captures fit the batch bound")
+        XCTAssertEqual(answer.array?.last?["error"]?["code"], -32602)
+        XCTAssertEqual(answer.array?.last?["error"]?["data"]?["field"], "limit")
+    }
+
     func testClientSendingOneByteAtATimeIsServedCorrectly() throws {
         try startService()
         let slow = try connect()

@@ -42,13 +42,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var stopped = false
     /// Close once every pending answer is written (input closed, or graceful shutdown).
     private var closeWhenDrained = false
-    /// Lines read but not yet executed (see `scheduleInbox`).
-    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 16)
+    /// Work read but not yet executed (see `scheduleInbox`).
+    private enum InboxItem {
+        case line(ByteBuffer)
+        case entry(RPCEntry, seq: Int, part: Int?)
+        /// The line after the queued ones was over the limit: answer -32001 in its turn.
+        case lineTooLong
+    }
+    private var inbox = CircularBuffer<InboxItem>(initialCapacity: 16)
     private var inboxScheduled = false
+    /// A line was over the limit: the rest of its bytes are ignored and nothing after it is read.
+    private var lineTooLongSeen = false
     /// The peer half-closed, or shutdown began: no new lines, but those read are answered.
     private var inputEnded = false
-    private var linesThisTick = 0
-    private static let linesPerTick = 64
+    /// Cost spent in this loop tick, against `budgetPerTick` (see `cost`).
+    private var spent = 0
+    private static let budgetPerTick = 64
 
     init(dispatcher: MethodDispatcher, maxPendingLines: Int, maxLineBytes: Int, logger: Logger) {
         self.dispatcher = dispatcher
@@ -73,47 +82,83 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // nobody can read those answers, so they are not executed.
         guard !stopped, !inputEnded, context.channel.isActive else { return }
         let line = Self.unwrapInboundIn(data)
-        if inbox.isEmpty, linesThisTick < Self.linesPerTick {
-            linesThisTick += 1
+        if inbox.isEmpty, spent < Self.budgetPerTick, context.channel.isWritable {
             handle(line)
         } else {
-            inbox.append(line)
+            inbox.append(.line(line))
             scheduleInbox()
         }
     }
 
-    /// Executes one line: parse, dispatch, and write whatever is ready.
+    /// Parses one line and executes what the budget allows; a batch's other entries wait in the inbox.
     private func handle(_ line: ByteBuffer) {
         inReadBurst = true
         let seq = nextSeq
         nextSeq += 1
         switch RPCMessage.parse(line) {
         case .failure(let error):
+            spent += 1
             pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
             complete(seq: seq, part: 0, id: .null, outcome: .failure(error))
         case .single(let entry):
             let answered = Self.isAnswered(entry)
             pending.append(PendingLine(parts: answered ? [nil] : [], remaining: answered ? 1 : 0, isBatch: false))
-            execute(entry, seq: seq, part: answered ? 0 : nil)
+            run(entry, seq: seq, part: answered ? 0 : nil)
         case .batch(let entries):
             let answered = entries.reduce(0) { $0 + (Self.isAnswered($1) ? 1 : 0) }
             pending.append(PendingLine(parts: Array(repeating: nil, count: answered), remaining: answered, isBatch: true))
             var part = 0
+            var later: [InboxItem] = []
+            var historyCaptures = 0
             for entry in entries {
-                if Self.isAnswered(entry) {
-                    execute(entry, seq: seq, part: part)
-                    part += 1
+                let slot: Int? = Self.isAnswered(entry) ? part : nil
+                if slot != nil { part += 1 }
+                // A batch is answered in one line, held whole until its last entry is done: bound it.
+                historyCaptures += Self.historyLimit(entry) ?? 0
+                if historyCaptures > Self.maxBatchHistoryCaptures, let slot, case .call(let request) = entry,
+                    let id = request.id
+                {
+                    complete(seq: seq, part: slot, id: id, outcome: .failure(Self.batchTooLarge))
+                    continue
+                }
+                if later.isEmpty, spent < Self.budgetPerTick, context?.channel.isWritable == true {
+                    run(entry, seq: seq, part: slot)
                 } else {
-                    execute(entry, seq: seq, part: nil)
+                    later.append(.entry(entry, seq: seq, part: slot))
                 }
             }
+            // Before any line read after this one, so the batch finishes first.
+            for item in later.reversed() { inbox.prepend(item) }
+            if !later.isEmpty { scheduleInbox() }
         }
         drain()
     }
 
-    /// Lines beyond `linesPerTick` of one read wait here and run on later loop ticks, so one connection's
-    /// burst (a pipelining client, or one that sent a megabyte of queries) cannot hold its event loop and
-    /// stall the other connections on it. Reading this connection is held while lines wait.
+    private func run(_ entry: RPCEntry, seq: Int, part: Int?) {
+        spent += Self.cost(entry)
+        execute(entry, seq: seq, part: part)
+    }
+
+    /// What an entry costs against `budgetPerTick`: a history page by its size, everything else 1.
+    private static func cost(_ entry: RPCEntry) -> Int {
+        1 + (historyLimit(entry) ?? 0) / 100
+    }
+
+    /// The captures a history entry asks for (its `limit`, clamped as the method does), nil for others.
+    private static func historyLimit(_ entry: RPCEntry) -> Int? {
+        guard case .call(let request) = entry, request.method == "taas.autorouter.history" else { return nil }
+        return Int(min(max(request.params?["limit"]?.integerValue ?? 50, 0), 1000))
+    }
+
+    /// History captures one batch may ask for in all; entries past it are refused (-32602 on `limit`).
+    static let maxBatchHistoryCaptures = 10_000
+    private static let batchTooLarge = RPCError.invalidParams(
+        "limit", "a batch may ask for at most \(maxBatchHistoryCaptures) history captures in all")
+
+    /// Work beyond `budgetPerTick` (lines, or entries of a large batch) waits here and runs on later
+    /// loop ticks, so one connection's burst (a pipelining client, a batch of a thousand history pages,
+    /// a megabyte of queries) cannot hold its event loop and stall the other connections on it.
+    /// Reading this connection is held while work waits.
     private func scheduleInbox() {
         guard !inboxScheduled, let context else { return }
         inboxScheduled = true
@@ -131,10 +176,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
             inbox.removeAll()
             return
         }
-        var ran = 0
-        while ran < Self.linesPerTick, let line = inbox.popFirst() {
-            handle(line)
-            ran += 1
+        spent = 0
+        // A client that does not read gets no more work done for it: answers would only pile up here.
+        while spent < Self.budgetPerTick, context.channel.isWritable, let item = inbox.popFirst() {
+            switch item {
+            case .line(let line):
+                handle(line)
+            case .entry(let entry, let seq, let part):
+                run(entry, seq: seq, part: part)
+                drain()
+            case .lineTooLong:
+                answerLineTooLong()
+            }
         }
         inReadBurst = false
         if needsFlush {
@@ -143,14 +196,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if inbox.isEmpty {
             resumeReadingIfPossible()
-        } else {
+        } else if context.channel.isWritable {
             scheduleInbox()
-        }
+        }  // else channelWritabilityChanged resumes it
+    }
+
+    /// -32001 after every earlier line's answer; the connection closes once it is written.
+    private func answerLineTooLong() {
+        let seq = nextSeq
+        nextSeq += 1
+        pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
+        complete(seq: seq, part: 0, id: .null, outcome: .failure(.lineTooLong(limit: maxLineBytes)))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         inReadBurst = false
-        linesThisTick = 0
+        spent = 0
         if needsFlush {
             needsFlush = false
             context.flush()
@@ -159,6 +220,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, !inbox.isEmpty { scheduleInbox() }
         resumeReadingIfPossible()
         context.fireChannelWritabilityChanged()
     }
@@ -171,6 +233,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             closeWhenDrained = true
             drain()
         case is IdleStateHandler.IdleStateEvent:
+            // Idle means nothing in flight either: a long prune or a queued record is not idleness.
+            guard pending.isEmpty, inbox.isEmpty else { return }
             logger.debug("closing idle connection")
             context.close(promise: nil)
         default:
@@ -179,11 +243,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is LineTooLongError, !stopped {
-            let seq = nextSeq
-            nextSeq += 1
-            pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
-            complete(seq: seq, part: 0, id: .null, outcome: .failure(.lineTooLong(limit: maxLineBytes)))
+        if error is LineTooLongError, !stopped, !lineTooLongSeen {
+            lineTooLongSeen = true
+            inputEnded = true
+            if inbox.isEmpty {
+                answerLineTooLong()
+            } else {
+                inbox.append(.lineTooLong)
+                scheduleInbox()
+            }
+            return
+        }
+        if lineTooLongSeen, error is ByteToMessageDecoderError {
+            // More bytes of the over-long line: the decoder refuses them; the -32001 closes the connection.
             return
         }
         logger.debug("connection error", metadata: ["error": "\(error)"])
