@@ -166,10 +166,17 @@ private struct PruneRun {
         return removed
     }
 
+    /// Every `maxSessionsPerChunk` sessions, commits what is open and yields to the caller, also when
+    /// nothing was deleted (most sessions are under the limit): a walk over every session is long.
     private mutating func noteSessionVisited() throws(StoreError) {
-        guard connection.isInTransaction else { return }
         sessionsInChunk += 1
-        if sessionsInChunk >= maxSessionsPerChunk { try endChunk() }
+        guard sessionsInChunk >= maxSessionsPerChunk else { return }
+        if connection.isInTransaction {
+            try endChunk()
+        } else {
+            sessionsInChunk = 0
+            betweenChunks()
+        }
     }
 
     private mutating func endChunk() throws(StoreError) {

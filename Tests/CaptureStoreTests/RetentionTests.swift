@@ -109,6 +109,20 @@ final class RetentionTests: StoreTestCase {
         XCTAssertGreaterThanOrEqual(sizes.count, 6)
     }
 
+    func testPerSessionWalkYieldsToTheCallerEvenWhenNothingIsDeleted() throws {
+        // 1,000 sessions all under the limit: nothing to delete, but the walk over them must still let
+        // the service commit waiting records every 64 sessions (dry run too).
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        _ = try writer.record((0..<1000).map { capture(session: "oc:w\($0)", at: Int64($0)) })
+        for dryRun in [false, true] {
+            var yields = 0
+            let policy = RetentionPolicy(maxAgeMs: 0, maxPerSession: 5, maxRows: 0)
+            let report = try writer.prune(policy, now: 0, dryRun: dryRun) { yields += 1 }
+            XCTAssertEqual(report.deleted, 0)
+            XCTAssertGreaterThanOrEqual(yields, 1000 / 64, "dryRun \(dryRun)")
+        }
+    }
+
     func testIdsAreNeverReusedAfterPrune() throws {
         let writer = try CaptureWriter(path: path(), durability: .normal)
         let first = try writer.record([capture(at: 1), capture(at: 2_000)])
