@@ -30,6 +30,10 @@ struct Serve: AsyncParsableCommand {
         guard maxPerSession >= 0, maxRows >= 0 else { throw ValidationError("--max-per-session and --max-rows take 0 or more") }
         guard (1...65_536).contains(maxConnections) else { throw ValidationError("--max-connections takes 1 to 65536") }
         guard (1024...(64 << 20)).contains(maxLineBytes) else { throw ValidationError("--max-line-bytes takes 1024 to 67108864") }
+        let year: Int64 = 365 * 86_400_000
+        guard idleTimeout.milliseconds <= year, pruneInterval.milliseconds <= year else {
+            throw ValidationError("--idle-timeout and --prune-interval take at most 365d")
+        }
     }
 
     func run() async throws {

@@ -183,7 +183,7 @@ final class MethodDispatcher {
             if let v = try params.identity(key) { values[key] = v }
         }
         guard !values.isEmpty else { throw .invalidParams("params", "at least one of \(keys.joined(separator: ", ")) is required") }
-        if let stateDir = values["stateDir"], !stateDir.hasPrefix("/") {
+        if let stateDir = values["stateDir"], stateDir.unicodeScalars.first != "/" {
             throw .invalidParams("stateDir", "must be an absolute path")
         }
         let input = SessionIdentityInput(

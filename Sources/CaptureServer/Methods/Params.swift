@@ -15,11 +15,6 @@ struct Params {
         }
     }
 
-    func has(_ key: String) -> Bool {
-        if let v = object[key], !v.isNull { return true }
-        return false
-    }
-
     /// A bounded identity (trimmed), or nil when absent.
     func identity(_ key: String) throws(RPCError) -> String? {
         guard let value = object[key], !value.isNull else { return nil }

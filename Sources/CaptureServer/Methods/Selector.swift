@@ -27,7 +27,8 @@ extension Params {
         let localSessionId = try identity("localSessionId")
         let workspaceDir = try identity("workspaceDir")
         guard localSessionId != nil || workspaceDir != nil else { return nil }
-        if let workspaceDir, !workspaceDir.hasPrefix("/") {
+        // By Unicode scalar, as Node's path.isAbsolute: "/\u{301}…" is absolute there, not for hasPrefix.
+        if let workspaceDir, workspaceDir.unicodeScalars.first != "/" {
             throw .invalidParams("workspaceDir", "must be an absolute path")
         }
         let input = SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspaceDir, cwd: "/")

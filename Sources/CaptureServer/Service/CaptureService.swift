@@ -53,6 +53,7 @@ public struct CaptureService: Service {
             throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
         }
         let scanReader = ScanReader(path: config.dbPath, threads: 1)
+        var socketBound = false
         let context = ServiceContext(
             writeQueue: queue, writerStats: writerStats, scanReader: scanReader, durability: config.durability, retention: config.retention,
             version: config.version, startedAt: .now, logger: logger
@@ -66,6 +67,7 @@ public struct CaptureService: Service {
             )
             do {
                 let serverChannel = try await server.bind(group: group)
+                socketBound = true
                 logger.info("taas-capture serving", metadata: ["durability": "\(config.durability.rawValue)"])
                 onReady?()
                 try await Self.serve(serverChannel, quiescing: quiescing, group: group)
@@ -76,7 +78,8 @@ public struct CaptureService: Service {
             await dispatchers.close()
         } catch {
             await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)
-            unlink(config.socketPath)
+            // Only a socket this process bound: after a failed bind the path may be another process's.
+            if socketBound { unlink(config.socketPath) }
             throw error
         }
         await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)

@@ -96,7 +96,9 @@ enum Startup {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        return rc == 0
+        // Only "refused" (nobody listens) or "gone" prove the file stale; anything else (EACCES, EAGAIN
+        // from a full backlog) may be a live service, which must not lose its socket.
+        return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT)
     }
 
     /// Runs `body` (the bind) under umask 0177 so the socket never exists with looser permissions.
