@@ -122,9 +122,11 @@ final class MethodDispatcher {
         let since = try params.integer("since", in: Int64.min...Int64.max)
         let until = try params.integer("until", in: Int64.min...Int64.max)
         let done = deliver("stats", completion) { (buffer, stats: Stats) in buffer.writeStats(stats) }
-        context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
+        let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
             try reader.stats(selector, since: since, until: until)
-        }.whenComplete { result in
+        }
+        guard let scan else { throw .overloaded("too many queries waiting") }
+        scan.whenComplete { result in
             done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
         }
     }
@@ -168,8 +170,11 @@ final class MethodDispatcher {
             buffer.writeJSONInt(Int64(written.records))
             buffer.writeStaticString("}")
         }
-        context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in try reader.health() }
-            .whenComplete { result in
+        guard let scan = context.scanReader.run(on: eventLoop, { (reader) throws(StoreError) in try reader.health() })
+        else {
+            return completion(.failure(.overloaded("too many queries waiting")))
+        }
+        scan.whenComplete { result in
                 done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
             }
     }
