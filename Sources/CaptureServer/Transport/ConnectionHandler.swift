@@ -18,22 +18,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The answer to one line: one part for a single request, one per answered entry of a batch.
-    private struct PendingLine {
-        var parts: [ByteBuffer?]
-        var remaining: Int
-        var isBatch: Bool
-        var closeAfter = false
-    }
-
     private let dispatcher: MethodDispatcher
     private let maxPendingLines: Int
     private let maxLineBytes: Int
     private let logger: Logger
     private var context: ChannelHandlerContext?
-    private var pending = CircularBuffer<PendingLine>(initialCapacity: 16)
-    private var firstSeq = 0
-    private var nextSeq = 0
+    private var pending = AnswerQueue()
     private var inReadBurst = false
     private var needsFlush = false
     private var flushScheduled = false
@@ -93,20 +83,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Parses one line and executes what the budget allows; a batch's other entries wait in the inbox.
     private func handle(_ line: ByteBuffer) {
         inReadBurst = true
-        let seq = nextSeq
-        nextSeq += 1
         switch RPCMessage.parse(line) {
         case .failure(let error):
             spent += 1
-            pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
+            let seq = pending.open(parts: 1, isBatch: false)
             complete(seq: seq, part: 0, id: .null, outcome: .failure(error))
         case .single(let entry):
             let answered = Self.isAnswered(entry)
-            pending.append(PendingLine(parts: answered ? [nil] : [], remaining: answered ? 1 : 0, isBatch: false))
+            let seq = pending.open(parts: answered ? 1 : 0, isBatch: false)
             run(entry, seq: seq, part: answered ? 0 : nil)
         case .batch(let entries):
             let answered = entries.reduce(0) { $0 + (Self.isAnswered($1) ? 1 : 0) }
-            pending.append(PendingLine(parts: Array(repeating: nil, count: answered), remaining: answered, isBatch: true))
+            let seq = pending.open(parts: answered, isBatch: true)
             var part = 0
             var later: [InboxItem] = []
             var historyCaptures = 0
@@ -203,9 +191,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// -32001 after every earlier line's answer; the connection closes once it is written.
     private func answerLineTooLong() {
-        let seq = nextSeq
-        nextSeq += 1
-        pending.append(PendingLine(parts: [nil], remaining: 1, isBatch: false))
+        let seq = pending.open(parts: 1, isBatch: false)
         complete(seq: seq, part: 0, id: .null, outcome: .failure(.lineTooLong(limit: maxLineBytes)))
     }
 
@@ -300,30 +286,26 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func complete(seq: Int, part: Int, id: JSON, outcome: Result<ByteBuffer, RPCError>) {
-        guard let context, seq >= firstSeq else { return }
-        let index = pending.index(pending.startIndex, offsetBy: seq - firstSeq)
+        guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 128)
         buffer.writeRPCResponse(id: id, outcome: outcome)
-        pending[index].parts[part] = buffer
-        pending[index].remaining -= 1
+        var closes = false
         if case .failure(let error) = outcome, error.closesConnection {
-            pending[index].closeAfter = true
+            closes = true
             stopped = true
         }
-        if seq == firstSeq { drain() }
+        if pending.fill(seq: seq, part: part, with: buffer, closeAfter: closes) { drain() }
     }
 
     /// Writes every answer that is complete and has no unanswered line before it.
     private func drain() {
         guard let context else { return }
-        while let first = pending.first, first.remaining == 0 {
-            pending.removeFirst()
-            firstSeq += 1
-            if !first.parts.isEmpty {
-                context.write(Self.wrapOutboundOut(render(first, allocator: context.channel.allocator)), promise: nil)
+        while let (line, closeAfter) = pending.popReady(allocator: context.channel.allocator) {
+            if let line {
+                context.write(Self.wrapOutboundOut(line), promise: nil)
                 needsFlush = true
             }
-            if first.closeAfter {
+            if closeAfter {
                 let channel = context.channel
                 context.writeAndFlush(Self.wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
                     .whenComplete { _ in channel.close(promise: nil) }
@@ -338,21 +320,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         resumeReadingIfPossible()
-    }
-
-    private func render(_ line: PendingLine, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if !line.isBatch, var single = line.parts[0] {
-            single.writeInteger(UInt8(ascii: "\n"))
-            return single
-        }
-        var out = allocator.buffer(capacity: line.parts.reduce(3) { $0 + ($1?.readableBytes ?? 0) + 1 })
-        out.writeInteger(UInt8(ascii: "["))
-        for (i, part) in line.parts.enumerated() {
-            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
-            if let part { out.writeImmutableBuffer(part) }
-        }
-        out.writeStaticString("]\n")
-        return out
     }
 
     /// Answers completed by the writer arrive one loop task per group: flush once after all of them.
