@@ -136,6 +136,27 @@ final class ServerTransportTests: XCTestCase {
         try await server.stop()
     }
 
+    func testScansBeyondTheWaitingBoundAreRefusedWithOverloadedAndTheConnectionCloses() async throws {
+        let server = try await ServerHarness.start { $0.maxWaitingScans = 1 }
+        defer { server.remove() }
+        let client = try server.client()
+        // 64 stats in one write run in one loop tick, faster than the scan thread answers them.
+        let lines = (0..<64).map { Line.request($0, "taas.autorouter.stats") }.joined(separator: "\n") + "\n"
+        try client.writeBytes(Array(lines.utf8))
+        var codes: [Int64] = []
+        while let line = try? client.readLine() {
+            let reply = try JSONParser.parse(line)
+            if let code = reply["error"]?["code"]?.integerValue {
+                codes.append(code)
+                break
+            }
+        }
+        XCTAssertEqual(codes, [-32002], "a stats past the bound is refused as overloaded")
+        XCTAssertThrowsError(try client.readLine(), "and its connection is closed")
+        XCTAssertEqual(try server.client().call("taas.capture.health")["status"], .string("ok"), "others are served")
+        try await server.stop()
+    }
+
     func testGracefulShutdownRemovesSocketAndASecondInstanceIsRefused() async throws {
         let server = try await ServerHarness.start()
         defer { server.remove() }

@@ -13,9 +13,10 @@ final class ScanReader: Sendable {
     private let pool: NIOThreadPool
     private let slot: ReaderSlot
     private let queued = NIOLockedValueBox(0)
-    let capacity = 1024
+    let capacity: Int
 
-    init(path: String, threads: Int) {
+    init(path: String, threads: Int, capacity: Int) {
+        self.capacity = capacity
         pool = NIOThreadPool(numberOfThreads: threads)
         slot = ReaderSlot(path: path)
         pool.start()

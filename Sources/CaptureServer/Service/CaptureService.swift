@@ -52,7 +52,7 @@ public struct CaptureService: Service {
             try? await group.shutdownGracefully()
             throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
         }
-        let scanReader = ScanReader(path: config.dbPath, threads: 1)
+        let scanReader = ScanReader(path: config.dbPath, threads: 1, capacity: config.maxWaitingScans)
         var socketBound = false
         let context = ServiceContext(
             writeQueue: queue, writerStats: writerStats, scanReader: scanReader, durability: config.durability, retention: config.retention,

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var maxPendingPerConnection: Int = 1024
     /// Records (and prunes) waiting for the writer before new ones get -32002.
     public var writeQueueCapacity: Int = 65_536
+    /// `stats`/`health` queries waiting for (or running on) the scan thread before new ones get -32002.
+    public var maxWaitingScans: Int = 1024
     /// The most records committed in one transaction.
     public var maxGroupSize: Int = 4096
     /// Event loop threads (each with its own read connection); defaults to the core count.
