@@ -35,6 +35,25 @@ function setup(o) {
   return { ...fake, provider: fake.providers[0], state, close: () => state.client?.close() };
 }
 
+/**
+ * `setup` against a fake service on a fresh socket; both are closed and removed after the test.
+ * A mode set on the service right after (e.g. "silent") applies before the first request.
+ * @param {import("node:test").TestContext} t
+ * @param {{env?: Record<string, string>, registrationMode?: string, pluginConfig?: any}} [o]
+ */
+async function setupWithService(t, o = {}) {
+  const dir = tempDir();
+  const socketPath = path.join(dir, "c.sock");
+  const service = await startFakeService(socketPath);
+  const s = setup({ ...o, socketPath });
+  t.after(async () => {
+    await s.close();
+    await service.close();
+    removeDir(dir);
+  });
+  return { s, service };
+}
+
 const workspaceCtx = { provider: "cloudsigma", modelId: "auto", workspaceDir: "/home/u/.openclaw/workspace-new-agent-2" };
 const workspaceSession = `oc:${sha16("/home/u/.openclaw/workspace-new-agent-2")}`;
 
@@ -178,16 +197,8 @@ test("the request path never throws, whatever the hook context, options or respo
 });
 
 test("onResponse does not wait for the service, even when it never answers", async (t) => {
-  const dir = tempDir();
-  const socketPath = path.join(dir, "c.sock");
-  const service = await startFakeService(socketPath);
+  const { s, service } = await setupWithService(t, { pluginConfig: { requestTimeoutMs: 60_000 } });
   service.state.mode = "silent";
-  const s = setup({ socketPath, pluginConfig: { requestTimeoutMs: 60_000 } });
-  t.after(async () => {
-    await s.close();
-    await service.close();
-    removeDir(dir);
-  });
   const r = await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders() });
   assert.equal(r.result, "stream-result");
   await waitFor(() => service.state.requests.length === 1, 5000, "the record to be written");
@@ -195,15 +206,7 @@ test("onResponse does not wait for the service, even when it never answers", asy
 });
 
 test("an autorouted response is remembered and pushed with only the capture headers", async (t) => {
-  const dir = tempDir();
-  const socketPath = path.join(dir, "c.sock");
-  const service = await startFakeService(socketPath);
-  const s = setup({ socketPath });
-  t.after(async () => {
-    await s.close();
-    await service.close();
-    removeDir(dir);
-  });
+  const { s, service } = await setupWithService(t);
   await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders({ "X-Request-Id": "req-1" }) });
   await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: { ...autoroutedHeaders(), "x-taas-autorouted": "false" } });
   assert.equal(await s.state.client?.drain(5000), true);
@@ -284,15 +287,7 @@ test("bad params are refused with a message that says what to give", async (t) =
 });
 
 test("gateway methods forward to the service when it is up", async (t) => {
-  const dir = tempDir();
-  const socketPath = path.join(dir, "c.sock");
-  const service = await startFakeService(socketPath);
-  const s = setup({ socketPath });
-  t.after(async () => {
-    await s.close();
-    await service.close();
-    removeDir(dir);
-  });
+  const { s, service } = await setupWithService(t);
   await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders() });
   await s.state.client?.drain(5000);
   const last = await s.call("taas.autorouter.lastRoute", { agentId: "new-agent-2" });
