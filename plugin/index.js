@@ -1,13 +1,24 @@
 // openclaw-taas-affinity: stable TaaS affinity session ids for the cloudsigma providers, and
-// autorouter route captures pushed to the local taas-capture service (SPEC "The plugin").
+// autorouter route captures pushed to the local taas-capture service (SPEC "The plugin", v2
+// "The plugin on today's OpenClaw hosts").
+//
+// Two modes. Standalone: this plugin owns the cloudsigma provider hooks (identity, headers,
+// route capture). Alongside: CloudSigma's own provider plugin is enabled and owns them, so this
+// one registers no provider hook and no taas.autorouter.* method, and records each call's usage
+// from the host's llm_output hook. Both register taas.capture.* and persist through the service.
 import os from "node:os";
 import { readFileSync } from "node:fs";
 import { createCaptureClient } from "./lib/client.js";
-import { readSettings } from "./lib/config.js";
-import { GATEWAY_SCOPE, createGatewayMethods } from "./lib/gateway.js";
+import { readSettings, socketPathIn } from "./lib/config.js";
+import { errorText } from "./lib/errors.js";
+import { gatewayMethodsFor } from "./lib/gateway.js";
 import { createGitHintsCache } from "./lib/git.js";
-import { createProviderHooks } from "./lib/provider.js";
+import { pluginMode } from "./lib/host-config.js";
+import { boundedIdentity } from "./lib/identity.js";
+import { providerHooks } from "./lib/provider.js";
 import { createRouteMemory } from "./lib/routes.js";
+import { createTraceSessions } from "./lib/trace-sessions.js";
+import { usageRecordFromLlmOutput } from "./lib/usage.js";
 
 export const PLUGIN_ID = "openclaw-taas-affinity";
 export const PROVIDER_IDS = Object.freeze(["cloudsigma", "cloudsigma-staging"]);
@@ -25,11 +36,13 @@ function readPluginVersion() {
 /**
  * What one registration holds; exposed through `pluginState(api)` for tests and diagnostics.
  * @typedef {object} PluginState
- * @property {import("./lib/client.js").CaptureClient | null} client
+ * @property {import("./lib/client.js").CaptureClient | null} client  made on first use; null when sockets may not be opened or the gateway stopped before any use
  * @property {import("./lib/routes.js").RouteMemory} memory
  * @property {import("./lib/config.js").PluginSettings} settings
- * @property {ReturnType<typeof createProviderHooks>} hooks
- * @property {ReturnType<typeof createGatewayMethods>} methods
+ * @property {import("./lib/host-config.js").PluginMode} mode
+ * @property {import("./lib/trace-sessions.js").TraceSessions} traces
+ * @property {ReturnType<typeof providerHooks> | null} hooks  null in alongside mode
+ * @property {string[]} methods  the gateway method names registered
  */
 
 /** @type {WeakMap<object, PluginState>} */
@@ -42,6 +55,89 @@ const states = new WeakMap();
  */
 export function pluginState(api) {
   return states.get(api);
+}
+
+/**
+ * @typedef {object} PluginLogger
+ * @property {(m: string) => void} warn
+ * @property {(m: string) => void} info
+ * @property {(m: string) => void} debug  a no-op unless OPENCLAW_DEBUG is set
+ */
+
+/**
+ * @param {any} api
+ * @param {Record<string, string | undefined>} env
+ * @returns {PluginLogger}
+ */
+function pluginLogger(api, env) {
+  const logger = api.logger ?? console;
+  const warn = (/** @type {string} */ m) => (logger.warn ?? console.warn).call(logger, m);
+  const info = (/** @type {string} */ m) => (logger.info ?? logger.warn ?? console.info).call(logger, m);
+  const debug = env.OPENCLAW_DEBUG
+    ? (/** @type {string} */ m) => (logger.debug ?? logger.info ?? console.debug).call(logger, m)
+    : () => {};
+  return { warn, info, debug };
+}
+
+/**
+ * The service client, made on first use so that nothing is opened at register time. A default
+ * socket path follows the host's real state directory once the host's service lifecycle
+ * reports it (`registerService` start ctx `stateDir`).
+ * @param {import("./lib/config.js").PluginSettings} settings
+ * @param {PluginLogger} log
+ * @param {boolean} opensSockets
+ */
+function lazyClient(settings, log, opensSockets) {
+  /** @type {import("./lib/client.js").CaptureClient | null} */
+  let client = null;
+  let socketPath = settings.socketPath;
+  let stopped = false;
+  return {
+    socketPath: () => socketPath,
+    get() {
+      if (!opensSockets) return null;
+      if (stopped) return client;
+      client ??= createCaptureClient({
+        socketPath,
+        queueLimit: settings.queueLimit,
+        requestTimeoutMs: settings.requestTimeoutMs,
+        logger: log,
+        debug: log.debug,
+      });
+      return client;
+    },
+    /** @param {unknown} stateDir */
+    adoptStateDir(stateDir) {
+      if (client === null && settings.socketPathFrom === "default" && typeof stateDir === "string" && stateDir.trim() !== "") {
+        socketPath = socketPathIn(stateDir);
+      }
+    },
+    /** Let queued captures reach the service for up to `drainMs`, then close. @param {number} drainMs */
+    async close(drainMs) {
+      stopped = true;
+      if (client === null) return;
+      await client.drain(drainMs);
+      await client.close();
+    },
+  };
+}
+
+/**
+ * `api.on` that tolerates hosts without the hook (older hosts throw on unknown names).
+ * @param {any} api
+ * @param {string} name
+ * @param {Function} handler
+ * @param {PluginLogger} log
+ */
+function onHook(api, name, handler, log) {
+  if (typeof api.on !== "function") return false;
+  try {
+    api.on(name, handler);
+    return true;
+  } catch (error) {
+    log.debug(`[taas-affinity] no ${name} hook: ${errorText(error)}`);
+    return false;
+  }
 }
 
 /**
@@ -58,73 +154,123 @@ export function registerPlugin(api, overrides = {}) {
     now: () => Date.now(),
     ...overrides.host,
   };
-  const logger = api.logger ?? console;
-  const warn = (/** @type {string} */ m) => (logger.warn ?? console.warn).call(logger, m);
-  const debugEnabled = Boolean(host.env().OPENCLAW_DEBUG);
-  const debug = debugEnabled
-    ? (/** @type {string} */ m) => (logger.debug ?? logger.info ?? console.debug).call(logger, m)
-    : () => {};
-
+  const log = pluginLogger(api, host.env());
   const settings = readSettings(api.pluginConfig, { env: host.env(), home: host.home() });
-  for (const w of settings.warnings) warn(`[taas-affinity] config: ${w}`);
+  for (const w of settings.warnings) log.warn(`[taas-affinity] config: ${w}`);
+  const { mode, reason } = pluginMode(settings.mode, api.config);
 
   // Discovery, setup and CLI-metadata loads must stay side-effect free: no sockets there.
   const opensSockets = api.registrationMode === undefined || api.registrationMode === "full";
-  const client = opensSockets
-    ? createCaptureClient({
-        socketPath: settings.socketPath,
-        queueLimit: settings.queueLimit,
-        requestTimeoutMs: settings.requestTimeoutMs,
-        logger: { warn, info: (m) => (logger.info ?? logger.warn ?? console.info).call(logger, m) },
-        debug,
-      })
-    : null;
+  const clients = lazyClient(settings, log, opensSockets);
   const memory = createRouteMemory();
-  const hooks = createProviderHooks({
-    host,
-    memory,
-    client,
-    gitHints: createGitHintsCache(),
-    pluginVersion: PLUGIN_VERSION,
-    debug,
-  });
+  const traces = createTraceSessions({ now: host.now });
 
-  api.registerProvider({
-    id: "taas-affinity-hook",
-    label: "CloudSigma TaaS affinity",
-    hookAliases: [...PROVIDER_IDS],
-    auth: [],
-    // Agent/tool runs use wrapStreamFn; internal and background completions go through the
-    // simple-completion hook. Both must carry the same affinity identity.
-    wrapStreamFn: hooks.wrapStreamFn,
-    wrapSimpleCompletionStreamFn: hooks.wrapStreamFn,
-    resolveTransportTurnState: hooks.resolveTransportTurnState,
-  });
+  let hooks = null;
+  if (mode === "standalone") {
+    hooks = providerHooks({
+      host,
+      memory,
+      client: clients.get,
+      gitHints: createGitHintsCache(),
+      pluginVersion: PLUGIN_VERSION,
+      sessionIdentity: settings.sessionIdentity,
+      traces,
+      debug: log.debug,
+    });
+    api.registerProvider({
+      id: "taas-affinity-hook",
+      label: "CloudSigma TaaS affinity",
+      hookAliases: [...PROVIDER_IDS],
+      auth: [],
+      ...hooks,
+    });
+    onHook(api, "model_call_started", (/** @type {any} */ event, /** @type {any} */ ctx) => rememberTrace(traces, event, ctx), log);
+  } else {
+    log.info(
+      `[taas-affinity] alongside CloudSigma's provider plugin (${reason}): registering no provider hooks and no ` +
+        `taas.autorouter.* methods; recording each cloudsigma call's usage from llm_output into taas-capture ` +
+        `(needs plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess: true); queries: taas.capture.*`,
+    );
+    onHook(api, "llm_output", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => recordUsage(clients, host, event, ctx, log), log);
+  }
 
-  const methods = createGatewayMethods({ client, memory, socketPath: settings.socketPath });
+  const methods = gatewayMethodsFor(mode, { client: clients.get, memory, socketPath: clients.socketPath });
   if (typeof api.registerGatewayMethod === "function") {
-    api.registerGatewayMethod("taas.autorouter.lastRoute", methods.lastRoute, { scope: GATEWAY_SCOPE });
-    api.registerGatewayMethod("taas.autorouter.history", methods.history, { scope: GATEWAY_SCOPE });
-    api.registerGatewayMethod("taas.autorouter.stats", methods.stats, { scope: GATEWAY_SCOPE });
+    for (const m of methods) api.registerGatewayMethod(m.name, m.handler, { scope: m.scope });
   }
 
-  if (client !== null && typeof api.on === "function") {
-    try {
-      api.on("gateway_stop", async () => {
-        // Give queued captures a moment to reach the service, then let go of the socket.
-        await client.drain(Math.min(settings.requestTimeoutMs, 1000));
-        await client.close();
-      });
-    } catch (error) {
-      debug(`[taas-affinity] no gateway_stop hook: ${error instanceof Error ? error.message : error}`);
-    }
-  }
+  if (opensSockets) registerLifecycle(api, clients, settings, log);
 
-  states.set(api, { client, memory, settings, hooks, methods });
-  debug(
-    `[taas-affinity] registered mode=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
-      `queueLimit=${settings.queueLimit} requestTimeoutMs=${settings.requestTimeoutMs}`,
+  states.set(api, {
+    get client() {
+      return clients.get();
+    },
+    memory,
+    settings,
+    mode,
+    traces,
+    hooks,
+    methods: methods.map((m) => m.name),
+  });
+  log.debug(
+    `[taas-affinity] registered mode=${mode} registration=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
+      `sessionIdentity=${settings.sessionIdentity} queueLimit=${settings.queueLimit} requestTimeoutMs=${settings.requestTimeoutMs}`,
   );
+}
+
+/**
+ * The client's lifecycle: the host's service (`registerService`) gives the real state
+ * directory; `gateway_stop` (5 s budget per handler on current hosts) drains for at most a
+ * second and closes; the service's stop closes whatever is left.
+ * @param {any} api
+ * @param {ReturnType<typeof lazyClient>} clients
+ * @param {import("./lib/config.js").PluginSettings} settings
+ * @param {PluginLogger} log
+ */
+function registerLifecycle(api, clients, settings, log) {
+  const drainMs = Math.min(settings.requestTimeoutMs, 1000);
+  if (typeof api.registerService === "function") {
+    api.registerService({
+      id: "taas-capture-client",
+      start: (/** @type {any} */ ctx) => clients.adoptStateDir(ctx?.stateDir),
+      stop: () => clients.close(0),
+    });
+  }
+  onHook(api, "gateway_stop", () => clients.close(drainMs), log);
+}
+
+/**
+ * model_call_started: remember which native session a trace/span belongs to.
+ * @param {import("./lib/trace-sessions.js").TraceSessions} traces
+ * @param {any} event
+ * @param {any} ctx
+ */
+function rememberTrace(traces, event, ctx) {
+  try {
+    const provider = boundedIdentity(event?.provider) ?? boundedIdentity(ctx?.modelProviderId);
+    const nativeSessionId = boundedIdentity(ctx?.sessionId) ?? boundedIdentity(event?.sessionId);
+    if (provider === null || !PROVIDER_IDS.includes(provider) || nativeSessionId === null) return;
+    traces.remember(ctx?.trace, { nativeSessionId, agentId: boundedIdentity(ctx?.agentId) });
+  } catch {
+    // A hook must never throw into the host.
+  }
+}
+
+/**
+ * llm_output (alongside mode): one usage record per cloudsigma call.
+ * @param {ReturnType<typeof lazyClient>} clients
+ * @param {import("./lib/provider.js").Host} host
+ * @param {unknown} event
+ * @param {unknown} ctx
+ * @param {PluginLogger} log
+ */
+function recordUsage(clients, host, event, ctx, log) {
+  try {
+    const params = usageRecordFromLlmOutput(event, ctx, { now: host.now(), providerIds: PROVIDER_IDS });
+    if (params !== null) clients.get()?.record(params);
+  } catch (error) {
+    log.debug(`[taas-affinity] usage record skipped: ${errorText(error)}`);
+  }
 }
 
 export default {
@@ -132,7 +278,7 @@ export default {
   name: "CloudSigma TaaS affinity",
   description:
     "Injects a stable per-conversation session id into cloudsigma LLM requests so TaaS can pin them to " +
-    "the same upstream slot, and records autorouter route captures in the local taas-capture service.",
+    "the same upstream slot, and records autorouter route captures and usage in the local taas-capture service.",
   /** @param {any} api OpenClawPluginApi */
   register(api) {
     registerPlugin(api);

@@ -3,11 +3,17 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_QUEUE_LIMIT, DEFAULT_REQUEST_TIMEOUT_MS } from "./client.js";
 
+export const MODES = Object.freeze(["auto", "standalone", "alongside"]);
+export const SESSION_IDENTITIES = Object.freeze(["hashed", "native"]);
+
 /**
  * @typedef {object} PluginSettings
  * @property {string} socketPath
+ * @property {"config" | "env" | "default"} socketPathFrom  where socketPath came from; a default one follows the host's stateDir
  * @property {number} queueLimit
  * @property {number} requestTimeoutMs
+ * @property {"auto" | "standalone" | "alongside"} mode
+ * @property {"hashed" | "native"} sessionIdentity
  * @property {string[]} warnings  config values that were ignored, and why
  */
 
@@ -16,22 +22,49 @@ function integerIn(v, min, max) {
   return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 }
 
+/** @param {unknown} v @returns {v is string} */
+function nonEmptyString(v) {
+  return typeof v === "string" && v.trim() !== "";
+}
+
+/**
+ * The default socket under a state directory: `<stateDir>/taas-capture/capture.sock`.
+ * @param {string} stateDir
+ */
+export function socketPathIn(stateDir) {
+  return path.join(stateDir, "taas-capture", "capture.sock");
+}
+
 /**
  * The socket path: config `socketPath`, else env `TAAS_CAPTURE_SOCKET`, else
  * `$OPENCLAW_STATE_DIR` (or `~/.openclaw`) + `/taas-capture/capture.sock`.
  * @param {Record<string, unknown>} config
  * @param {Record<string, string | undefined>} env
  * @param {string} home
- * @returns {string}
+ * @returns {{socketPath: string, from: "config" | "env" | "default"}}
  */
 export function socketPathFor(config, env, home) {
-  if (typeof config.socketPath === "string" && config.socketPath.trim() !== "") return config.socketPath;
-  if (env.TAAS_CAPTURE_SOCKET && env.TAAS_CAPTURE_SOCKET.trim() !== "") return env.TAAS_CAPTURE_SOCKET;
-  const stateDir =
-    env.OPENCLAW_STATE_DIR && env.OPENCLAW_STATE_DIR.trim() !== ""
-      ? env.OPENCLAW_STATE_DIR
-      : path.join(home, ".openclaw");
-  return path.join(stateDir, "taas-capture", "capture.sock");
+  if (nonEmptyString(config.socketPath)) return { socketPath: config.socketPath, from: "config" };
+  if (nonEmptyString(env.TAAS_CAPTURE_SOCKET)) return { socketPath: env.TAAS_CAPTURE_SOCKET, from: "env" };
+  const stateDir = nonEmptyString(env.OPENCLAW_STATE_DIR) ? env.OPENCLAW_STATE_DIR : path.join(home, ".openclaw");
+  return { socketPath: socketPathIn(stateDir), from: "default" };
+}
+
+/**
+ * One config value from a fixed list, else the default with a warning.
+ * @template {string} T
+ * @param {Record<string, unknown>} config
+ * @param {string} key
+ * @param {readonly T[]} allowed
+ * @param {string[]} warnings
+ * @returns {T}
+ */
+function oneOf(config, key, allowed, warnings) {
+  const value = config[key];
+  if (value === undefined) return allowed[0];
+  if (typeof value === "string" && /** @type {readonly string[]} */ (allowed).includes(value)) return /** @type {T} */ (value);
+  warnings.push(`${key} must be one of ${allowed.join(", ")}; using ${allowed[0]}`);
+  return allowed[0];
 }
 
 /**
@@ -51,7 +84,7 @@ export function readSettings(pluginConfig, host = {}) {
       : {};
   /** @type {string[]} */
   const warnings = [];
-  if (config.socketPath !== undefined && (typeof config.socketPath !== "string" || config.socketPath.trim() === "")) {
+  if (config.socketPath !== undefined && !nonEmptyString(config.socketPath)) {
     warnings.push("socketPath must be a non-empty string; using the default");
   }
   let queueLimit = DEFAULT_QUEUE_LIMIT;
@@ -64,5 +97,8 @@ export function readSettings(pluginConfig, host = {}) {
     if (integerIn(config.requestTimeoutMs, 50, 600_000)) requestTimeoutMs = /** @type {number} */ (config.requestTimeoutMs);
     else warnings.push(`requestTimeoutMs must be an integer from 50 to 600000; using ${DEFAULT_REQUEST_TIMEOUT_MS}`);
   }
-  return { socketPath: socketPathFor(config, env, home), queueLimit, requestTimeoutMs, warnings };
+  const mode = oneOf(config, "mode", MODES, warnings);
+  const sessionIdentity = oneOf(config, "sessionIdentity", SESSION_IDENTITIES, warnings);
+  const { socketPath, from } = socketPathFor(config, env, home);
+  return { socketPath, socketPathFrom: from, queueLimit, requestTimeoutMs, mode, sessionIdentity, warnings };
 }

@@ -1,15 +1,35 @@
-// Gateway methods taas.autorouter.lastRoute / history / stats: validate the selector, forward
-// to the taas-capture service, and for lastRoute fall back to the in-memory map.
+// Gateway methods: validate the params, forward to the taas-capture service, and for lastRoute
+// merge the in-memory routes (the newer of memory and service wins). One table says which
+// method takes what; one function builds every handler from it.
 import path from "node:path";
+import { errorText } from "./errors.js";
 import { boundedIdentity, deriveSessionIdentity } from "./identity.js";
 
-export const GATEWAY_SCOPE = "operator.read";
+export const READ_SCOPE = "operator.read";
 
 /**
  * @typedef {{code: string, message: string}} GatewayError
  * @typedef {(ok: boolean, payload?: unknown, error?: GatewayError) => void} Respond
  * @typedef {{agentId: string} | {sessionId: string}} Selector
+ * @typedef {(opts: {params?: unknown, respond: Respond}) => Promise<void>} GatewayHandler
+ * @typedef {{name: string, handler: GatewayHandler, scope: string}} GatewayMethod
  */
+
+/**
+ * @typedef {object} MethodSpec
+ * @property {string} serviceMethod   what is asked of taas-capture
+ * @property {"required" | "optional" | "none"} selector
+ * @property {string[]} extra         params passed through as given (the service validates them)
+ * @property {boolean} [memoryFallback]  lastRoute: merge and fall back to the in-memory routes
+ */
+
+/** @type {Record<"lastRoute" | "history" | "stats" | "algorithms", MethodSpec>} */
+export const METHOD_SPECS = {
+  lastRoute: { serviceMethod: "taas.autorouter.lastRoute", selector: "required", extra: [], memoryFallback: true },
+  history: { serviceMethod: "taas.autorouter.history", selector: "required", extra: ["limit", "cursor", "since", "until"] },
+  stats: { serviceMethod: "taas.autorouter.stats", selector: "optional", extra: ["since", "until"] },
+  algorithms: { serviceMethod: "taas.autorouter.algorithms", selector: "none", extra: ["sinceVersion"] },
+};
 
 const IDENTITY_RULE = "a non-empty string of at most 200 characters without control characters";
 
@@ -21,9 +41,6 @@ const IDENTITY_RULE = "a non-empty string of at most 200 characters without cont
  * @returns {{selector: Selector | null} | {error: string}}
  */
 export function selectorFrom(params, options) {
-  if (params !== undefined && params !== null && (typeof params !== "object" || Array.isArray(params))) {
-    return { error: "params must be an object" };
-  }
   const p = /** @type {Record<string, unknown>} */ (params ?? {});
   for (const key of ["agentId", "sessionId", "localSessionId"]) {
     if (p[key] !== undefined && boundedIdentity(p[key]) === null) return { error: `${key} must be ${IDENTITY_RULE}` };
@@ -51,139 +68,160 @@ export function selectorFrom(params, options) {
     });
     return { selector: { sessionId: derived.sessionId } };
   }
-  if (options.required) {
-    return { error: "give one of agentId, sessionId, workspaceDir or localSessionId" };
-  }
+  if (options.required) return { error: "give one of agentId, sessionId, workspaceDir or localSessionId" };
   return { selector: null };
 }
 
 /**
- * @param {Record<string, unknown>} params
- * @param {string[]} keys
+ * The service params for a call of `spec`, or an error message for bad params.
+ * @param {MethodSpec} spec
+ * @param {unknown} params
+ * @returns {{params: Record<string, unknown>, selector: Selector | null} | {error: string}}
  */
-function pick(params, keys) {
+export function serviceParams(spec, params) {
+  if (params !== undefined && params !== null && (typeof params !== "object" || Array.isArray(params))) {
+    return { error: "params must be an object" };
+  }
+  const p = /** @type {Record<string, unknown>} */ (params ?? {});
+  /** @type {Selector | null} */
+  let selector = null;
+  if (spec.selector !== "none") {
+    const parsed = selectorFrom(p, { required: spec.selector === "required" });
+    if ("error" in parsed) return parsed;
+    selector = parsed.selector;
+  }
   /** @type {Record<string, unknown>} */
-  const out = {};
-  for (const key of keys) if (params[key] !== undefined) out[key] = params[key];
-  return out;
+  const out = { ...(selector ?? {}) };
+  for (const key of spec.extra) if (p[key] !== undefined) out[key] = p[key];
+  return { params: out, selector };
 }
 
 /**
- * @param {unknown} error
- * @returns {boolean} true when the service answered that the params were bad
+ * Whether a capture from the service and one from memory are the same call.
+ * @param {any} a
+ * @param {any} b
  */
+function sameCall(a, b) {
+  return (
+    a.capturedAt === b.capturedAt &&
+    a.taasRequestId === b.taasRequestId &&
+    a.openclawTurnId === b.openclawTurnId &&
+    a.autorouterModel === b.autorouterModel &&
+    a.autorouterAlgo === b.autorouterAlgo
+  );
+}
+
+/**
+ * The newer of the service's capture and memory's: memory wins when it was captured later, or
+ * at the same millisecond as a different call (the service has not stored it yet).
+ * @param {any} fromService  a capture or null
+ * @param {import("./routes.js").Capture | null} fromMemory
+ * @returns {"service" | "memory"}
+ */
+export function newerSource(fromService, fromMemory) {
+  if (fromMemory === null) return "service";
+  if (fromService === null || typeof fromService !== "object") return "memory";
+  if (fromMemory.capturedAt > fromService.capturedAt) return "memory";
+  if (fromMemory.capturedAt === fromService.capturedAt && !sameCall(fromService, fromMemory)) return "memory";
+  return "service";
+}
+
+/**
+ * The lastRoute answer from memory, in the service's shape, marked `store: "memory"`.
+ * @param {import("./routes.js").RouteMemory} memory
+ * @param {Selector} selector
+ */
+function memoryAnswer(memory, selector) {
+  if ("agentId" in selector) {
+    const capture = memory.byAgent(selector.agentId);
+    return { agentId: selector.agentId, sessionId: capture?.sessionId ?? null, capture, store: "memory" };
+  }
+  return { sessionId: selector.sessionId, capture: memory.bySession(selector.sessionId), store: "memory" };
+}
+
+/**
+ * @param {import("./routes.js").RouteMemory} memory
+ * @param {Selector} selector
+ * @param {any} answer  the service's lastRoute result
+ */
+function freshestRoute(memory, selector, answer) {
+  const remembered = memoryAnswer(memory, selector);
+  return newerSource(answer?.capture ?? null, remembered.capture) === "memory" ? remembered : answer;
+}
+
+/**
+ * @typedef {object} GatewayDeps
+ * @property {() => import("./client.js").CaptureClient | null} client
+ * @property {import("./routes.js").RouteMemory} memory
+ * @property {() => string} socketPath
+ */
+
+/** @param {unknown} error @returns {boolean} the service answered that the params were bad */
 function isBadParams(error) {
   const e = /** @type {{kind?: string, code?: number}} */ (error);
   return e?.kind === "rpc" && e.code === -32602;
 }
 
-/** @param {unknown} error @returns {string} */
-function messageOf(error) {
-  return error instanceof Error ? error.message : String(error);
+/** @param {unknown} error @returns {boolean} the service does not know the method (an older taas-capture) */
+function isUnknownMethod(error) {
+  const e = /** @type {{kind?: string, code?: number}} */ (error);
+  return e?.kind === "rpc" && e.code === -32601;
 }
 
 /**
- * @param {object} deps
- * @param {import("./client.js").CaptureClient | null} deps.client
- * @param {import("./routes.js").RouteMemory} deps.memory
- * @param {string} deps.socketPath
- * @returns {Record<string, (opts: {params?: unknown, respond: Respond}) => Promise<void>>}
+ * One gateway handler for `spec`, registered as `name`.
+ * @param {string} name
+ * @param {MethodSpec} spec
+ * @param {GatewayDeps} deps
+ * @returns {GatewayHandler}
  */
-export function createGatewayMethods(deps) {
-  const { client, memory, socketPath } = deps;
-
-  /** @param {unknown} error @param {string} method */
-  const unavailable = (error, method) => ({
-    code: "UNAVAILABLE",
-    message:
-      `taas.autorouter.${method} needs the taas-capture service, which is unreachable at ${socketPath} ` +
-      `(${messageOf(error)}); start it with "taas-capture serve"`,
-  });
-
-  /**
-   * @param {string} method
-   * @param {Record<string, unknown>} params
-   */
-  const forward = (method, params) => {
-    if (client === null) {
-      return Promise.reject(new Error("this gateway process does not open sockets (registration mode is not full)"));
+export function gatewayHandler(name, spec, deps) {
+  /** @param {string} message @returns {GatewayError} */
+  const invalid = (message) => ({ code: "INVALID_REQUEST", message: `${name}: ${message}` });
+  return async ({ params, respond }) => {
+    try {
+      const parsed = serviceParams(spec, params);
+      if ("error" in parsed) return respond(false, undefined, invalid(parsed.error));
+      const client = deps.client();
+      try {
+        if (client === null) throw new Error("this gateway process does not open sockets (registration mode is not full)");
+        const answer = await client.call(spec.serviceMethod, parsed.params);
+        respond(true, spec.memoryFallback && parsed.selector ? freshestRoute(deps.memory, parsed.selector, answer) : answer);
+      } catch (error) {
+        if (isBadParams(error)) respond(false, undefined, invalid(errorText(error)));
+        else if (spec.memoryFallback && parsed.selector) respond(true, memoryAnswer(deps.memory, parsed.selector));
+        else if (isUnknownMethod(error)) {
+          respond(false, undefined, { code: "UNAVAILABLE", message: `${name}: the taas-capture service at ${deps.socketPath()} is too old for ${spec.serviceMethod}; upgrade it` });
+        } else {
+          respond(false, undefined, {
+            code: "UNAVAILABLE",
+            message:
+              `${name} needs the taas-capture service, which is unreachable at ${deps.socketPath()} ` +
+              `(${errorText(error)}); start it with "taas-capture serve"`,
+          });
+        }
+      }
+    } catch (error) {
+      respond(false, undefined, { code: "UNAVAILABLE", message: `${name} failed: ${errorText(error)}` });
     }
-    return client.call(`taas.autorouter.${method}`, params);
   };
+}
 
-  /** @param {Selector} selector */
-  const fromMemory = (selector) => {
-    if ("agentId" in selector) {
-      const capture = memory.byAgent(selector.agentId);
-      return { agentId: selector.agentId, sessionId: capture?.sessionId ?? null, capture, store: "memory" };
-    }
-    return { sessionId: selector.sessionId, capture: memory.bySession(selector.sessionId), store: "memory" };
-  };
-
-  return {
-    async lastRoute({ params, respond }) {
-      try {
-        const parsed = selectorFrom(params, { required: true });
-        if ("error" in parsed || parsed.selector === null) {
-          respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.lastRoute: ${"error" in parsed ? parsed.error : ""}` });
-          return;
-        }
-        try {
-          respond(true, await forward("lastRoute", parsed.selector));
-        } catch (error) {
-          if (isBadParams(error)) {
-            respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.lastRoute: ${messageOf(error)}` });
-            return;
-          }
-          respond(true, fromMemory(parsed.selector));
-        }
-      } catch (error) {
-        respond(false, undefined, { code: "UNAVAILABLE", message: `taas.autorouter.lastRoute failed: ${messageOf(error)}` });
-      }
-    },
-
-    async history({ params, respond }) {
-      try {
-        const parsed = selectorFrom(params, { required: true });
-        if ("error" in parsed || parsed.selector === null) {
-          respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.history: ${"error" in parsed ? parsed.error : ""}` });
-          return;
-        }
-        const extra = pick(/** @type {Record<string, unknown>} */ (params), ["limit", "cursor", "since", "until"]);
-        try {
-          respond(true, await forward("history", { ...parsed.selector, ...extra }));
-        } catch (error) {
-          if (isBadParams(error)) {
-            respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.history: ${messageOf(error)}` });
-          } else {
-            respond(false, undefined, unavailable(error, "history"));
-          }
-        }
-      } catch (error) {
-        respond(false, undefined, { code: "UNAVAILABLE", message: `taas.autorouter.history failed: ${messageOf(error)}` });
-      }
-    },
-
-    async stats({ params, respond }) {
-      try {
-        const parsed = selectorFrom(params, { required: false });
-        if ("error" in parsed) {
-          respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.stats: ${parsed.error}` });
-          return;
-        }
-        const extra = pick(/** @type {Record<string, unknown>} */ (params ?? {}), ["since", "until"]);
-        try {
-          respond(true, await forward("stats", { ...(parsed.selector ?? {}), ...extra }));
-        } catch (error) {
-          if (isBadParams(error)) {
-            respond(false, undefined, { code: "INVALID_REQUEST", message: `taas.autorouter.stats: ${messageOf(error)}` });
-          } else {
-            respond(false, undefined, unavailable(error, "stats"));
-          }
-        }
-      } catch (error) {
-        respond(false, undefined, { code: "UNAVAILABLE", message: `taas.autorouter.stats failed: ${messageOf(error)}` });
-      }
-    },
-  };
+/**
+ * The gateway methods of a mode: `taas.capture.*` always; in standalone mode also the seed's
+ * `taas.autorouter.lastRoute` / `history` / `stats` (alongside, CloudSigma's provider owns
+ * `taas.autorouter.*`).
+ * @param {import("./host-config.js").PluginMode} mode
+ * @param {GatewayDeps} deps
+ * @returns {GatewayMethod[]}
+ */
+export function gatewayMethodsFor(mode, deps) {
+  /** @type {GatewayMethod[]} */
+  const methods = [];
+  for (const [short, spec] of Object.entries(METHOD_SPECS)) {
+    const names = [`taas.capture.${short}`];
+    if (mode === "standalone" && short !== "algorithms") names.unshift(`taas.autorouter.${short}`);
+    for (const name of names) methods.push({ name, handler: gatewayHandler(name, spec, deps), scope: READ_SCOPE });
+  }
+  return methods;
 }

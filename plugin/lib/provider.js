@@ -1,22 +1,17 @@
-// The provider hooks for cloudsigma / cloudsigma-staging: identity, metadata and headers on the
-// way out, the route capture on the way back. Nothing here may delay or fail the LLM call:
-// every step is wrapped, and the capture is handed to the client without being awaited.
+// The provider hooks for cloudsigma / cloudsigma-staging (standalone mode): identity, metadata
+// and headers on the way out, the route capture on the way back. Nothing here may delay or
+// fail the LLM call: every step is wrapped, and the capture is handed to the client without
+// being awaited.
 import path from "node:path";
+import { callIdentity } from "./call-identity.js";
 import { parseCapture, pickCaptureHeaders } from "./capture.js";
 import { newIdempotencyKey } from "./client.js";
-import {
-  agentIdFor,
-  boundedIdentity,
-  deriveSessionIdentity,
-  hostId,
-  sessionInputFromEnvironment,
-  sha16,
-} from "./identity.js";
-import {
-  buildCorrelationHeaders,
-  mergeHeadersNoOverwrite,
-  patchPayloadMetadata,
-} from "./metadata.js";
+import { errorText } from "./errors.js";
+import { boundedIdentity, hostId, sha16 } from "./identity.js";
+import { buildCorrelationHeaders, mergeHeadersNoOverwrite, patchPayloadMetadata } from "./metadata.js";
+import { traceparentOf } from "./trace-sessions.js";
+
+export const PLUGIN_VERSION_HEADER = "X-OpenClaw-Plugin-Version";
 
 /**
  * What the hooks read from the machine, at call time (injectable for tests).
@@ -32,216 +27,240 @@ import {
  * @typedef {object} HookDeps
  * @property {Host} host
  * @property {import("./routes.js").RouteMemory} memory
- * @property {import("./client.js").CaptureClient | null} client  null when sockets may not be opened
+ * @property {() => import("./client.js").CaptureClient | null} client  null when sockets may not be opened
  * @property {(workspaceDir: string) => Promise<import("./git.js").GitHints>} gitHints
  * @property {string} pluginVersion
+ * @property {import("./call-identity.js").SessionIdentityMode} sessionIdentity
+ * @property {import("./trace-sessions.js").TraceSessions} traces
  * @property {(message: string) => void} debug  no-op unless OPENCLAW_DEBUG is set
  */
 
-/**
- * @typedef {object} CallIdentity
- * @property {string} sessionId
- * @property {string} source
- * @property {string} sessionSourceHint
- * @property {string | null} agentId
- * @property {string | null} workspaceDir
- */
+/** "agent": wrapStreamFn (agent and tool runs); "simple": wrapSimpleCompletionStreamFn. @typedef {"agent" | "simple"} StreamKind */
 
 /** @param {unknown} v @returns {Record<string, any>} */
 function record(v) {
   return v !== null && typeof v === "object" ? /** @type {Record<string, any>} */ (v) : {};
 }
 
-/** @param {unknown} v @returns {string | null} */
-function nonEmpty(v) {
-  return typeof v === "string" && v.trim() !== "" ? v : null;
-}
-
 /** A session id safe for logs. @param {string} sessionId */
-function identityRef(sessionId) {
+export function identityRef(sessionId) {
   return `session:${sha16(sessionId)}`;
 }
 
 /**
+ * The three provider hooks.
  * @param {HookDeps} deps
  */
-export function createProviderHooks(deps) {
-  const { host, memory, client, gitHints, pluginVersion, debug } = deps;
+export function providerHooks(deps) {
+  return {
+    wrapStreamFn: wrapStreamWith(deps, "agent"),
+    wrapSimpleCompletionStreamFn: wrapStreamWith(deps, "simple"),
+    resolveTransportTurnState: (/** @type {unknown} */ ctx) => turnState(deps, ctx),
+  };
+}
 
-  /**
-   * The identity of one call: OpenClaw's native session id (options first, then the hook
-   * context) and the workspace, then the environment tiers.
-   * @param {Record<string, any>} ctx
-   * @param {Record<string, any>} options
-   * @returns {CallIdentity}
-   */
-  function callIdentity(ctx, options) {
-    const nativeSessionId = boundedIdentity(options.sessionId) ?? boundedIdentity(ctx.sessionId);
-    const workspaceDir = nonEmpty(ctx.workspaceDir);
-    const input = sessionInputFromEnvironment(
-      { localSessionId: nativeSessionId ?? undefined, workspaceDir: workspaceDir ?? undefined },
-      { env: host.env(), home: host.home(), cwd: host.cwd() },
-    );
-    const identity = deriveSessionIdentity(input);
-    const agentId =
-      agentIdFor({
-        sessionKey: ctx.sessionKey ?? options.sessionKey ?? nativeSessionId,
-        agentDir: ctx.agentDir,
-        workspaceDir,
-      }) ?? boundedIdentity(ctx.agentId);
-    return { ...identity, agentId, workspaceDir };
-  }
-
-  /**
-   * @param {CallIdentity} identity
-   * @param {Record<string, any>} ctx
-   * @param {unknown} model
-   * @returns {Promise<import("./metadata.js").RequestContext>}
-   */
-  async function requestContext(identity, ctx, model) {
-    const m = record(model);
-    /** @type {import("./metadata.js").RequestContext} */
-    const context = {
-      sessionId: identity.sessionId,
-      sessionSourceHint: identity.sessionSourceHint,
-      requesterHostId: hostId(host.hostname()),
-      agentId: identity.agentId,
-      provider: ctx.provider ?? m.provider,
-      modelId: ctx.modelId ?? record(ctx.model).id ?? m.id,
-      pluginVersion,
-    };
-    if (identity.workspaceDir !== null) {
-      const hints = await gitHints(path.resolve(host.cwd(), identity.workspaceDir));
-      Object.assign(context, hints);
-    }
-    return context;
-  }
-
-  /**
-   * Remember and push the route when the response says it was autorouted.
-   * @param {CallIdentity} identity
-   * @param {unknown} response
-   */
-  function captureResponse(identity, response) {
-    const headers = record(response).headers;
-    const fields = parseCapture(headers);
-    if (fields === null) return;
-    const capturedAt = host.now();
-    memory.remember({ id: null, sessionId: identity.sessionId, agentId: identity.agentId, capturedAt, ...fields });
-    if (client !== null) {
-      /** @type {Record<string, unknown>} */
-      const params = { sessionId: identity.sessionId };
-      if (identity.agentId !== null) params.agentId = identity.agentId;
-      params.capturedAt = capturedAt;
-      params.headers = pickCaptureHeaders(headers);
-      params.idempotencyKey = newIdempotencyKey();
-      client.record(params);
-    }
-    debug(
-      `[taas-affinity] captured autorouter identityRef=${identityRef(identity.sessionId)} ` +
-        `model=${fields.autorouterModel} algo=${fields.autorouterAlgo} source=${fields.autorouterAlgoSource} ` +
-        `thinking=${fields.thinkingApplied} ctxWindow=${fields.routedContextWindow}` +
-        (client === null ? "" : ` client=${JSON.stringify(client.counters())}`),
-    );
-  }
-
-  /**
-   * The stream options with affinity headers and the payload/response callbacks chained in.
-   * @param {Record<string, any>} ctx
-   * @param {unknown} model
-   * @param {Record<string, any>} options
-   */
-  function prepareOptions(ctx, model, options) {
-    const identity = callIdentity(ctx, options);
-    debug(`[taas-affinity] stream identityRef=${identityRef(identity.sessionId)} source=${identity.source}`);
-    const headers = mergeHeadersNoOverwrite(
-      options.headers,
-      buildCorrelationHeaders({ sessionId: identity.sessionId, agentId: identity.agentId }),
-    );
-    const previousOnPayload = options.onPayload;
-    const previousOnResponse = options.onResponse;
-
-    /** @param {unknown} payload @param {unknown} payloadModel */
-    const onPayload = async (payload, payloadModel) => {
-      let patched = payload;
-      try {
-        patched = patchPayloadMetadata(payload, await requestContext(identity, ctx, payloadModel ?? model));
-      } catch (error) {
-        debug(`[taas-affinity] payload patch skipped: ${error instanceof Error ? error.message : error}`);
-      }
-      if (typeof previousOnPayload !== "function") return patched;
-      const replaced = await previousOnPayload(patched, payloadModel);
-      return replaced === undefined ? patched : replaced;
-    };
-
-    /** @param {unknown} response @param {unknown} responseModel */
-    const onResponse = async (response, responseModel) => {
-      try {
-        captureResponse(identity, response);
-      } catch (error) {
-        debug(`[taas-affinity] capture skipped: ${error instanceof Error ? error.message : error}`);
-      }
-      if (typeof previousOnResponse === "function") await previousOnResponse(response, responseModel);
-    };
-
-    return { ...options, headers, onPayload, onResponse };
-  }
-
-  /**
-   * `wrapStreamFn` / `wrapSimpleCompletionStreamFn`: the inner stream function with affinity
-   * options; when preparing them fails, the inner function gets the caller's options as-is.
-   * @param {Record<string, any>} ctx  ProviderWrapStreamFnContext
-   */
-  function wrapStreamFn(ctx) {
+/**
+ * A `wrapStreamFn`-shaped hook: the inner stream function with affinity options; when
+ * preparing them fails, the inner function gets the caller's options as they were.
+ * @param {HookDeps} deps
+ * @param {StreamKind} kind
+ */
+function wrapStreamWith(deps, kind) {
+  /** @param {unknown} ctx  ProviderWrapStreamFnContext */
+  return (ctx) => {
     const inner = record(ctx).streamFn;
     if (typeof inner !== "function") return undefined;
     /** @param {unknown} model @param {unknown} context @param {unknown} options */
     return function taasAffinityStreamFn(model, context, options) {
       let next = options;
       try {
-        next = prepareOptions(record(ctx), model, record(options));
+        next = affinityOptions(deps, record(ctx), model, record(options), kind);
       } catch (error) {
-        debug(`[taas-affinity] affinity skipped: ${error instanceof Error ? error.message : error}`);
+        deps.debug(`[taas-affinity] affinity skipped: ${errorText(error)}`);
       }
       return inner(model, context, next);
     };
-  }
+  };
+}
 
-  /**
-   * `resolveTransportTurnState`: correlation headers for one turn. Session headers only when
-   * the turn carries a native session id or a workspace (tiers 1–2), so they can never
-   * disagree with the ids `wrapStreamFn` put in the payload.
-   * @param {Record<string, any>} ctx  ProviderResolveTransportTurnStateContext
-   * @returns {{headers: Record<string, string>} | null}
-   */
-  function resolveTransportTurnState(ctx) {
+/**
+ * The identity of a stream call from what the host passes: `options.sessionId` and the wrap
+ * context's `agentId` / `agentDir` / `workspaceDir` (the context has no session id or key).
+ * @param {HookDeps} deps
+ * @param {Record<string, any>} ctx
+ * @param {Record<string, any>} options
+ * @param {StreamKind} kind
+ */
+function streamIdentity(deps, ctx, options, kind) {
+  return callIdentity(
+    { nativeSessionId: options.sessionId, workspaceDir: ctx.workspaceDir, agentDir: ctx.agentDir, agentId: ctx.agentId },
+    deps.host,
+    { mode: deps.sessionIdentity, environmentTiers: kind === "agent" },
+  );
+}
+
+/**
+ * The headers the plugin adds for an identity (none of them replace a caller's).
+ * @param {import("./call-identity.js").CallIdentity | null} identity
+ * @param {string} pluginVersion
+ * @returns {Record<string, string>}
+ */
+function addedHeaders(identity, pluginVersion) {
+  const headers = identity === null ? {} : buildCorrelationHeaders({ sessionId: identity.sessionId, agentId: identity.agentId });
+  headers[PLUGIN_VERSION_HEADER] = pluginVersion;
+  return headers;
+}
+
+/**
+ * The stream options with affinity headers and the payload/response callbacks chained in.
+ * @param {HookDeps} deps
+ * @param {Record<string, any>} ctx
+ * @param {unknown} model
+ * @param {Record<string, any>} options
+ * @param {StreamKind} kind
+ */
+function affinityOptions(deps, ctx, model, options, kind) {
+  const call = { identity: streamIdentity(deps, ctx, options, kind) };
+  deps.debug(
+    `[taas-affinity] stream kind=${kind} ` +
+      (call.identity === null ? "identity=pending-trace" : `identityRef=${identityRef(call.identity.sessionId)} source=${call.identity.source}`),
+  );
+  const headers = mergeHeadersNoOverwrite(options.headers, addedHeaders(call.identity, deps.pluginVersion));
+  const previousOnPayload = options.onPayload;
+  const previousOnResponse = options.onResponse;
+
+  /** @param {unknown} payload @param {unknown} payloadModel */
+  const onPayload = async (payload, payloadModel) => {
+    let patched = payload;
     try {
-      const c = record(ctx);
-      const nativeSessionId = boundedIdentity(c.sessionId);
-      const workspaceDir = nonEmpty(c.workspaceDir);
-      /** @type {Partial<import("./metadata.js").RequestContext>} */
-      const context = { turnId: c.turnId, attempt: c.attempt };
-      if (nativeSessionId !== null || workspaceDir !== null) {
-        const input = sessionInputFromEnvironment(
-          { localSessionId: nativeSessionId ?? undefined, workspaceDir: workspaceDir ?? undefined },
-          { env: host.env(), home: host.home(), cwd: host.cwd() },
-        );
-        context.sessionId = deriveSessionIdentity(input).sessionId;
+      if (call.identity === null) call.identity = await traceIdentity(deps, ctx, headers);
+      if (call.identity !== null) {
+        patched = patchPayloadMetadata(payload, await requestContext(deps, call.identity, ctx, payloadModel ?? model));
       }
-      context.agentId =
-        agentIdFor({ sessionKey: c.sessionKey ?? nativeSessionId, agentDir: c.agentDir, workspaceDir }) ??
-        boundedIdentity(c.agentId);
-      const headers = buildCorrelationHeaders(context);
-      debug(
-        `[taas-affinity] resolveTransportTurnState ` +
-          `identityRef=${context.sessionId ? identityRef(context.sessionId) : "none"} attempt=${c.attempt}`,
-      );
-      return Object.keys(headers).length > 0 ? { headers } : null;
     } catch (error) {
-      debug(`[taas-affinity] turn state skipped: ${error instanceof Error ? error.message : error}`);
-      return null;
+      deps.debug(`[taas-affinity] payload patch skipped: ${errorText(error)}`);
     }
-  }
+    if (typeof previousOnPayload !== "function") return patched;
+    const replaced = await previousOnPayload(patched, payloadModel);
+    return replaced === undefined ? patched : replaced;
+  };
 
-  return { wrapStreamFn, resolveTransportTurnState, callIdentity };
+  /** @param {unknown} response @param {unknown} responseModel */
+  const onResponse = async (response, responseModel) => {
+    try {
+      if (call.identity !== null) recordRoute(deps, call.identity, response);
+    } catch (error) {
+      deps.debug(`[taas-affinity] capture skipped: ${errorText(error)}`);
+    }
+    if (typeof previousOnResponse === "function") await previousOnResponse(response, responseModel);
+  };
+
+  return { ...options, headers, onPayload, onResponse };
+}
+
+/**
+ * A simple completion's identity from the `model_call_started` trace map: an exact match of
+ * its `traceparent`, looked up after one microtask (the hook may fire just after the stream
+ * starts). When found, its headers are added to this call's own header object, in case the
+ * transport reads headers after the payload. Null when nothing matches exactly.
+ * @param {HookDeps} deps
+ * @param {Record<string, any>} ctx
+ * @param {Record<string, unknown>} headers  the object this call's options carry
+ */
+async function traceIdentity(deps, ctx, headers) {
+  await Promise.resolve();
+  const session = deps.traces.sessionFor(traceparentOf(headers));
+  if (session === null) {
+    deps.debug("[taas-affinity] simple completion without a session or an exact trace match: no affinity id sent");
+    return null;
+  }
+  const identity = callIdentity(
+    { nativeSessionId: session.nativeSessionId, agentId: session.agentId ?? ctx.agentId },
+    deps.host,
+    { mode: deps.sessionIdentity, environmentTiers: false },
+  );
+  if (identity !== null) Object.assign(headers, mergeHeadersNoOverwrite(headers, addedHeaders(identity, deps.pluginVersion)));
+  return identity;
+}
+
+/**
+ * @param {HookDeps} deps
+ * @param {import("./call-identity.js").CallIdentity} identity
+ * @param {Record<string, any>} ctx
+ * @param {unknown} model
+ * @returns {Promise<import("./metadata.js").RequestContext>}
+ */
+async function requestContext(deps, identity, ctx, model) {
+  const m = record(model);
+  /** @type {import("./metadata.js").RequestContext} */
+  const context = {
+    sessionId: identity.sessionId,
+    sessionSourceHint: identity.sessionSourceHint,
+    requesterHostId: hostId(deps.host.hostname()),
+    agentId: identity.agentId,
+    provider: ctx.provider ?? m.provider,
+    modelId: ctx.modelId ?? record(ctx.model).id ?? m.id,
+    pluginVersion: deps.pluginVersion,
+  };
+  if (identity.workspaceDir !== null) {
+    Object.assign(context, await deps.gitHints(path.resolve(deps.host.cwd(), identity.workspaceDir)));
+  }
+  return context;
+}
+
+/**
+ * Remember and push the route when the response says it was autorouted.
+ * @param {HookDeps} deps
+ * @param {import("./call-identity.js").CallIdentity} identity
+ * @param {unknown} response  `{status, headers}`, headers a lower-case record
+ */
+function recordRoute(deps, identity, response) {
+  const headers = record(response).headers;
+  const fields = parseCapture(headers);
+  if (fields === null) return;
+  const capturedAt = deps.host.now();
+  deps.memory.remember({ id: null, sessionId: identity.sessionId, agentId: identity.agentId, capturedAt, ...fields });
+  const client = deps.client();
+  if (client !== null) {
+    /** @type {Record<string, unknown>} */
+    const params = { sessionId: identity.sessionId };
+    if (identity.agentId !== null) params.agentId = identity.agentId;
+    params.capturedAt = capturedAt;
+    params.headers = pickCaptureHeaders(headers);
+    params.idempotencyKey = newIdempotencyKey();
+    client.record(params);
+  }
+  deps.debug(
+    `[taas-affinity] captured autorouter identityRef=${identityRef(identity.sessionId)} ` +
+      `model=${fields.autorouterModel} algo=${fields.autorouterAlgo} source=${fields.autorouterAlgoSource} ` +
+      `thinking=${fields.thinkingApplied} ctxWindow=${fields.routedContextWindow}` +
+      (client === null ? "" : ` client=${JSON.stringify(client.counters())}`),
+  );
+}
+
+/**
+ * `resolveTransportTurnState`: correlation headers for one turn. Its context is
+ * `{provider, modelId, model, sessionId, turnId, attempt, transport}`: session headers come
+ * from `sessionId` (tier 1, the same derivation as the stream's), none without it.
+ * @param {HookDeps} deps
+ * @param {unknown} ctx
+ * @returns {{headers: Record<string, string>} | null}
+ */
+function turnState(deps, ctx) {
+  try {
+    const c = record(ctx);
+    const identity = callIdentity({ nativeSessionId: c.sessionId }, deps.host, {
+      mode: deps.sessionIdentity,
+      environmentTiers: false,
+    });
+    const headers = buildCorrelationHeaders({ sessionId: identity?.sessionId, turnId: c.turnId, attempt: c.attempt });
+    deps.debug(
+      `[taas-affinity] resolveTransportTurnState identityRef=${identity ? identityRef(identity.sessionId) : "none"} ` +
+        `attempt=${boundedIdentity(String(c.attempt))}`,
+    );
+    return Object.keys(headers).length > 0 ? { headers } : null;
+  } catch (error) {
+    deps.debug(`[taas-affinity] turn state skipped: ${errorText(error)}`);
+    return null;
+  }
 }

@@ -62,7 +62,9 @@ test("manifest starts the plugin with the gateway and declares its config", () =
   assert.deepEqual(manifest.activation, { onStartup: true, onProviders: ["cloudsigma", "cloudsigma-staging"] });
   assert.equal(manifest.configSchema.type, "object");
   assert.equal(manifest.configSchema.additionalProperties, false);
-  assert.deepEqual(Object.keys(manifest.configSchema.properties).sort(), ["queueLimit", "requestTimeoutMs", "socketPath"]);
+  assert.deepEqual(Object.keys(manifest.configSchema.properties).sort(), ["mode", "queueLimit", "requestTimeoutMs", "sessionIdentity", "socketPath"]);
+  assert.deepEqual(manifest.configSchema.properties.mode.enum, ["auto", "standalone", "alongside"]);
+  assert.deepEqual(manifest.configSchema.properties.sessionIdentity.enum, ["hashed", "native"]);
   assert.equal(manifest.configSchema.properties.socketPath.type, "string");
   assert.equal(manifest.configSchema.properties.queueLimit.type, "integer");
   assert.equal(manifest.configSchema.properties.requestTimeoutMs.type, "integer");
@@ -73,7 +75,7 @@ test("manifest starts the plugin with the gateway and declares its config", () =
   assert.equal(PLUGIN_VERSION, pkg.version);
 });
 
-test("registers one provider hook for both cloudsigma ids and three read-scoped gateway methods", (t) => {
+test("standalone: one provider hook for both cloudsigma ids, and read-scoped gateway methods under both names", (t) => {
   const s = setup({ socketPath: "/nonexistent/c.sock" });
   t.after(s.close);
   assert.equal(s.providers.length, 1);
@@ -81,45 +83,66 @@ test("registers one provider hook for both cloudsigma ids and three read-scoped 
   assert.equal(typeof s.provider.wrapStreamFn, "function");
   assert.equal(typeof s.provider.wrapSimpleCompletionStreamFn, "function");
   assert.equal(typeof s.provider.resolveTransportTurnState, "function");
-  assert.deepEqual(Object.keys(s.methods).sort(), ["taas.autorouter.history", "taas.autorouter.lastRoute", "taas.autorouter.stats"]);
+  assert.deepEqual(Object.keys(s.methods).sort(), [
+    "taas.autorouter.history",
+    "taas.autorouter.lastRoute",
+    "taas.autorouter.stats",
+    "taas.capture.algorithms",
+    "taas.capture.history",
+    "taas.capture.lastRoute",
+    "taas.capture.stats",
+  ]);
   for (const m of Object.values(s.methods)) assert.deepEqual(m.options, { scope: "operator.read" });
 });
 
-for (const hook of ["wrapStreamFn", "wrapSimpleCompletionStreamFn"]) {
-  test(`${hook}: metadata and headers from the workspace identity, caller values kept`, async (t) => {
-    const s = setup({ socketPath: "/nonexistent/c.sock" });
-    t.after(s.close);
-    const seen = await runStream(s.provider[hook], workspaceCtx, {
-      options: { headers: { "x-session-id": "caller-choice", "X-Other": "1" } },
-      payload: { model: "auto", metadata: { sticky_key: "caller-sticky" }, messages: [] },
-    });
-    assert.equal(seen.result, "stream-result");
-    assert.deepEqual(seen.options.headers, {
-      "x-session-id": "caller-choice",
-      "X-Other": "1",
-      "X-OpenClaw-Session-Id": workspaceSession,
-      "X-OpenClaw-Agent-Id": "new-agent-2",
-    });
-    const meta = seen.payload.metadata;
-    assert.equal(meta.session_id, workspaceSession);
-    assert.equal(meta.sticky_key, "caller-sticky");
-    assert.equal(meta.requester_runtime.requester_host_id, `host:${sha16("box-1")}`);
-    assert.equal(meta.requester_runtime.session_source_hint, `source:${sha16("workspaceDir:/home/u/.openclaw/workspace-new-agent-2")}`);
-    assert.equal(meta.openclaw_correlation.agent_id, "new-agent-2");
-    assert.equal(meta.openclaw_correlation.plugin_version, PLUGIN_VERSION);
-    assert.equal(JSON.stringify(seen.payload).includes("/home/u"), false, "no raw local paths");
-  });
-}
-
-test("OpenClaw's native session id (options first, then ctx) is tier 1", async (t) => {
+test("wrapStreamFn: metadata and headers from the workspace identity, caller values kept", async (t) => {
   const s = setup({ socketPath: "/nonexistent/c.sock" });
   t.after(s.close);
-  const fromOptions = await runStream(s.provider.wrapStreamFn, { ...workspaceCtx, sessionId: "ctx-sid" }, { options: { sessionId: "opt-sid" } });
-  assert.equal(fromOptions.payload.metadata.session_id, `oc:${sha16("session:opt-sid")}`);
-  const fromCtx = await runStream(s.provider.wrapStreamFn, { ...workspaceCtx, sessionId: "ctx-sid" }, {});
-  assert.equal(fromCtx.payload.metadata.session_id, `oc:${sha16("session:ctx-sid")}`);
-  const keyed = await runStream(s.provider.wrapStreamFn, { provider: "cloudsigma" }, { options: { sessionId: "agent:ops:main" } });
-  assert.equal(keyed.options.headers["X-OpenClaw-Agent-Id"], "ops");
+  const seen = await runStream(s.provider.wrapStreamFn, workspaceCtx, {
+    options: { headers: { "x-session-id": "caller-choice", "X-Other": "1" } },
+    payload: { model: "auto", metadata: { sticky_key: "caller-sticky" }, messages: [] },
+  });
+  assert.equal(seen.result, "stream-result");
+  assert.deepEqual(seen.options.headers, {
+    "x-session-id": "caller-choice",
+    "X-Other": "1",
+    "X-OpenClaw-Session-Id": workspaceSession,
+    "X-OpenClaw-Agent-Id": "new-agent-2",
+    "X-OpenClaw-Plugin-Version": PLUGIN_VERSION,
+  });
+  const meta = seen.payload.metadata;
+  assert.equal(meta.session_id, workspaceSession);
+  assert.equal(meta.sticky_key, "caller-sticky");
+  assert.equal(meta.requester_runtime.requester_host_id, `host:${sha16("box-1")}`);
+  assert.equal(meta.requester_runtime.session_source_hint, `source:${sha16("workspaceDir:/home/u/.openclaw/workspace-new-agent-2")}`);
+  assert.equal(meta.openclaw_correlation.agent_id, "new-agent-2");
+  assert.equal(meta.openclaw_correlation.plugin_version, PLUGIN_VERSION);
+  assert.equal(JSON.stringify(seen.payload).includes("/home/u"), false, "no raw local paths");
+});
+
+test("OpenClaw's native session id is options.sessionId (tier 1); the agent id is ctx.agentId first", async (t) => {
+  const s = setup({ socketPath: "/nonexistent/c.sock" });
+  t.after(s.close);
+  const ctx = { ...workspaceCtx, agentId: "ops", agentDir: "/home/u/.openclaw/agents/other/agent" };
+  const seen = await runStream(s.provider.wrapStreamFn, ctx, { options: { sessionId: "opt-sid" } });
+  assert.equal(seen.payload.metadata.session_id, `oc:${sha16("session:opt-sid")}`);
+  assert.equal(seen.options.headers["X-OpenClaw-Agent-Id"], "ops");
+  const fromDir = await runStream(s.provider.wrapStreamFn, { provider: "cloudsigma", agentDir: "/home/u/.openclaw/agents/other/agent" }, { options: { sessionId: "opt-sid" } });
+  assert.equal(fromDir.options.headers["X-OpenClaw-Agent-Id"], "other");
+  // The wrap context has no sessionId or sessionKey on any host: they are not read.
+  const ignored = await runStream(s.provider.wrapStreamFn, { ...workspaceCtx, sessionId: "ctx-sid", sessionKey: "agent:x:y" }, {});
+  assert.equal(ignored.payload.metadata.session_id, workspaceSession);
+  assert.equal(ignored.options.headers["X-OpenClaw-Agent-Id"], "new-agent-2");
+});
+
+test("sessionIdentity native sends OpenClaw's native session id unchanged; other tiers stay hashed", async (t) => {
+  const s = setup({ socketPath: "/nonexistent/c.sock", pluginConfig: { sessionIdentity: "native" } });
+  t.after(s.close);
+  const native = await runStream(s.provider.wrapStreamFn, workspaceCtx, { options: { sessionId: "7f1c2a9e-native" } });
+  assert.equal(native.payload.metadata.session_id, "7f1c2a9e-native");
+  assert.equal(native.options.headers["X-Session-Id"], "7f1c2a9e-native");
+  const workspace = await runStream(s.provider.wrapStreamFn, workspaceCtx, {});
+  assert.equal(workspace.payload.metadata.session_id, workspaceSession);
 });
 
 test("obsolete bridge variables change nothing and add no bridge fields", async (t) => {
@@ -155,21 +178,20 @@ test("the caller's onPayload and onResponse still run, in order, with the patche
   assert.equal(seen.payload.extra, true);
 });
 
-test("resolveTransportTurnState adds turn headers; session headers only with tier 1–2 identity", (t) => {
+test("resolveTransportTurnState adds turn headers, and session headers from its sessionId only", (t) => {
   const s = setup({ socketPath: "/nonexistent/c.sock", env: { OPENCLAW_SESSION_ID: "env-session" } });
   t.after(s.close);
-  const withSession = s.provider.resolveTransportTurnState({ provider: "cloudsigma", modelId: "auto", sessionId: "agent:main:x", turnId: "turn-7", attempt: 1, transport: "stream" });
+  const withSession = s.provider.resolveTransportTurnState({ provider: "cloudsigma", modelId: "auto", sessionId: "sid-1", turnId: "turn-7", attempt: 1, transport: "stream" });
   assert.deepEqual(withSession, {
     headers: {
-      "X-Session-Id": `oc:${sha16("session:agent:main:x")}`,
-      "X-OpenClaw-Session-Id": `oc:${sha16("session:agent:main:x")}`,
+      "X-Session-Id": `oc:${sha16("session:sid-1")}`,
+      "X-OpenClaw-Session-Id": `oc:${sha16("session:sid-1")}`,
       "X-OpenClaw-Turn-Id": "turn-7",
       "X-OpenClaw-Attempt": "1",
-      "X-OpenClaw-Agent-Id": "main",
     },
   });
   const bare = s.provider.resolveTransportTurnState({ provider: "cloudsigma", modelId: "auto", turnId: "turn-8", attempt: 0, transport: "websocket" });
-  assert.deepEqual(bare, { headers: { "X-OpenClaw-Turn-Id": "turn-8", "X-OpenClaw-Attempt": "0" } });
+  assert.deepEqual(bare, { headers: { "X-OpenClaw-Turn-Id": "turn-8", "X-OpenClaw-Attempt": "0" } }, "no env-tier session id");
   assert.equal(s.provider.resolveTransportTurnState(undefined), null);
 });
 
@@ -345,8 +367,11 @@ test("gateway_stop closes the client", async (t) => {
   const s = setup({ socketPath: "/nonexistent/c.sock" });
   t.after(s.close);
   assert.equal(s.hooks.gateway_stop?.length, 1);
+  const client = s.state.client;
+  assert.equal(client?.record({ sessionId: "oc:1" }), true);
   await s.emit("gateway_stop");
-  assert.equal(s.state.client?.record({ sessionId: "oc:1" }), false);
+  assert.equal(client?.record({ sessionId: "oc:1" }), false);
+  assert.equal(s.state.client, client, "no new client after the stop");
 });
 
 test("bad config values are ignored with a warning", (t) => {

@@ -7,6 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCapture } from "../lib/capture.js";
 
 export const PLUGIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -161,7 +162,14 @@ export async function startFakeService(socketPath) {
     if (dedupe !== null && keys.has(dedupe)) return { recorded: true, id: keys.get(dedupe), duplicate: true };
     if (params.headers?.["x-taas-autorouted"] !== "true") return { recorded: false, reason: "not_autorouted" };
     const id = captures.length + 1;
-    captures.push({ id, sessionId: params.sessionId, agentId: params.agentId ?? null, capturedAt: params.capturedAt, headers: params.headers });
+    captures.push({
+      id,
+      sessionId: params.sessionId,
+      agentId: params.agentId ?? null,
+      capturedAt: params.capturedAt,
+      ...parseCapture(params.headers),
+      headers: params.headers,
+    });
     if (dedupe !== null) keys.set(dedupe, id);
     return { recorded: true, id, duplicate: false };
   };

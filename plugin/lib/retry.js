@@ -1,0 +1,33 @@
+// The reconnect policy: exponential backoff with jitter, capped. Pure, so it is tested alone.
+
+export const BACKOFF_MIN_MS = 100;
+// A connect attempt on a local socket costs microseconds, so the cap can be short.
+export const BACKOFF_MAX_MS = 1000;
+// How long a capture the service answered "retry" (-32000 retryable, -32002) waits before it is resent.
+export const RETRY_DELAY_MS = 250;
+
+/**
+ * The delay before the next connect attempt after `failedAttempts` failures in a row: a value
+ * in [base/2, base] where base = min(maxMs, minMs · 2^failedAttempts).
+ * @param {number} failedAttempts
+ * @param {{minMs?: number, maxMs?: number}} [bounds]
+ * @param {() => number} [random]  in [0, 1)
+ * @returns {number}
+ */
+export function reconnectDelayMs(failedAttempts, bounds = {}, random = Math.random) {
+  const minMs = bounds.minMs ?? BACKOFF_MIN_MS;
+  const maxMs = bounds.maxMs ?? BACKOFF_MAX_MS;
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(failedAttempts, 0), 20));
+  return Math.round(base / 2 + random() * (base / 2));
+}
+
+/**
+ * Whether a JSON-RPC error from the service means "the same request may succeed later".
+ * @param {{code?: unknown, data?: any} | null | undefined} error
+ * @returns {boolean}
+ */
+export function isRetryableServiceError(error) {
+  if (error === null || error === undefined) return false;
+  if (error.code === -32002) return true;
+  return error.code === -32000 && error.data?.retryable !== false;
+}
