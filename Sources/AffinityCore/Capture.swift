@@ -39,12 +39,18 @@ public struct Capture: Sendable, Hashable {
     /// Milliseconds since the Unix epoch.
     public var capturedAt: Int64
     public var fields: CaptureFields
+    /// Usage and outcome (schema 2); captures stored before it are autorouted with no usage.
+    public var usage: CallUsage
 
-    public init(id: Int64, sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields) {
+    public init(
+        id: Int64, sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields,
+        usage: CallUsage = CallUsage()
+    ) {
         self.id = id
         self.sessionId = sessionId
         self.agentId = agentId
         self.capturedAt = capturedAt
         self.fields = fields
+        self.usage = usage
     }
 }

@@ -42,10 +42,14 @@ public final class CaptureReader {
         }
     }
 
-    /// The newest capture (highest `capturedAt`, then highest `id`) of the session or agent, if any.
+    /// The newest autorouted capture (highest `capturedAt`, then highest `id`) of the session or agent, if any.
+    ///
+    /// Calls TaaS did not route carry usage but no route, so they are skipped: the index walk stops at the
+    /// first autorouted row, which is the first row unless the newest calls were not autorouted.
     public func lastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
         let statement = try held(&lastRouteStatements, selector) { column in
-            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 ORDER BY captured_at DESC, id DESC LIMIT 1"
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND autorouted = 1 "
+                + "ORDER BY captured_at DESC, id DESC LIMIT 1"
         }
         defer { statement.reset() }
         try statement.bind(selector.value, at: 1)
@@ -113,7 +117,7 @@ public final class CaptureReader {
             var stats = Stats()
             let totals = try connection.prepare(
                 "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
-                    + "max(captured_at) FROM captures WHERE " + filter
+                    + "max(captured_at), \(UsageSQL.totals) FROM captures WHERE " + filter
             )
             try bind(totals)
             if try totals.step() {
@@ -122,11 +126,12 @@ public final class CaptureReader {
                 stats.agents = Int(totals.int64(at: 2))
                 stats.firstCapturedAt = totals.optionalInt64(at: 3)
                 stats.lastCapturedAt = totals.optionalInt64(at: 4)
+                stats.usage = totals.usageTotals(from: 5)
             }
             totals.reset()
-            // One pass for all four breakdowns.
+            // One pass for all four breakdowns; byModel counts the served model.
             let groups = try connection.prepare(
-                "SELECT autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
+                "SELECT \(UsageSQL.servedModel), autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
                     + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4"
             )
             defer { groups.reset() }

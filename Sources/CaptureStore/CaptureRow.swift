@@ -5,7 +5,8 @@ enum CaptureRow {
     static let columns = """
         id, session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
         openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
-        routed_context_window
+        routed_context_window, autorouted, provider, requested_model, input_tokens, output_tokens, \
+        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome
         """
 }
 
@@ -27,6 +28,19 @@ extension Statement {
                 autorouterAlgoSource: optionalString(at: 10),
                 thinkingApplied: optionalString(at: 11),
                 routedContextWindow: optionalInt(at: 12)
+            ),
+            usage: CallUsage(
+                autorouted: int64(at: 13) != 0,
+                provider: optionalString(at: 14),
+                requestedModel: optionalString(at: 15),
+                inputTokens: optionalInt64(at: 16),
+                outputTokens: optionalInt64(at: 17),
+                cacheReadTokens: optionalInt64(at: 18),
+                cacheWriteTokens: optionalInt64(at: 19),
+                costUsd: optionalDouble(at: 20),
+                cacheSavedUsd: optionalDouble(at: 21),
+                durationMs: optionalInt64(at: 22),
+                outcome: optionalString(at: 23).flatMap(CallOutcome.init(rawValue:))
             )
         )
     }
@@ -61,5 +75,22 @@ extension CaptureSelector {
         case .session(let id): "session:" + id
         case .agent(let id): "agent:" + id
         }
+    }
+}
+
+extension Statement {
+    /// Binds the usage columns in `CaptureRow.columns` order (autorouted … outcome) from parameter `first`.
+    func bindUsage(_ u: CallUsage, from first: Int32) throws(StoreError) {
+        try bind(Int64(u.autorouted ? 1 : 0), at: first)
+        try bind(u.provider, at: first + 1)
+        try bind(u.requestedModel, at: first + 2)
+        try bind(u.inputTokens, at: first + 3)
+        try bind(u.outputTokens, at: first + 4)
+        try bind(u.cacheReadTokens, at: first + 5)
+        try bind(u.cacheWriteTokens, at: first + 6)
+        try bind(u.costUsd, at: first + 7)
+        try bind(u.cacheSavedUsd, at: first + 8)
+        try bind(u.durationMs, at: first + 9)
+        try bind(u.outcome?.rawValue, at: first + 10)
     }
 }

@@ -56,8 +56,10 @@ public final class CaptureWriter {
     private static let insertSQL = """
         INSERT INTO captures (session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
         openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
-        routed_context_window, dedupe_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-        ON CONFLICT DO NOTHING
+        routed_context_window, dedupe_key, autorouted, provider, requested_model, input_tokens, output_tokens, \
+        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
+        ?23, ?24) ON CONFLICT DO NOTHING
         """
     private static let findDuplicateSQL = "SELECT id FROM captures WHERE session_id = ?1 AND dedupe_key = ?2"
 
@@ -86,6 +88,7 @@ public final class CaptureWriter {
                 try insert.bind(capture.fields.thinkingApplied, at: 11)
                 try insert.bind(capture.fields.routedContextWindow, at: 12)
                 try insert.bind(dedupeKey, at: 13)
+                try insert.bindUsage(capture.usage, from: 14)
                 try insert.run()
                 if connection.changes == 1 {
                     outcomes.append(RecordOutcome(id: connection.lastInsertRowID, duplicate: false))

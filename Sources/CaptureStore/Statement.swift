@@ -39,6 +39,11 @@ final class Statement {
         try bind(value.map { Int64($0) }, at: index)
     }
 
+    func bind(_ value: Double?, at index: Int32) throws(StoreError) {
+        let rc = value.map { sqlite3_bind_double(handle, index, $0) } ?? sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw StoreError.sqlite(rc, db, "cannot bind a value") }
+    }
+
     func bind(_ value: String?, at index: Int32) throws(StoreError) {
         guard var value else {
             let rc = sqlite3_bind_null(handle, index)
@@ -85,6 +90,10 @@ final class Statement {
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
 
     func optionalInt64(at column: Int32) -> Int64? { isNull(at: column) ? nil : int64(at: column) }
+
+    func optionalDouble(at column: Int32) -> Double? {
+        isNull(at: column) ? nil : sqlite3_column_double(handle, column)
+    }
 
     func optionalInt(at column: Int32) -> Int? { optionalInt64(at: column).map { Int($0) } }
 

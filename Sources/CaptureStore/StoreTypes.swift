@@ -34,13 +34,18 @@ public struct NewCapture: Sendable, Hashable {
     /// Milliseconds since the Unix epoch.
     public var capturedAt: Int64
     public var fields: CaptureFields
+    public var usage: CallUsage
     public var idempotencyKey: String?
 
-    public init(sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields, idempotencyKey: String?) {
+    public init(
+        sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields, usage: CallUsage = CallUsage(),
+        idempotencyKey: String?
+    ) {
         self.sessionId = sessionId
         self.agentId = agentId
         self.capturedAt = capturedAt
         self.fields = fields
+        self.usage = usage
         self.idempotencyKey = idempotencyKey
     }
 
@@ -109,6 +114,7 @@ public struct Stats: Sendable, Hashable {
     public var byAlgo: [String: Int]
     public var byAlgoSource: [String: Int]
     public var byThinking: [String: Int]
+    public var usage: UsageTotals
 
     /// The key under which captures without a value are counted.
     public static let unknown = "unknown"
@@ -116,7 +122,7 @@ public struct Stats: Sendable, Hashable {
     public init(
         total: Int = 0, sessions: Int = 0, agents: Int = 0, firstCapturedAt: Int64? = nil, lastCapturedAt: Int64? = nil,
         byModel: [String: Int] = [:], byAlgo: [String: Int] = [:], byAlgoSource: [String: Int] = [:],
-        byThinking: [String: Int] = [:]
+        byThinking: [String: Int] = [:], usage: UsageTotals = UsageTotals()
     ) {
         self.total = total
         self.sessions = sessions
@@ -127,6 +133,37 @@ public struct Stats: Sendable, Hashable {
         self.byAlgo = byAlgo
         self.byAlgoSource = byAlgoSource
         self.byThinking = byThinking
+        self.usage = usage
+    }
+}
+
+/// Usage summed over the captures that have it (`calls`: captures with any token count). The money
+/// sums cover the captures that report them, and are nil when none does.
+public struct UsageTotals: Sendable, Hashable {
+    public var calls: Int
+    public var inputTokens: Int64
+    public var outputTokens: Int64
+    public var cacheReadTokens: Int64
+    public var cacheWriteTokens: Int64
+    public var costUsd: Double?
+    public var cacheSavedUsd: Double?
+
+    public init(
+        calls: Int = 0, inputTokens: Int64 = 0, outputTokens: Int64 = 0, cacheReadTokens: Int64 = 0,
+        cacheWriteTokens: Int64 = 0, costUsd: Double? = nil, cacheSavedUsd: Double? = nil
+    ) {
+        self.calls = calls
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.costUsd = costUsd
+        self.cacheSavedUsd = cacheSavedUsd
+    }
+
+    /// cacheRead / (input + cacheRead + cacheWrite) over these captures, nil when that sum is 0.
+    public var cacheHitRatio: Double? {
+        CallUsage.cacheHitRatio(input: inputTokens, cacheRead: cacheReadTokens, cacheWrite: cacheWriteTokens)
     }
 }
 

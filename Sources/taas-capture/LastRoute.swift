@@ -22,6 +22,7 @@ struct LastRoute: ParsableCommand {
             print("no capture yet for \(selector.agentId.map { "agent \($0)" } ?? "session \(Table.text(result["sessionId"]))")")
             return
         }
+        let usage = try usagePairs()
         Table.print(pairs: [
             ("agent", Table.text(capture["agentId"])), ("session", Table.text(capture["sessionId"])),
             ("model", Table.text(capture["autorouterModel"])), ("algorithm", Table.text(capture["autorouterAlgo"])),
@@ -33,7 +34,13 @@ struct LastRoute: ParsableCommand {
             ("request id", Table.text(capture["taasRequestId"])), ("trace id", Table.text(capture["taasTraceId"])),
             ("turn / attempt", "\(Table.text(capture["openclawTurnId"])) / \(Table.text(capture["openclawAttempt"]))"),
             ("capture id", Table.text(capture["id"])),
-        ])
+        ] + usage)
+    }
+
+    /// The cache hit ratio and savings of this agent or session over its stored captures.
+    private func usagePairs() throws -> [(String, String)] {
+        let stats = try service.call("taas.autorouter.stats", selector.params())
+        return Table.usagePairs(stats["usage"]).filter { ["cache hit ratio", "saved by cache (estimate)", "calls with usage"].contains($0.0) }
     }
 
     /// Since when the latest capture's model has served this agent or session: the oldest capture of the
@@ -42,7 +49,8 @@ struct LastRoute: ParsableCommand {
         var params = selector.params()
         params["limit"] = .int(1000)
         let page = try service.call("taas.autorouter.history", params)
-        let captures = page["captures"]?.arrayValue ?? []
+        // Calls TaaS did not route have no model of the autorouter's: they neither extend nor break a run.
+        let captures = (page["captures"]?.arrayValue ?? []).filter { $0["autorouted"] != .bool(false) }
         let model = latest["autorouterModel"]
         var run = captures.prefix { $0["autorouterModel"] == model }
         if run.isEmpty { run = [latest][...] }

@@ -22,7 +22,7 @@ struct Stats: ParsableCommand {
             ("captures", Table.text(result["total"])), ("sessions", Table.text(result["sessions"])),
             ("agents", Table.text(result["agents"])), ("first (UTC)", Table.timestamp(result["firstCapturedAt"])),
             ("last (UTC)", Table.timestamp(result["lastCapturedAt"])),
-        ])
+        ] + Table.usagePairs(result["usage"]))
         for (title, key) in [("model", "byModel"), ("algorithm", "byAlgo"), ("algorithm source", "byAlgoSource"), ("thinking", "byThinking")] {
             guard let counts = result[key]?.objectValue, counts.count > 0 else { continue }
             print("")

@@ -26,15 +26,59 @@ enum Table {
         }
     }
 
-    static let captureHeader = ["id", "captured at (UTC)", "session", "agent", "model", "algo", "source", "thinking", "ctx", "request id"]
+    static let captureHeader = [
+        "id", "captured at (UTC)", "session", "agent", "model", "algo", "source", "thinking", "ctx",
+        "tokens in/out/cache read/write", "request id",
+    ]
 
     /// One capture (the SPEC's wire shape) as a table row.
     static func captureRow(_ capture: JSON) -> [String] {
         [
             text(capture["id"]), timestamp(capture["capturedAt"]), text(capture["sessionId"]), text(capture["agentId"]),
             text(capture["autorouterModel"]), text(capture["autorouterAlgo"]), text(capture["autorouterAlgoSource"]),
-            text(capture["thinkingApplied"]), text(capture["routedContextWindow"]), text(capture["taasRequestId"]),
+            text(capture["thinkingApplied"]), text(capture["routedContextWindow"]), tokens(capture),
+            text(capture["taasRequestId"]),
         ]
+    }
+
+    /// A capture's token counts as `in/out/read/write`, "-" when it has none.
+    static func tokens(_ capture: JSON) -> String {
+        let keys = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"]
+        guard keys.contains(where: { capture[$0]?.integerValue != nil }) else { return "-" }
+        return keys.map { text(capture[$0]) }.joined(separator: "/")
+    }
+
+    /// The `usage` block of a stats result as label/value pairs; money sums are labelled estimates.
+    static func usagePairs(_ usage: JSON?) -> [(String, String)] {
+        guard let usage, usage["calls"]?.integerValue ?? 0 > 0 else { return [("calls with usage", "0")] }
+        return [
+            ("calls with usage", text(usage["calls"])),
+            ("tokens in / out", "\(text(usage["inputTokens"])) / \(text(usage["outputTokens"]))"),
+            ("cache read / write", "\(text(usage["cacheReadTokens"])) / \(text(usage["cacheWriteTokens"]))"),
+            ("cache hit ratio", percent(usage["cacheHitRatio"])),
+            ("cost (as reported)", usd(usage["costUsd"])),
+            ("saved by cache (estimate)", usd(usage["cacheSavedUsd"])),
+        ]
+    }
+
+    /// A ratio 0…1 as a percentage with one decimal, "-" when null.
+    static func percent(_ value: JSON?) -> String {
+        guard let d = number(value) else { return "-" }
+        return String(format: "%.1f%%", d * 100)
+    }
+
+    /// An amount in USD with four decimals, "-" when null.
+    static func usd(_ value: JSON?) -> String {
+        guard let d = number(value) else { return "-" }
+        return String(format: "$%.4f", d)
+    }
+
+    private static func number(_ value: JSON?) -> Double? {
+        switch value {
+        case .int(let i)?: Double(i)
+        case .double(let d)?: d
+        default: nil
+        }
     }
 
     /// A JSON scalar as text; null and absent as "-".

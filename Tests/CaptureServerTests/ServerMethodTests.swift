@@ -31,7 +31,8 @@ final class ServerMethodTests: XCTestCase {
         XCTAssertEqual(last["capture"]?.objectValue?.keys, [
             "id", "sessionId", "agentId", "capturedAt", "taasRequestId", "taasTraceId", "openclawTurnId",
             "openclawAttempt", "autorouterModel", "autorouterAlgo", "autorouterAlgoSource", "thinkingApplied",
-            "routedContextWindow",
+            "routedContextWindow", "autorouted", "provider", "requestedModel", "inputTokens", "outputTokens",
+            "cacheReadTokens", "cacheWriteTokens", "costUsd", "cacheSavedUsd", "durationMs", "outcome",
         ])
         let byAgent = try client.call("taas.autorouter.lastRoute", params: try JSONParser.parse(#"{"agentId":"new-agent-2"}"#))
         XCTAssertEqual(byAgent.objectValue?.keys, ["agentId", "sessionId", "capture"])

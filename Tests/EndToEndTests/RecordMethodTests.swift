@@ -35,6 +35,9 @@ final class RecordMethodTests: EndToEndTestCase {
             "taasRequestId": "req-1", "taasTraceId": "trace-1", "openclawTurnId": "turn-1", "openclawAttempt": "2",
             "autorouterModel": "gpt-routed-1", "autorouterAlgo": "cost", "autorouterAlgoSource": "policy",
             "thinkingApplied": "medium", "routedContextWindow": 128000,
+            "autorouted": true, "provider": nil, "requestedModel": nil, "inputTokens": nil, "outputTokens": nil,
+            "cacheReadTokens": nil, "cacheWriteTokens": nil, "costUsd": nil, "cacheSavedUsd": nil, "durationMs": nil,
+            "outcome": nil,
         ]
         XCTAssertEqual(last["capture"], expected)
     }

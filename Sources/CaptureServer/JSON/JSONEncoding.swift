@@ -82,6 +82,11 @@ extension ByteBuffer {
         writeString(d.description)
     }
 
+    /// Writes a double, or `null`.
+    public mutating func writeJSONDouble(_ d: Double?) {
+        if let d { writeJSONDouble(d) } else { writeStaticString("null") }
+    }
+
     /// Writes `true` or `false`.
     public mutating func writeJSONBool(_ b: Bool) {
         writeStaticString(b ? "true" : "false")

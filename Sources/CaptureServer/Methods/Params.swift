@@ -42,6 +42,26 @@ struct Params {
         return i
     }
 
+    /// A token count, 0…2^53−1, or nil when absent.
+    func tokenCount(_ key: String) throws(RPCError) -> Int64? {
+        try integer(key, in: 0...CallUsage.maxTokens)
+    }
+
+    /// A finite number within `range`, or nil when absent.
+    func number(_ key: String, in range: ClosedRange<Double>) throws(RPCError) -> Double? {
+        guard let value = object[key], !value.isNull else { return nil }
+        let number: Double
+        switch value {
+        case .int(let i): number = Double(i)
+        case .double(let d): number = d
+        default: throw .invalidParams(key, "must be a number")
+        }
+        guard range.contains(number) else {
+            throw .invalidParams(key, "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
     /// A boolean, or nil when absent.
     func bool(_ key: String) throws(RPCError) -> Bool? {
         guard let value = object[key], !value.isNull else { return nil }

@@ -28,22 +28,88 @@ extension Params {
         let idempotencyKey = try identity("idempotencyKey")
         let headers = try object("headers")
         let capture = try object("capture")
-        let fields: CaptureFields
+        var fields: CaptureFields
+        var usage: CallUsage
         switch (headers, capture) {
         case (let headers?, nil):
-            guard let parsed = try Self.fields(fromHeaders: headers) else { return .notAutorouted }
-            fields = parsed
+            usage = try usageBesideHeaders()
+            if let parsed = try Self.fields(fromHeaders: headers) {
+                fields = parsed
+            } else {
+                fields = CaptureFields()
+                usage.autorouted = false
+            }
         case (nil, let capture?):
             fields = try Self.fields(fromCapture: capture)
+            usage = try Self.usage(fromCapture: capture)
         default:
             throw .invalidParams("headers", "exactly one of headers or capture is required")
         }
+        if !usage.autorouted {
+            // A call TaaS did not route is kept only for its usage, and has no route.
+            guard usage.hasTokenCounts else { return .notAutorouted }
+            fields = CaptureFields()
+        }
         return .store(
             NewCapture(
-                sessionId: sessionId, agentId: agentId, capturedAt: capturedAt, fields: fields,
+                sessionId: sessionId, agentId: agentId, capturedAt: capturedAt, fields: fields, usage: usage,
                 idempotencyKey: idempotencyKey
             )
         )
+    }
+
+    /// The usage given beside `headers`: `usage: {input, output, cacheRead, cacheWrite}`, `provider`,
+    /// `requestedModel`, `costUsd`, `cacheSavedUsd`, `durationMs`, `outcome`.
+    func usageBesideHeaders() throws(RPCError) -> CallUsage {
+        var usage = try Self.callFacts(self, label: { $0 })
+        guard let counts = try object("usage") else { return usage }
+        let p = Params(object: counts)
+        func count(_ key: String) throws(RPCError) -> Int64? {
+            do { return try p.tokenCount(key) } catch { throw .invalidParams("usage.\(key)", error.reason) }
+        }
+        usage.inputTokens = try count("input")
+        usage.outputTokens = try count("output")
+        usage.cacheReadTokens = try count("cacheRead")
+        usage.cacheWriteTokens = try count("cacheWrite")
+        return usage
+    }
+
+    /// The usage inside a `capture` object, by the capture's wire names; `autorouted` defaults to true.
+    static func usage(fromCapture capture: JSONObject) throws(RPCError) -> CallUsage {
+        let p = Params(object: capture)
+        let label = { (key: String) in "capture." + key }
+        var usage = try callFacts(p, label: label)
+        do throws(RPCError) {
+            usage.autorouted = try p.bool("autorouted") ?? true
+            usage.inputTokens = try p.tokenCount("inputTokens")
+            usage.outputTokens = try p.tokenCount("outputTokens")
+            usage.cacheReadTokens = try p.tokenCount("cacheReadTokens")
+            usage.cacheWriteTokens = try p.tokenCount("cacheWriteTokens")
+        } catch {
+            throw .invalidParams(label(error.field), error.reason)
+        }
+        return usage
+    }
+
+    /// The fields both shapes name alike: provider, requestedModel, costUsd, cacheSavedUsd, durationMs, outcome.
+    static func callFacts(_ p: Params, label: (String) -> String) throws(RPCError) -> CallUsage {
+        var usage = CallUsage()
+        do throws(RPCError) {
+            usage.provider = try p.identity("provider")
+            usage.requestedModel = try p.identity("requestedModel")
+            usage.costUsd = try p.number("costUsd", in: 0...CallUsage.maxUsd)
+            usage.cacheSavedUsd = try p.number("cacheSavedUsd", in: 0...CallUsage.maxUsd)
+            usage.durationMs = try p.integer("durationMs", in: 0...CallUsage.maxDurationMs)
+            if let outcome = try p.string("outcome") {
+                guard let known = CallOutcome(rawValue: outcome) else {
+                    throw RPCError.invalidParams("outcome", "must be one of ok, error, aborted")
+                }
+                usage.outcome = known
+            }
+        } catch {
+            throw .invalidParams(label(error.field), error.reason)
+        }
+        return usage
     }
 
     /// Headers must all be strings; AffinityCore reads the capture from them (nil: not autorouted).
@@ -98,5 +164,11 @@ extension RPCError {
     var reason: String {
         if case .param(_, let reason)? = detail { return reason }
         return message
+    }
+
+    /// The `field` of a -32602, for re-labelling a nested field.
+    var field: String {
+        if case .param(let field, _)? = detail { return field }
+        return "params"
     }
 }

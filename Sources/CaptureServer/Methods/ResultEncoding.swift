@@ -33,6 +33,29 @@ extension ByteBuffer {
         writeJSONString(f.thinkingApplied)
         writeStaticString(",\"routedContextWindow\":")
         writeJSONInt(f.routedContextWindow.map { Int64($0) })
+        let u = c.usage
+        writeStaticString(",\"autorouted\":")
+        writeJSONBool(u.autorouted)
+        writeStaticString(",\"provider\":")
+        writeJSONString(u.provider)
+        writeStaticString(",\"requestedModel\":")
+        writeJSONString(u.requestedModel)
+        writeStaticString(",\"inputTokens\":")
+        writeJSONInt(u.inputTokens)
+        writeStaticString(",\"outputTokens\":")
+        writeJSONInt(u.outputTokens)
+        writeStaticString(",\"cacheReadTokens\":")
+        writeJSONInt(u.cacheReadTokens)
+        writeStaticString(",\"cacheWriteTokens\":")
+        writeJSONInt(u.cacheWriteTokens)
+        writeStaticString(",\"costUsd\":")
+        writeJSONDouble(u.costUsd)
+        writeStaticString(",\"cacheSavedUsd\":")
+        writeJSONDouble(u.cacheSavedUsd)
+        writeStaticString(",\"durationMs\":")
+        writeJSONInt(u.durationMs)
+        writeStaticString(",\"outcome\":")
+        writeJSONString(u.outcome?.rawValue)
         writeStaticString("}")
     }
 
@@ -115,6 +138,30 @@ extension ByteBuffer {
         writeCounts(s.byAlgoSource)
         writeStaticString(",\"byThinking\":")
         writeCounts(s.byThinking)
+        writeStaticString(",\"usage\":")
+        writeUsageTotals(s.usage)
+        writeStaticString("}")
+    }
+
+    /// `{"calls", "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "cacheHitRatio",
+    /// "costUsd", "cacheSavedUsd"}`.
+    mutating func writeUsageTotals(_ u: UsageTotals) {
+        writeStaticString("{\"calls\":")
+        writeJSONInt(Int64(u.calls))
+        writeStaticString(",\"inputTokens\":")
+        writeJSONInt(u.inputTokens)
+        writeStaticString(",\"outputTokens\":")
+        writeJSONInt(u.outputTokens)
+        writeStaticString(",\"cacheReadTokens\":")
+        writeJSONInt(u.cacheReadTokens)
+        writeStaticString(",\"cacheWriteTokens\":")
+        writeJSONInt(u.cacheWriteTokens)
+        writeStaticString(",\"cacheHitRatio\":")
+        writeJSONDouble(u.cacheHitRatio)
+        writeStaticString(",\"costUsd\":")
+        writeJSONDouble(u.costUsd)
+        writeStaticString(",\"cacheSavedUsd\":")
+        writeJSONDouble(u.cacheSavedUsd)
         writeStaticString("}")
     }
 
