@@ -8,7 +8,7 @@ enum Migrator {
     /// The migrations this binary knows, by version (the number in the file name).
     static let migrations: [(version: Int, sql: String)] = [
         (1, String(decoding: PackageResources._001_init_sql, as: UTF8.self)),
-        (2, String(decoding: PackageResources._002_usage_sql, as: UTF8.self)),
+        (2, String(decoding: PackageResources._002_usage_and_overrides_sql, as: UTF8.self)),
     ]
 
     /// The schema version this binary writes and reads.

@@ -9,7 +9,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case full, ioError, busy, corrupt, notADatabase, schemaTooNew, schemaTooOld, cantOpen, readOnly
-            case invalidCursor, invalidArgument, `internal`
+            case invalidCursor, invalidArgument, limitReached, `internal`
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -36,6 +36,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidCursor = Code(.invalidCursor)
         /// An argument the store cannot use (for example a backup destination that already exists).
         public static let invalidArgument = Code(.invalidArgument)
+        /// A bounded table is full (for example the active algorithm overrides); the message says which bound.
+        public static let limitReached = Code(.limitReached)
         /// Anything else: a bug or an unexpected SQLite result.
         public static let `internal` = Code(.internal)
 

@@ -35,6 +35,8 @@ final class MethodDispatcher {
             case "taas.autorouter.lastRoute": completion(try lastRoute(params))
             case "taas.autorouter.history": completion(try history(params))
             case "taas.autorouter.stats": try stats(params, completion)
+            case "taas.autorouter.setAlgorithm": try setAlgorithm(params, completion)
+            case "taas.autorouter.algorithms": try algorithms(params, completion)
             case "taas.capture.prune": try prune(params, completion)
             case "taas.capture.health": health(completion)
             case "taas.affinity.deriveSessionId": completion(try deriveSessionId(params))
@@ -128,6 +130,28 @@ final class MethodDispatcher {
         guard let scan else { throw .overloaded("too many queries waiting") }
         scan.whenComplete { result in
             done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
+        }
+    }
+
+    private func setAlgorithm(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        let (selector, algorithm) = try params.algorithmOverride()
+        let done = deliver("setAlgorithm", completion) { (buffer, change: OverrideChange) in
+            buffer.writeOverrideChange(change)
+        }
+        guard context.writeQueue.submit(.setAlgorithm(algorithm, selector, done)) else {
+            throw .overloaded("write queue full")
+        }
+    }
+
+    /// Reads the small overrides table inline, like `lastRoute`: an indexed range of at most
+    /// `OverrideLimits.maxListed` rows.
+    private func algorithms(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        let sinceVersion = try params.integer("sinceVersion", in: 0...Int64.max)
+        do {
+            let listing = try reader.algorithms(sinceVersion: sinceVersion)
+            completion(encode { $0.writeOverrideListing(listing) })
+        } catch {
+            completion(failure(error, "algorithms"))
         }
     }
 

@@ -76,6 +76,8 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         switch error.code {
         case .invalidCursor:
             self = .invalidParams("cursor", "not a cursor issued for this selector")
+        case .limitReached:
+            self = .invalidParams("params", error.message)
         case .internal, .invalidArgument:
             self = .internalError
         default:

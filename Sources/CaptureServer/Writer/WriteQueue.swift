@@ -12,6 +12,7 @@ struct WriterCompletion<Value: Sendable>: Sendable {
 enum WriterJob: Sendable {
     case record(NewCapture, WriterCompletion<RecordOutcome>)
     case prune(RetentionPolicy, dryRun: Bool, WriterCompletion<PruneReport>)
+    case setAlgorithm(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)
 }
 
 /// The bounded queue between every connection and the writer thread.

@@ -74,6 +74,7 @@ struct WriterLoop: Sendable {
         captures.reserveCapacity(jobs.count)
         completions.reserveCapacity(jobs.count)
         var prunes: [(RetentionPolicy, Bool, WriterCompletion<PruneReport>)] = []
+        var overrides: [(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)] = []
         for job in jobs {
             switch job {
             case .record(let capture, let completion):
@@ -81,9 +82,21 @@ struct WriterLoop: Sendable {
                 completions.append(completion)
             case .prune(let policy, let dryRun, let completion):
                 prunes.append((policy, dryRun, completion))
+            case .setAlgorithm(let algorithm, let selector, let completion):
+                overrides.append((algorithm, selector, completion))
             }
         }
         if !captures.isEmpty { deliver(record(captures, writer: writer), to: completions) }
+        // Each override commits on its own: they are rare, and each is answered only after its commit.
+        for (algorithm, selector, completion) in overrides {
+            let result: Result<OverrideChange, StoreError>
+            do {
+                result = .success(try writer.setAlgorithm(algorithm, for: selector, now: wallClockMillis()))
+            } catch {
+                result = .failure(error)
+            }
+            completion.eventLoop.execute { completion.deliver(result) }
+        }
         for (policy, dryRun, completion) in prunes {
             let result: Result<PruneReport, StoreError>
             do {
