@@ -12,6 +12,8 @@ import { createCaptureClient } from "./lib/client.js";
 import { readSettings, socketPathIn } from "./lib/config.js";
 import { errorText } from "./lib/errors.js";
 import { gatewayMethodsFor } from "./lib/gateway.js";
+import { createOverrideSync } from "./lib/override-sync.js";
+import { createOverrideMemory } from "./lib/overrides.js";
 import { createGitHintsCache } from "./lib/git.js";
 import { pluginMode } from "./lib/host-config.js";
 import { boundedIdentity } from "./lib/identity.js";
@@ -41,6 +43,8 @@ function readPluginVersion() {
  * @property {import("./lib/config.js").PluginSettings} settings
  * @property {import("./lib/host-config.js").PluginMode} mode
  * @property {import("./lib/trace-sessions.js").TraceSessions} traces
+ * @property {import("./lib/overrides.js").OverrideMemory} overrides
+ * @property {import("./lib/override-sync.js").OverrideSync} sync
  * @property {ReturnType<typeof providerHooks> | null} hooks  null in alongside mode
  * @property {string[]} methods  the gateway method names registered
  */
@@ -142,9 +146,9 @@ function onHook(api, name, handler, log) {
 
 /**
  * @param {any} api  OpenClawPluginApi
- * @param {{host?: Partial<import("./lib/provider.js").Host>}} [overrides]  for tests
+ * @param {{host?: Partial<import("./lib/provider.js").Host>}} [testing]  for tests
  */
-export function registerPlugin(api, overrides = {}) {
+export function registerPlugin(api, testing = {}) {
   /** @type {import("./lib/provider.js").Host} */
   const host = {
     env: () => process.env,
@@ -152,7 +156,7 @@ export function registerPlugin(api, overrides = {}) {
     home: () => os.homedir(),
     cwd: () => process.cwd(),
     now: () => Date.now(),
-    ...overrides.host,
+    ...testing.host,
   };
   const log = pluginLogger(api, host.env());
   const settings = readSettings(api.pluginConfig, { env: host.env(), home: host.home() });
@@ -164,6 +168,8 @@ export function registerPlugin(api, overrides = {}) {
   const clients = lazyClient(settings, log, opensSockets);
   const memory = createRouteMemory();
   const traces = createTraceSessions({ now: host.now });
+  const overrides = createOverrideMemory();
+  const sync = createOverrideSync({ client: clients.get, overrides, debug: log.debug });
 
   let hooks = null;
   if (mode === "standalone") {
@@ -175,6 +181,8 @@ export function registerPlugin(api, overrides = {}) {
       pluginVersion: PLUGIN_VERSION,
       sessionIdentity: settings.sessionIdentity,
       traces,
+      overrides,
+      onStream: opensSockets ? sync.start : () => {},
       debug: log.debug,
     });
     api.registerProvider({
@@ -194,12 +202,12 @@ export function registerPlugin(api, overrides = {}) {
     onHook(api, "llm_output", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => recordUsage(clients, host, event, ctx, log), log);
   }
 
-  const methods = gatewayMethodsFor(mode, { client: clients.get, memory, socketPath: clients.socketPath });
+  const methods = gatewayMethodsFor(mode, { client: clients.get, memory, socketPath: clients.socketPath, overrides, now: host.now });
   if (typeof api.registerGatewayMethod === "function") {
     for (const m of methods) api.registerGatewayMethod(m.name, m.handler, { scope: m.scope });
   }
 
-  if (opensSockets) registerLifecycle(api, clients, settings, log);
+  if (opensSockets) registerLifecycle(api, clients, settings, log, mode === "standalone" ? sync : null);
 
   states.set(api, {
     get client() {
@@ -209,6 +217,8 @@ export function registerPlugin(api, overrides = {}) {
     settings,
     mode,
     traces,
+    overrides,
+    sync,
     hooks,
     methods: methods.map((m) => m.name),
   });
@@ -226,17 +236,32 @@ export function registerPlugin(api, overrides = {}) {
  * @param {ReturnType<typeof lazyClient>} clients
  * @param {import("./lib/config.js").PluginSettings} settings
  * @param {PluginLogger} log
+ * @param {import("./lib/override-sync.js").OverrideSync | null} sync  standalone mode: follows the overrides from start
  */
-function registerLifecycle(api, clients, settings, log) {
+function registerLifecycle(api, clients, settings, log, sync) {
   const drainMs = Math.min(settings.requestTimeoutMs, 1000);
   if (typeof api.registerService === "function") {
     api.registerService({
       id: "taas-capture-client",
-      start: (/** @type {any} */ ctx) => clients.adoptStateDir(ctx?.stateDir),
-      stop: () => clients.close(0),
+      start: (/** @type {any} */ ctx) => {
+        clients.adoptStateDir(ctx?.stateDir);
+        sync?.start();
+      },
+      stop: () => {
+        sync?.stop();
+        return clients.close(0);
+      },
     });
   }
-  onHook(api, "gateway_stop", () => clients.close(drainMs), log);
+  onHook(
+    api,
+    "gateway_stop",
+    () => {
+      sync?.stop();
+      return clients.close(drainMs);
+    },
+    log,
+  );
 }
 
 /**

@@ -4,8 +4,10 @@
 import path from "node:path";
 import { errorText } from "./errors.js";
 import { boundedIdentity, deriveSessionIdentity } from "./identity.js";
+import { ALGORITHMS } from "./overrides.js";
 
 export const READ_SCOPE = "operator.read";
+export const WRITE_SCOPE = "operator.write";
 
 /**
  * @typedef {{code: string, message: string}} GatewayError
@@ -154,6 +156,8 @@ function freshestRoute(memory, selector, answer) {
  * @property {() => import("./client.js").CaptureClient | null} client
  * @property {import("./routes.js").RouteMemory} memory
  * @property {() => string} socketPath
+ * @property {import("./overrides.js").OverrideMemory} overrides
+ * @property {() => number} now
  */
 
 /** @param {unknown} error @returns {boolean} the service answered that the params were bad */
@@ -208,9 +212,65 @@ export function gatewayHandler(name, spec, deps) {
 }
 
 /**
+ * The subject and algorithm of a setAlgorithm call, or an error message: exactly one selector (an
+ * agent, or a session given or derived) and `algorithm` present, one of the values or null.
+ * @param {unknown} params
+ * @returns {{subject: import("./overrides.js").OverrideSubject, algorithm: string | null} | {error: string}}
+ */
+export function overrideFrom(params) {
+  if (params === undefined || params === null || typeof params !== "object" || Array.isArray(params)) {
+    return { error: "params must be an object" };
+  }
+  const p = /** @type {Record<string, unknown>} */ (params);
+  const namesSession = ["sessionId", "workspaceDir", "localSessionId"].some((k) => p[k] !== undefined && p[k] !== null);
+  if (p.agentId !== undefined && p.agentId !== null && namesSession) {
+    return { error: "give either agentId or a session (sessionId, workspaceDir, localSessionId), not both" };
+  }
+  const parsed = selectorFrom(p, { required: true });
+  if ("error" in parsed) return parsed;
+  if (!("algorithm" in p)) return { error: `algorithm is required: one of ${ALGORITHMS.join(", ")}, or null to clear` };
+  if (p.algorithm !== null && (typeof p.algorithm !== "string" || !ALGORITHMS.includes(p.algorithm))) {
+    return { error: `algorithm must be one of ${ALGORITHMS.join(", ")}, or null to clear` };
+  }
+  return { subject: /** @type {import("./overrides.js").OverrideSubject} */ (parsed.selector), algorithm: /** @type {string | null} */ (p.algorithm) };
+}
+
+/**
+ * `taas.autorouter.setAlgorithm`: persisted through the service and applied to memory at once;
+ * while the service is away, applied in memory, answered with `store: "memory"`, and written by
+ * the override sync when the service returns.
+ * @param {string} name
+ * @param {GatewayDeps} deps
+ * @returns {GatewayHandler}
+ */
+export function setAlgorithmHandler(name, deps) {
+  return async ({ params, respond }) => {
+    try {
+      const parsed = overrideFrom(params);
+      if ("error" in parsed) return respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${parsed.error}` });
+      const { subject, algorithm } = parsed;
+      try {
+        const client = deps.client();
+        if (client === null) throw new Error("this gateway process does not open sockets (registration mode is not full)");
+        const answer = await client.call("taas.autorouter.setAlgorithm", { ...subject, algorithm });
+        deps.overrides.setLocal(subject, algorithm);
+        respond(true, answer);
+      } catch (error) {
+        if (isBadParams(error)) return respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${errorText(error)}` });
+        const previous = deps.overrides.setLocal(subject, algorithm);
+        deps.overrides.queueWrite(subject, algorithm);
+        respond(true, { ...subject, algorithm, previous, updatedAt: deps.now(), version: null, store: "memory" });
+      }
+    } catch (error) {
+      respond(false, undefined, { code: "UNAVAILABLE", message: `${name} failed: ${errorText(error)}` });
+    }
+  };
+}
+
+/**
  * The gateway methods of a mode: `taas.capture.*` always; in standalone mode also the seed's
- * `taas.autorouter.lastRoute` / `history` / `stats` (alongside, CloudSigma's provider owns
- * `taas.autorouter.*`).
+ * `taas.autorouter.lastRoute` / `history` / `stats` and `setAlgorithm` (alongside, CloudSigma's
+ * provider owns `taas.autorouter.*`).
  * @param {import("./host-config.js").PluginMode} mode
  * @param {GatewayDeps} deps
  * @returns {GatewayMethod[]}
@@ -222,6 +282,10 @@ export function gatewayMethodsFor(mode, deps) {
     const names = [`taas.capture.${short}`];
     if (mode === "standalone" && short !== "algorithms") names.unshift(`taas.autorouter.${short}`);
     for (const name of names) methods.push({ name, handler: gatewayHandler(name, spec, deps), scope: READ_SCOPE });
+  }
+  if (mode === "standalone") {
+    const name = "taas.autorouter.setAlgorithm";
+    methods.push({ name, handler: setAlgorithmHandler(name, deps), scope: WRITE_SCOPE });
   }
   return methods;
 }

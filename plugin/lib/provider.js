@@ -1,14 +1,15 @@
-// The provider hooks for cloudsigma / cloudsigma-staging (standalone mode): identity, metadata
-// and headers on the way out, the route capture on the way back. Nothing here may delay or
-// fail the LLM call: every step is wrapped, and the capture is handed to the client without
-// being awaited.
+// The provider hooks for cloudsigma / cloudsigma-staging (standalone mode): identity, metadata,
+// headers and a pinned algorithm on the way out; the route, usage and outcome on the way back
+// (call-record.js). Nothing here may delay or fail the LLM call: every step is wrapped, and the
+// record is handed to the client without being awaited.
 import path from "node:path";
 import { callIdentity } from "./call-identity.js";
-import { parseCapture, pickCaptureHeaders } from "./capture.js";
-import { newIdempotencyKey } from "./client.js";
+import { createCallRecorder } from "./call-record.js";
+import { parseCapture } from "./capture.js";
 import { errorText } from "./errors.js";
 import { boundedIdentity, hostId, sha16 } from "./identity.js";
 import { buildCorrelationHeaders, mergeHeadersNoOverwrite, patchPayloadMetadata } from "./metadata.js";
+import { ALGORITHM_HEADER } from "./overrides.js";
 import { traceparentOf } from "./trace-sessions.js";
 
 export const PLUGIN_VERSION_HEADER = "X-OpenClaw-Plugin-Version";
@@ -32,6 +33,8 @@ export const PLUGIN_VERSION_HEADER = "X-OpenClaw-Plugin-Version";
  * @property {string} pluginVersion
  * @property {import("./call-identity.js").SessionIdentityMode} sessionIdentity
  * @property {import("./trace-sessions.js").TraceSessions} traces
+ * @property {import("./overrides.js").OverrideMemory} overrides
+ * @property {() => void} onStream  called on every stream call (starts the override sync lazily)
  * @property {(message: string) => void} debug  no-op unless OPENCLAW_DEBUG is set
  */
 
@@ -73,12 +76,16 @@ function wrapStreamWith(deps, kind) {
     /** @param {unknown} model @param {unknown} context @param {unknown} options */
     return function taasAffinityStreamFn(model, context, options) {
       let next = options;
+      /** @type {import("./call-record.js").CallRecorder | null} */
+      let recorder = null;
       try {
-        next = affinityOptions(deps, record(ctx), model, record(options), kind);
+        deps.onStream();
+        ({ options: next, recorder } = affinityOptions(deps, record(ctx), model, record(options), kind));
       } catch (error) {
         deps.debug(`[taas-affinity] affinity skipped: ${errorText(error)}`);
       }
-      return inner(model, context, next);
+      const returned = inner(model, context, next);
+      return recorder === null ? returned : recorder.watch(returned);
     };
   };
 }
@@ -100,32 +107,46 @@ function streamIdentity(deps, ctx, options, kind) {
 }
 
 /**
- * The headers the plugin adds for an identity (none of them replace a caller's).
+ * The headers the plugin adds for an identity (none of them replace a caller's): correlation, the
+ * plugin version, and the pinned algorithm of the session (else of its agent), read from memory.
+ * @param {HookDeps} deps
  * @param {import("./call-identity.js").CallIdentity | null} identity
- * @param {string} pluginVersion
  * @returns {Record<string, string>}
  */
-function addedHeaders(identity, pluginVersion) {
+function addedHeaders(deps, identity) {
   const headers = identity === null ? {} : buildCorrelationHeaders({ sessionId: identity.sessionId, agentId: identity.agentId });
-  headers[PLUGIN_VERSION_HEADER] = pluginVersion;
+  headers[PLUGIN_VERSION_HEADER] = deps.pluginVersion;
+  const algorithm = identity === null ? null : deps.overrides.algorithmFor(identity.sessionId, identity.agentId);
+  if (algorithm !== null) headers[ALGORITHM_HEADER] = algorithm;
   return headers;
 }
 
 /**
- * The stream options with affinity headers and the payload/response callbacks chained in.
+ * The stream options with affinity headers and the payload/response callbacks chained in, and the
+ * recorder that pushes the call's record when the stream ends.
  * @param {HookDeps} deps
  * @param {Record<string, any>} ctx
  * @param {unknown} model
  * @param {Record<string, any>} options
  * @param {StreamKind} kind
+ * @returns {{options: Record<string, any>, recorder: import("./call-record.js").CallRecorder}}
  */
 function affinityOptions(deps, ctx, model, options, kind) {
+  /** @type {{identity: import("./call-identity.js").CallIdentity | null}} */
   const call = { identity: streamIdentity(deps, ctx, options, kind) };
+  const m = record(model);
+  const recorder = createCallRecorder(deps, {
+    identity: () => call.identity,
+    provider: ctx.provider ?? m.provider ?? null,
+    modelId: ctx.modelId ?? m.id ?? null,
+    model,
+    startedAt: deps.host.now(),
+  });
   deps.debug(
     `[taas-affinity] stream kind=${kind} ` +
       (call.identity === null ? "identity=pending-trace" : `identityRef=${identityRef(call.identity.sessionId)} source=${call.identity.source}`),
   );
-  const headers = mergeHeadersNoOverwrite(options.headers, addedHeaders(call.identity, deps.pluginVersion));
+  const headers = mergeHeadersNoOverwrite(options.headers, addedHeaders(deps, call.identity));
   const previousOnPayload = options.onPayload;
   const previousOnResponse = options.onResponse;
 
@@ -148,14 +169,15 @@ function affinityOptions(deps, ctx, model, options, kind) {
   /** @param {unknown} response @param {unknown} responseModel */
   const onResponse = async (response, responseModel) => {
     try {
-      if (call.identity !== null) recordRoute(deps, call.identity, response);
+      recorder.onResponse(record(response).headers);
+      debugRoute(deps, call.identity, record(response).headers);
     } catch (error) {
       deps.debug(`[taas-affinity] capture skipped: ${errorText(error)}`);
     }
     if (typeof previousOnResponse === "function") await previousOnResponse(response, responseModel);
   };
 
-  return { ...options, headers, onPayload, onResponse };
+  return { options: { ...options, headers, onPayload, onResponse }, recorder };
 }
 
 /**
@@ -179,7 +201,7 @@ async function traceIdentity(deps, ctx, headers) {
     deps.host,
     { mode: deps.sessionIdentity, environmentTiers: false },
   );
-  if (identity !== null) Object.assign(headers, mergeHeadersNoOverwrite(headers, addedHeaders(identity, deps.pluginVersion)));
+  if (identity !== null) Object.assign(headers, mergeHeadersNoOverwrite(headers, addedHeaders(deps, identity)));
   return identity;
 }
 
@@ -209,27 +231,15 @@ async function requestContext(deps, identity, ctx, model) {
 }
 
 /**
- * Remember and push the route when the response says it was autorouted.
+ * One debug line per autorouted response (session ids only hashed).
  * @param {HookDeps} deps
- * @param {import("./call-identity.js").CallIdentity} identity
- * @param {unknown} response  `{status, headers}`, headers a lower-case record
+ * @param {import("./call-identity.js").CallIdentity | null} identity
+ * @param {unknown} headers
  */
-function recordRoute(deps, identity, response) {
-  const headers = record(response).headers;
+function debugRoute(deps, identity, headers) {
   const fields = parseCapture(headers);
-  if (fields === null) return;
-  const capturedAt = deps.host.now();
-  deps.memory.remember({ id: null, sessionId: identity.sessionId, agentId: identity.agentId, capturedAt, ...fields });
+  if (fields === null || identity === null) return;
   const client = deps.client();
-  if (client !== null) {
-    /** @type {Record<string, unknown>} */
-    const params = { sessionId: identity.sessionId };
-    if (identity.agentId !== null) params.agentId = identity.agentId;
-    params.capturedAt = capturedAt;
-    params.headers = pickCaptureHeaders(headers);
-    params.idempotencyKey = newIdempotencyKey();
-    client.record(params);
-  }
   deps.debug(
     `[taas-affinity] captured autorouter identityRef=${identityRef(identity.sessionId)} ` +
       `model=${fields.autorouterModel} algo=${fields.autorouterAlgo} source=${fields.autorouterAlgoSource} ` +

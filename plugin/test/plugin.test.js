@@ -54,6 +54,9 @@ async function setupWithService(t, o = {}) {
   return { s, service };
 }
 
+/** The record requests the fake service received. @param {{state: {requests: any[]}}} service */
+const recordRequests = (service) => service.state.requests.filter((r) => r.method === "taas.autorouter.record");
+
 const workspaceCtx = { provider: "cloudsigma", modelId: "auto", workspaceDir: "/home/u/.openclaw/workspace-new-agent-2" };
 const workspaceSession = `oc:${sha16("/home/u/.openclaw/workspace-new-agent-2")}`;
 
@@ -86,13 +89,16 @@ test("standalone: one provider hook for both cloudsigma ids, and read-scoped gat
   assert.deepEqual(Object.keys(s.methods).sort(), [
     "taas.autorouter.history",
     "taas.autorouter.lastRoute",
+    "taas.autorouter.setAlgorithm",
     "taas.autorouter.stats",
     "taas.capture.algorithms",
     "taas.capture.history",
     "taas.capture.lastRoute",
     "taas.capture.stats",
   ]);
-  for (const m of Object.values(s.methods)) assert.deepEqual(m.options, { scope: "operator.read" });
+  for (const [name, m] of Object.entries(s.methods)) {
+    assert.deepEqual(m.options, { scope: name === "taas.autorouter.setAlgorithm" ? "operator.write" : "operator.read" }, name);
+  }
 });
 
 test("wrapStreamFn: metadata and headers from the workspace identity, caller values kept", async (t) => {
@@ -102,7 +108,7 @@ test("wrapStreamFn: metadata and headers from the workspace identity, caller val
     options: { headers: { "x-session-id": "caller-choice", "X-Other": "1" } },
     payload: { model: "auto", metadata: { sticky_key: "caller-sticky" }, messages: [] },
   });
-  assert.equal(seen.result, "stream-result");
+  assert.equal(seen.result, seen.inner, "the stream passes through unchanged");
   assert.deepEqual(seen.options.headers, {
     "x-session-id": "caller-choice",
     "X-Other": "1",
@@ -205,7 +211,7 @@ test("the request path never throws, whatever the hook context, options or respo
     },
   };
   const seen = await runStream(s.provider.wrapStreamFn, hostile, { options: { headers: { a: "1" } }, payload: { m: 1 } });
-  assert.equal(seen.result, "stream-result");
+  assert.equal(seen.result, seen.inner, "the stream passes through unchanged");
   assert.deepEqual(seen.options.headers, { a: "1" }, "the caller's options went through as-is");
 
   // A client that throws, and headers that are not headers.
@@ -214,7 +220,7 @@ test("the request path never throws, whatever the hook context, options or respo
   };
   for (const responseHeaders of [autoroutedHeaders(), null, 42, "x-taas-autorouted: true", new Headers(autoroutedHeaders())]) {
     const r = await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders });
-    assert.equal(r.result, "stream-result");
+    assert.equal(r.result, r.inner, "the stream passes through unchanged");
   }
 });
 
@@ -222,18 +228,26 @@ test("onResponse does not wait for the service, even when it never answers", asy
   const { s, service } = await setupWithService(t, { pluginConfig: { requestTimeoutMs: 60_000 } });
   service.state.mode = "silent";
   const r = await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders() });
-  assert.equal(r.result, "stream-result");
-  await waitFor(() => service.state.requests.length === 1, 5000, "the record to be written");
+  assert.equal(r.result, r.inner, "the stream passes through unchanged");
+  await waitFor(() => recordRequests(service).length === 1, 5000, "the record to be written");
   assert.equal(s.state.client?.counters().acked, 0);
 });
 
-test("an autorouted response is remembered and pushed with only the capture headers", async (t) => {
+test("one record per call when its stream ends: the route's headers only, the final message's usage, duration and outcome", async (t) => {
   const { s, service } = await setupWithService(t);
   await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders({ "X-Request-Id": "req-1" }) });
-  await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: { ...autoroutedHeaders(), "x-taas-autorouted": "false" } });
+  await runStream(s.provider.wrapStreamFn, workspaceCtx, {
+    responseHeaders: { ...autoroutedHeaders(), "x-taas-autorouted": "false" },
+    finalMessage: { role: "assistant", stopReason: "aborted", usage: { input: 7, output: 0, cacheRead: 0, cacheWrite: 0 } },
+  });
   assert.equal(await s.state.client?.drain(5000), true);
-  assert.equal(service.captures.length, 1);
-  const [req] = service.state.requests;
+  assert.equal(service.captures.length, 2);
+  assert.deepEqual(service.captures.map((c) => c.autorouted), [true, false], "a call TaaS did not route is kept for its usage");
+  const [, unrouted] = recordRequests(service);
+  assert.deepEqual(unrouted.params.headers, { "x-taas-autorouted": "false" });
+  assert.equal(unrouted.params.outcome, "aborted");
+  assert.deepEqual(unrouted.params.usage, { input: 7, output: 0, cacheRead: 0, cacheWrite: 0 });
+  const [req] = recordRequests(service);
   assert.equal(req.params.sessionId, workspaceSession);
   assert.equal(req.params.agentId, "new-agent-2");
   assert.match(req.params.idempotencyKey, /^cap:[0-9a-f]{32}$/);
@@ -247,6 +261,12 @@ test("an autorouted response is remembered and pushed with only the capture head
     "x-taas-routed-context-window",
     "x-taas-thinking-applied",
   ]);
+  assert.deepEqual(req.params.usage, { input: 120, output: 40, cacheRead: 880, cacheWrite: 0 });
+  assert.equal(req.params.costUsd, 0.0125);
+  assert.equal(req.params.outcome, "ok");
+  assert.equal(req.params.provider, "cloudsigma");
+  assert.equal(req.params.requestedModel, "cloudsigma/auto");
+  assert.equal(typeof req.params.durationMs, "number");
   const memory = s.state.memory.byAgent("new-agent-2");
   assert.equal(memory?.taasRequestId, "req-1");
   assert.equal(memory?.routedContextWindow, 131072);

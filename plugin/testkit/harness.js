@@ -96,28 +96,78 @@ export function fakeApi(options = {}) {
   return { api, providers, methods, hooks, logs, call, emit };
 }
 
+/** The final assistant message of a fake stream: OpenClaw's usage shape (`input` excludes cached tokens). */
+export const FINAL_MESSAGE = Object.freeze({
+  role: "assistant",
+  stopReason: "stop",
+  usage: Object.freeze({ input: 120, output: 40, cacheRead: 880, cacheWrite: 0, totalTokens: 1040, cost: Object.freeze({ total: 0.0125 }) }),
+});
+
 /**
- * Drive a wrapped stream function the way pi-ai does: build the payload through `onPayload`,
- * then report the response headers through `onResponse`.
+ * A stand-in for pi-ai's AssistantMessageEventStream: async-iterable events and a `result()`
+ * promise of the final message, settled when the stream ends.
+ */
+export function fakeEventStream() {
+  /** @type {(m: unknown) => void} */
+  let resolve = () => {};
+  /** @type {(e: unknown) => void} */
+  let reject = () => {};
+  const done = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => {});
+  /** @type {any[]} */
+  const events = [];
+  return {
+    kind: "fake-event-stream",
+    events,
+    result: () => done,
+    /** @param {unknown} message */
+    end(message) {
+      events.push({ type: "done", message });
+      resolve(message);
+    },
+    /** @param {unknown} error */
+    fail: (error) => reject(error),
+    async *[Symbol.asyncIterator]() {
+      await done.catch(() => {});
+      yield* events;
+    },
+  };
+}
+
+/**
+ * Drive a wrapped stream function the way pi-ai does: the stream function returns an event stream
+ * at once; the request is built through `onPayload`, the response headers reported through
+ * `onResponse`, then the stream ends with `finalMessage` (default `FINAL_MESSAGE`).
  * @param {Function} wrap  wrapStreamFn or wrapSimpleCompletionStreamFn
  * @param {object} ctx  the hook context (without streamFn)
- * @param {{options?: any, payload?: any, responseHeaders?: any}} call
+ * @param {{options?: any, payload?: any, responseHeaders?: any, finalMessage?: unknown, model?: any}} call
  */
 export async function runStream(wrap, ctx, call) {
   /** @type {any} */
   const seen = {};
-  const streamFn = async (/** @type {any} */ model, /** @type {any} */ _context, /** @type {any} */ options) => {
+  const streamFn = (/** @type {any} */ model, /** @type {any} */ _context, /** @type {any} */ options) => {
     seen.options = options;
-    const replaced = options?.onPayload ? await options.onPayload(call.payload ?? {}, model) : undefined;
-    seen.payload = replaced === undefined ? call.payload : replaced;
-    if (options?.onResponse) await options.onResponse({ status: 200, headers: call.responseHeaders ?? {} }, model);
-    return "stream-result";
+    const stream = fakeEventStream();
+    seen.inner = stream;
+    (async () => {
+      const replaced = options?.onPayload ? await options.onPayload(call.payload ?? {}, model) : undefined;
+      seen.payload = replaced === undefined ? call.payload : replaced;
+      if (options?.onResponse) await options.onResponse({ status: 200, headers: call.responseHeaders ?? {} }, model);
+      stream.end(call.finalMessage ?? FINAL_MESSAGE);
+    })().catch((error) => stream.fail(error));
+    return stream;
   };
   // Copy descriptors, not values, so a context with getters reaches the hook intact.
   const hookCtx = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx));
   hookCtx.streamFn = streamFn;
   const wrapped = wrap(hookCtx);
-  seen.result = await wrapped({ id: "auto", provider: "cloudsigma" }, { messages: [] }, call.options);
+  seen.result = wrapped(call.model ?? { id: "auto", provider: "cloudsigma" }, { messages: [] }, call.options);
+  await seen.result.result().catch(() => {});
+  // Let the plugin's end-of-stream handlers run.
+  await new Promise((r) => setImmediate(r));
   return seen;
 }
 
@@ -138,7 +188,9 @@ export function autoroutedHeaders(extra = {}) {
 
 /**
  * A fake taas-capture service: `record` stores with the SPEC's dedupe on
- * (sessionId, idempotencyKey); `lastRoute`, `history` and `stats` answer from what it stored.
+ * (sessionId, idempotencyKey), autorouted captures and calls with usage (v2); `lastRoute`,
+ * `history` and `stats` answer from what it stored. Algorithm overrides are the real binary's
+ * (the host-contract suite): here they are an unknown method.
  * `mode` changes how it answers, for fault tests.
  * @param {string} socketPath
  */
@@ -160,14 +212,17 @@ export async function startFakeService(socketPath) {
   const record = (params) => {
     const dedupe = params.idempotencyKey ? `${params.sessionId}\u0000${params.idempotencyKey}` : null;
     if (dedupe !== null && keys.has(dedupe)) return { recorded: true, id: keys.get(dedupe), duplicate: true };
-    if (params.headers?.["x-taas-autorouted"] !== "true") return { recorded: false, reason: "not_autorouted" };
+    const autorouted = params.headers?.["x-taas-autorouted"] === "true";
+    if (!autorouted && params.usage === undefined) return { recorded: false, reason: "not_autorouted" };
     const id = captures.length + 1;
     captures.push({
       id,
       sessionId: params.sessionId,
       agentId: params.agentId ?? null,
       capturedAt: params.capturedAt,
-      ...parseCapture(params.headers),
+      ...(autorouted ? parseCapture(params.headers) : {}),
+      autorouted,
+      usage: params.usage ?? null,
       headers: params.headers,
     });
     if (dedupe !== null) keys.set(dedupe, id);

@@ -68,7 +68,7 @@ async function main() {
       batch.push(
         runStream(wrap, ctx, { responseHeaders: autoroutedHeaders({ "x-request-id": `soak-${n}` }) })
           .then((r) => {
-            if (r.result !== "stream-result") llmFailures += 1;
+            if (r.result !== r.inner) llmFailures += 1;
           })
           .catch(() => {
             llmFailures += 1;
