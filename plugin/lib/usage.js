@@ -63,6 +63,8 @@ export function usageRecordFromLlmOutput(event, ctx, options) {
   const agentId = callAgentId({ agentId: c.agentId, sessionKey: c.sessionKey ?? e.sessionKey });
   if (agentId !== null) params.agentId = agentId;
   params.capturedAt = options.now;
+  // No response headers reach this plugin here: an empty set says "not autorouted" (SPEC v2).
+  params.headers = {};
   params.usage = usage;
   params.provider = provider;
   const model = boundedIdentity(e.model) ?? boundedIdentity(c.modelId);

@@ -1,0 +1,230 @@
+// A simulated OpenClaw gateway host, built from what the real one does (../shared/OPENCLAW-HOST.md,
+// read from openclaw/openclaw): plugins registered in load order, provider hooks found by id /
+// aliases / hookAliases (first registered wins; on 2026.8+ a provider whose id is literally the
+// name owns it), the wrap context keys of `pi-embedded-runner/extra-params.ts`, stream options with
+// `sessionId`, `onPayload` chaining as the transports do it, `onResponse({status, headers}, model)`
+// with lower-case headers, `model_call_started` / `llm_output` / `model_call_ended` hooks (the
+// conversation hooks only with `hooks.allowConversationAccess`), gateway methods refused on a second
+// registration with only a diagnostic, scopes, `gateway_stop` awaited with a 5 s budget per handler,
+// then services stopped in reverse start order. Kept outside test/ so node --test does not run it.
+import { randomBytes, randomUUID } from "node:crypto";
+import { fakeEventStream } from "./harness.js";
+
+export const GATEWAY_STOP_BUDGET_MS = 5000;
+
+/**
+ * @typedef {object} HostOptions
+ * @property {any} [config]  the host config snapshot (`api.config`)
+ * @property {"2026.8" | "2026.9.3"} [version]  2026.9.3+: the completions transport merges resolveTransportTurnState headers
+ * @property {"owner" | "first"} [selection]  provider selection: 2026.8+ "owner" (default), older "first"
+ * @property {string} [registrationMode]
+ */
+
+/**
+ * @param {HostOptions} [options]
+ */
+export function createHost(options = {}) {
+  const config = options.config ?? {};
+  const version = options.version ?? "2026.8";
+  const selection = options.selection ?? "owner";
+  /** @type {{pluginId: string, provider: any}[]} */
+  const providers = [];
+  /** @type {Map<string, {pluginId: string, handler: Function, scope: string}>} */
+  const methods = new Map();
+  /** @type {{pluginId: string, name: string, handler: Function, options: any}[]} */
+  const hooks = [];
+  /** @type {{pluginId: string, service: any}[]} */
+  const services = [];
+  /** @type {string[]} */
+  const diagnostics = [];
+  /** @type {{pluginId: string, level: string, message: string}[]} */
+  const logs = [];
+  /** @type {any[]} */
+  const requests = [];
+
+  /** @param {string} pluginId */
+  const conversationAccess = (pluginId) => config?.plugins?.entries?.[pluginId]?.hooks?.allowConversationAccess === true;
+
+  /**
+   * Load one plugin module: `register(api)` synchronously, as `src/plugins/loader.ts` does.
+   * @param {{default: {id: string, register: Function}}} mod
+   * @param {{pluginConfig?: any}} [opts]
+   */
+  function load(mod, opts = {}) {
+    const plugin = mod.default;
+    const pluginId = plugin.id;
+    const log = (/** @type {string} */ level) => (/** @type {string} */ message) => logs.push({ pluginId, level, message });
+    const api = {
+      id: pluginId,
+      config,
+      pluginConfig: opts.pluginConfig ?? config?.plugins?.entries?.[pluginId]?.config ?? {},
+      registrationMode: options.registrationMode ?? "full",
+      logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+      registerProvider: (/** @type {any} */ provider) => providers.push({ pluginId, provider }),
+      registerGatewayMethod: (/** @type {string} */ name, /** @type {Function} */ handler, /** @type {any} */ o) => {
+        if (methods.has(name)) {
+          diagnostics.push(`gateway method ${name} already registered by ${methods.get(name)?.pluginId}; ${pluginId}'s ignored`);
+          return;
+        }
+        methods.set(name, { pluginId, handler, scope: o?.scope ?? "operator.admin" });
+      },
+      on: (/** @type {string} */ name, /** @type {Function} */ handler, /** @type {any} */ o) => hooks.push({ pluginId, name, handler, options: o }),
+      registerService: (/** @type {any} */ service) => services.push({ pluginId, service }),
+    };
+    const returned = plugin.register(api);
+    if (returned && typeof returned.then === "function") diagnostics.push(`${pluginId}: register returned a promise (ignored)`);
+    return api;
+  }
+
+  /** The provider hooks that answer for `name`, by the host's selection rule. @param {string} name */
+  function providerFor(name) {
+    const matches = (/** @type {any} */ p) => p.id === name || (p.aliases ?? []).includes(name) || (p.hookAliases ?? []).includes(name);
+    if (selection === "owner") {
+      const owner = providers.find((p) => p.provider.id === name);
+      if (owner) return owner;
+    }
+    return providers.find((p) => matches(p.provider)) ?? null;
+  }
+
+  /** @param {string} name @param {any} event @param {any} ctx */
+  async function emit(name, event, ctx) {
+    for (const h of hooks.filter((x) => x.name === name)) {
+      if ((name === "llm_output" || name === "llm_input") && !conversationAccess(h.pluginId)) continue;
+      await h.handler(event, ctx);
+    }
+  }
+
+  /**
+   * One agent LLM call through the cloudsigma completions transport, as the embedded runner makes it.
+   * @param {object} call
+   * @param {string} [call.provider]
+   * @param {string} [call.modelId]
+   * @param {string} [call.sessionId]  the native transcript session id (options.sessionId)
+   * @param {string} [call.sessionKey]  agent:<id>:… (hook contexts only)
+   * @param {string} [call.agentId]
+   * @param {string} [call.agentDir]
+   * @param {string} [call.workspaceDir]
+   * @param {Record<string, string>} [call.headers]  caller headers
+   * @param {Record<string, string>} [call.responseHeaders]
+   * @param {any} [call.finalMessage]
+   * @param {any} [call.payload]
+   * @param {boolean} [call.simple]  a background / simple completion (wrapSimpleCompletionStreamFn)
+   * @param {boolean} [call.withTraceparent]
+   */
+  async function llmCall(call) {
+    const provider = call.provider ?? "cloudsigma";
+    const modelId = call.modelId ?? "auto";
+    const model = { id: modelId, provider, api: "openai-completions", cost: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 } };
+    const trace = { traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
+    const runId = randomUUID();
+    const hookCtx = { runId, agentId: call.agentId, sessionKey: call.sessionKey, sessionId: call.sessionId, trace, modelProviderId: provider, modelId };
+    // Fire-and-forget, as the host does.
+    void emit("model_call_started", { runId, callId: randomUUID(), sessionKey: call.sessionKey, sessionId: call.sessionId, provider, model: modelId, api: "openai-completions", transport: "http" }, hookCtx);
+
+    /** @type {any} */
+    const seen = { trace };
+    const transport = (/** @type {any} */ m, /** @type {any} */ _context, /** @type {any} */ o) => {
+      seen.options = o;
+      const stream = fakeEventStream();
+      (async () => {
+        const params = structuredClone(call.payload ?? { model: modelId, messages: [{ role: "user", content: "hi" }] });
+        const next = typeof o?.onPayload === "function" ? await o.onPayload(params, m) : undefined;
+        seen.payload = next === undefined ? params : next;
+        let headers = { ...(o?.headers ?? {}) };
+        if (version === "2026.9.3") {
+          const turn = providerFor(provider)?.provider.resolveTransportTurnState?.({ provider, modelId, model: m, sessionId: call.sessionId, turnId: randomUUID(), attempt: 1, transport: "http" });
+          headers = { ...(turn?.headers ?? {}), ...headers };
+        }
+        seen.headers = headers;
+        requests.push({ headers, payload: seen.payload });
+        if (typeof o?.onResponse === "function") {
+          const lower = Object.fromEntries(Object.entries(call.responseHeaders ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+          await o.onResponse({ status: 200, headers: lower }, m);
+        }
+        stream.end(call.finalMessage ?? { role: "assistant", stopReason: "stop", usage: { input: 100, output: 20, cacheRead: 900, cacheWrite: 0, totalTokens: 1020, cost: { total: 0.00057 } } });
+      })().catch((error) => stream.fail(error));
+      return stream;
+    };
+
+    const owner = providerFor(provider);
+    seen.owner = owner?.pluginId ?? null;
+    /** @type {any} */
+    let streamFn = transport;
+    if (owner) {
+      const ctx = call.simple
+        ? { config, provider, modelId, model, streamFn: transport }
+        : { config, agentDir: call.agentDir, workspaceDir: call.workspaceDir, agentId: call.agentId, auth: {}, nativeWebSearchAllowedByToolPolicy: false, provider, modelId, extraParams: {}, thinkingLevel: "off", model, streamFn: transport };
+      const wrap = call.simple ? owner.provider.wrapSimpleCompletionStreamFn : owner.provider.wrapStreamFn;
+      streamFn = (typeof wrap === "function" ? wrap(ctx) : undefined) ?? transport;
+    }
+    const headers = { ...(call.headers ?? {}) };
+    if (call.withTraceparent) headers.traceparent = `00-${trace.traceId}-${trace.spanId}-01`;
+    const options = { ...(call.simple ? {} : { sessionId: call.sessionId }), headers };
+    const stream = streamFn(model, { messages: [] }, options);
+    const message = await stream.result();
+    await emit("llm_output", { runId, sessionId: call.sessionId, provider, model: modelId, usage: message.usage }, hookCtx);
+    void emit("model_call_ended", { runId, provider, model: modelId, durationMs: 1, outcome: "completed" }, hookCtx);
+    await new Promise((r) => setImmediate(r));
+    seen.stream = stream;
+    return seen;
+  }
+
+  /**
+   * A gateway method call as `openclaw gateway call` makes it, with the caller's scopes.
+   * @param {string} name
+   * @param {unknown} params
+   * @param {string[]} [scopes]
+   * @returns {Promise<{ok: boolean, payload?: any, error?: any}>}
+   */
+  async function gatewayCall(name, params, scopes = ["operator.read", "operator.write"]) {
+    const method = methods.get(name);
+    if (!method) return { ok: false, error: { code: "INVALID_REQUEST", message: `unknown method: ${name}` } };
+    if (!scopes.includes(method.scope) && !scopes.includes("operator.admin")) {
+      return { ok: false, error: { code: "FORBIDDEN", message: `missing scope: ${method.scope}` } };
+    }
+    return new Promise((resolve, reject) => {
+      Promise.resolve(
+        method.handler({ req: { method: name, params }, params: params ?? {}, client: null, isWebchatConnect: false, respond: (/** @type {boolean} */ ok, /** @type {any} */ payload, /** @type {any} */ error) => resolve({ ok, payload, error }), context: {} }),
+      ).catch(reject);
+    });
+  }
+
+  /** Start plugin services in registration order, with the host's real state directory. @param {string} stateDir */
+  async function startServices(stateDir) {
+    for (const { service } of services) await service.start?.({ stateDir, config, logger: console });
+  }
+
+  /** gateway_stop: handlers in parallel, each within its budget (fail-open); then services in reverse. */
+  async function stop() {
+    const started = Date.now();
+    const budget = (/** @type {Promise<unknown>} */ p) => Promise.race([p, new Promise((r) => setTimeout(() => r("timed out"), GATEWAY_STOP_BUDGET_MS))]);
+    const outcomes = await Promise.all(
+      hooks.filter((h) => h.name === "gateway_stop").map((h) => budget(Promise.resolve().then(() => h.handler({ reason: "stop" }, {}))).catch(() => "failed")),
+    );
+    for (const { service } of [...services].reverse()) await service.stop?.({});
+    return { ms: Date.now() - started, outcomes };
+  }
+
+  return { load, providerFor, llmCall, gatewayCall, startServices, stop, emit, methods, hooks, services, diagnostics, logs, requests, providers };
+}
+
+/**
+ * A stand-in for `@cloudsigma/openclaw-taas-provider` (id `cloudsigma`): it owns the cloudsigma
+ * provider, marks the requests it wraps, and registers `taas.autorouter.lastRoute` / `setAlgorithm`.
+ */
+export const cloudsigmaProviderPlugin = {
+  default: {
+    id: "cloudsigma",
+    register(/** @type {any} */ api) {
+      api.registerProvider({
+        id: "cloudsigma",
+        aliases: ["cloudsigma-taas"],
+        auth: [],
+        wrapStreamFn: (/** @type {any} */ ctx) => (/** @type {any} */ model, /** @type {any} */ context, /** @type {any} */ options) =>
+          ctx.streamFn(model, context, { ...options, headers: { ...options?.headers, "x-cloudsigma-provider": "0.2.3" } }),
+      });
+      api.registerGatewayMethod("taas.autorouter.lastRoute", ({ respond }) => respond(true, { from: "cloudsigma" }), { scope: "operator.read" });
+      api.registerGatewayMethod("taas.autorouter.setAlgorithm", ({ respond }) => respond(true, { from: "cloudsigma" }), { scope: "operator.write" });
+    },
+  },
+};
