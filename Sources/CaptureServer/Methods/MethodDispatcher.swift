@@ -26,6 +26,15 @@ final class MethodDispatcher {
     /// Closes this loop's reader.
     func close() { reader.close() }
 
+    /// The methods that change stored data. A connection runs every other call only after its own
+    /// earlier writes are done (SPEC v2 "Ordered effects on one connection").
+    static func changesData(_ method: String) -> Bool {
+        switch method {
+        case "taas.autorouter.record", "taas.autorouter.setAlgorithm", "taas.capture.prune": true
+        default: false
+        }
+    }
+
     /// Runs `request` and calls `completion` on this loop, now (queries) or later (writes, scans).
     func dispatch(_ request: RPCRequest, completion: @escaping Completion) {
         do throws(RPCError) {

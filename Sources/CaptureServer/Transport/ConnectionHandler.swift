@@ -13,6 +13,11 @@ import NIOExtras
 /// Backpressure: when `maxPendingLines` answers are outstanding, or the socket's send buffer is above
 /// its high-water mark (a client that does not read), `read` is no longer forwarded, so this
 /// connection stops being read and its memory stays bounded, while other connections go on.
+///
+/// Ordered effects: a call that reads waits until every write this connection sent before it
+/// (notifications and batch entries included) is committed, and everything after it waits behind it,
+/// so the connection behaves exactly as if the client had waited for each answer. Writes in a row,
+/// and reads in a row, still run without waiting for each other; other connections are not ordered.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -47,6 +52,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var inputEnded = false
     /// Cost spent in this loop tick, against `budgetPerTick` (see `cost`).
     private var spent = 0
+    /// Writes of this connection dispatched and not yet done.
+    private var writesInFlight = 0
+    /// Entries waiting, in order, for this connection's earlier writes (see "Ordered effects").
+    private var awaitingWrites = CircularBuffer<(entry: RPCEntry, seq: Int, part: Int?)>(initialCapacity: 8)
     private static let budgetPerTick = 64
 
     init(dispatcher: MethodDispatcher, maxPendingLines: Int, maxLineBytes: Int, logger: Logger) {
@@ -62,6 +71,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         stopped = true
         inbox.removeAll()
+        awaitingWrites.removeAll()
         context.fireChannelInactive()
     }
 
@@ -220,7 +230,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             drain()
         case is IdleStateHandler.IdleStateEvent:
             // Idle means nothing in flight either: a long prune or a queued record is not idleness.
-            guard pending.isEmpty, inbox.isEmpty else { return }
+            guard pending.isEmpty, inbox.isEmpty, awaitingWrites.isEmpty, writesInFlight == 0 else { return }
             logger.debug("closing idle connection")
             context.close(promise: nil)
         default:
@@ -265,24 +275,56 @@ final class ConnectionHandler: ChannelDuplexHandler {
         return true
     }
 
+    /// Runs `entry` now, or, when it must see writes still in flight (or something before it waits),
+    /// once they are done.
     private func execute(_ entry: RPCEntry, seq: Int, part: Int?) {
+        if !awaitingWrites.isEmpty || (writesInFlight > 0 && !Self.changesData(entry)) {
+            awaitingWrites.append((entry, seq, part))
+            return
+        }
+        perform(entry, seq: seq, part: part)
+    }
+
+    private static func changesData(_ entry: RPCEntry) -> Bool {
+        if case .call(let request) = entry { return MethodDispatcher.changesData(request.method) }
+        return false
+    }
+
+    private func perform(_ entry: RPCEntry, seq: Int, part: Int?) {
         switch entry {
         case .invalid(let id, let error):
             complete(seq: seq, part: part ?? 0, id: id, outcome: .failure(error))
         case .call(let request):
+            let isWrite = MethodDispatcher.changesData(request.method)
+            if isWrite { writesInFlight += 1 }
             guard let part, let id = request.id else {
                 // A notification: executed, never answered; only a bug is worth a log line.
-                dispatcher.dispatch(request) { [logger] result in
+                dispatcher.dispatch(request) { [self] result in
                     if case .failure(let error) = result, error.code == RPCError.internalError.code {
-                        logger.error("notification failed", metadata: ["method": "\(request.method)"])
+                        self.logger.error("notification failed", metadata: ["method": "\(request.method)"])
                     }
+                    if isWrite { self.writeDone() }
                 }
                 return
             }
             dispatcher.dispatch(request) { [self] outcome in
                 self.complete(seq: seq, part: part, id: id, outcome: outcome)
+                if isWrite { self.writeDone() }
             }
         }
+    }
+
+    /// One write is done; when none is left, the entries that waited for them run, in order, until one
+    /// must wait again behind the writes they start.
+    private func writeDone() {
+        writesInFlight -= 1
+        guard writesInFlight == 0, !stopped else { return }
+        while let next = awaitingWrites.first {
+            if writesInFlight > 0, !Self.changesData(next.entry) { break }
+            awaitingWrites.removeFirst()
+            perform(next.entry, seq: next.seq, part: next.part)
+        }
+        drain()
     }
 
     private func complete(seq: Int, part: Int, id: JSON, outcome: Result<ByteBuffer, RPCError>) {
@@ -338,7 +380,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private var holdReads: Bool {
         guard let context else { return true }
-        return stopped || inputEnded || !inbox.isEmpty || pending.count >= maxPendingLines || !context.channel.isWritable
+        return stopped || inputEnded || !inbox.isEmpty || pending.count >= maxPendingLines
+            || awaitingWrites.count >= maxPendingLines || !context.channel.isWritable
     }
 
     private func resumeReadingIfPossible() {
