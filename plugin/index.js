@@ -8,13 +8,13 @@
 // from the host's llm_output hook. Both register taas.capture.* and persist through the service.
 import os from "node:os";
 import { readFileSync } from "node:fs";
-import { createCaptureClient } from "./lib/client.js";
-import { readSettings, socketPathIn } from "./lib/config.js";
+import { readSettings } from "./lib/config.js";
 import { errorText } from "./lib/errors.js";
 import { gatewayMethodsFor } from "./lib/gateway.js";
 import { createOverrideSync } from "./lib/override-sync.js";
 import { createOverrideMemory } from "./lib/overrides.js";
 import { createGitHintsCache } from "./lib/git.js";
+import { lazyClient, onHook, registerLifecycle } from "./lib/lifecycle.js";
 import { pluginMode } from "./lib/host-config.js";
 import { boundedIdentity } from "./lib/identity.js";
 import { providerHooks } from "./lib/provider.js";
@@ -61,12 +61,7 @@ export function pluginState(api) {
   return states.get(api);
 }
 
-/**
- * @typedef {object} PluginLogger
- * @property {(m: string) => void} warn
- * @property {(m: string) => void} info
- * @property {(m: string) => void} debug  a no-op unless OPENCLAW_DEBUG is set
- */
+/** @typedef {import("./lib/lifecycle.js").PluginLogger} PluginLogger */
 
 /**
  * @param {any} api
@@ -81,67 +76,6 @@ function pluginLogger(api, env) {
     ? (/** @type {string} */ m) => (logger.debug ?? logger.info ?? console.debug).call(logger, m)
     : () => {};
   return { warn, info, debug };
-}
-
-/**
- * The service client, made on first use so that nothing is opened at register time. A default
- * socket path follows the host's real state directory once the host's service lifecycle
- * reports it (`registerService` start ctx `stateDir`).
- * @param {import("./lib/config.js").PluginSettings} settings
- * @param {PluginLogger} log
- * @param {boolean} opensSockets
- */
-function lazyClient(settings, log, opensSockets) {
-  /** @type {import("./lib/client.js").CaptureClient | null} */
-  let client = null;
-  let socketPath = settings.socketPath;
-  let stopped = false;
-  return {
-    socketPath: () => socketPath,
-    get() {
-      if (!opensSockets) return null;
-      if (stopped) return client;
-      client ??= createCaptureClient({
-        socketPath,
-        queueLimit: settings.queueLimit,
-        requestTimeoutMs: settings.requestTimeoutMs,
-        logger: log,
-        debug: log.debug,
-      });
-      return client;
-    },
-    /** @param {unknown} stateDir */
-    adoptStateDir(stateDir) {
-      if (client === null && settings.socketPathFrom === "default" && typeof stateDir === "string" && stateDir.trim() !== "") {
-        socketPath = socketPathIn(stateDir);
-      }
-    },
-    /** Let queued captures reach the service for up to `drainMs`, then close. @param {number} drainMs */
-    async close(drainMs) {
-      stopped = true;
-      if (client === null) return;
-      await client.drain(drainMs);
-      await client.close();
-    },
-  };
-}
-
-/**
- * `api.on` that tolerates hosts without the hook (older hosts throw on unknown names).
- * @param {any} api
- * @param {string} name
- * @param {Function} handler
- * @param {PluginLogger} log
- */
-function onHook(api, name, handler, log) {
-  if (typeof api.on !== "function") return false;
-  try {
-    api.on(name, handler);
-    return true;
-  } catch (error) {
-    log.debug(`[taas-affinity] no ${name} hook: ${errorText(error)}`);
-    return false;
-  }
 }
 
 /**
@@ -225,42 +159,6 @@ export function registerPlugin(api, testing = {}) {
   log.debug(
     `[taas-affinity] registered mode=${mode} registration=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
       `sessionIdentity=${settings.sessionIdentity} queueLimit=${settings.queueLimit} requestTimeoutMs=${settings.requestTimeoutMs}`,
-  );
-}
-
-/**
- * The client's lifecycle: the host's service (`registerService`) gives the real state
- * directory; `gateway_stop` (5 s budget per handler on current hosts) drains for at most a
- * second and closes; the service's stop closes whatever is left.
- * @param {any} api
- * @param {ReturnType<typeof lazyClient>} clients
- * @param {import("./lib/config.js").PluginSettings} settings
- * @param {PluginLogger} log
- * @param {import("./lib/override-sync.js").OverrideSync | null} sync  standalone mode: follows the overrides from start
- */
-function registerLifecycle(api, clients, settings, log, sync) {
-  const drainMs = Math.min(settings.requestTimeoutMs, 1000);
-  if (typeof api.registerService === "function") {
-    api.registerService({
-      id: "taas-capture-client",
-      start: (/** @type {any} */ ctx) => {
-        clients.adoptStateDir(ctx?.stateDir);
-        sync?.start();
-      },
-      stop: () => {
-        sync?.stop();
-        return clients.close(0);
-      },
-    });
-  }
-  onHook(
-    api,
-    "gateway_stop",
-    () => {
-      sync?.stop();
-      return clients.close(drainMs);
-    },
-    log,
   );
 }
 

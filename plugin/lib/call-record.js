@@ -58,7 +58,7 @@ export function cacheSavedUsd(cacheRead, model) {
 
 /**
  * @typedef {object} CallRecorder
- * @property {(headers: unknown) => void} onResponse  the response headers (lower-case record)
+ * @property {(headers: unknown) => import("./capture.js").CaptureFields | null} onResponse  the response headers (lower-case record); returns the route, if autorouted
  * @property {(returned: unknown) => unknown} watch    the stream function's return value, returned unchanged
  */
 
@@ -104,6 +104,7 @@ export function createCallRecorder(deps, facts) {
         endTimer = setTimeout(() => push({}), END_WAIT_MS);
         endTimer.unref();
       }
+      return fields;
     },
     watch(returned) {
       try {

@@ -5,7 +5,6 @@
 import path from "node:path";
 import { callIdentity } from "./call-identity.js";
 import { createCallRecorder } from "./call-record.js";
-import { parseCapture } from "./capture.js";
 import { errorText } from "./errors.js";
 import { boundedIdentity, hostId, sha16 } from "./identity.js";
 import { buildCorrelationHeaders, mergeHeadersNoOverwrite, patchPayloadMetadata } from "./metadata.js";
@@ -169,8 +168,7 @@ function affinityOptions(deps, ctx, model, options, kind) {
   /** @param {unknown} response @param {unknown} responseModel */
   const onResponse = async (response, responseModel) => {
     try {
-      recorder.onResponse(record(response).headers);
-      debugRoute(deps, call.identity, record(response).headers);
+      debugRoute(deps, call.identity, recorder.onResponse(record(response).headers));
     } catch (error) {
       deps.debug(`[taas-affinity] capture skipped: ${errorText(error)}`);
     }
@@ -234,10 +232,9 @@ async function requestContext(deps, identity, ctx, model) {
  * One debug line per autorouted response (session ids only hashed).
  * @param {HookDeps} deps
  * @param {import("./call-identity.js").CallIdentity | null} identity
- * @param {unknown} headers
+ * @param {import("./capture.js").CaptureFields | null} fields
  */
-function debugRoute(deps, identity, headers) {
-  const fields = parseCapture(headers);
+function debugRoute(deps, identity, fields) {
   if (fields === null || identity === null) return;
   const client = deps.client();
   deps.debug(
