@@ -60,7 +60,7 @@ public final class CaptureReader {
     ///
     /// The cursor holds the position of the page's last capture, so pages stay exact while captures arrive.
     public func history(_ query: HistoryQuery) throws(StoreError) -> HistoryPage {
-        let limit = min(max(query.limit, 1), 1000)
+        let limit = HistoryQuery.clampedLimit(Int64(query.limit))
         // One row-value upper bound, so the index range starts right at the page: (capturedAt, id) < bound.
         var bound = query.until.map { HistoryCursor(capturedAt: $0, id: Int64.min) }
             ?? HistoryCursor(capturedAt: Int64.max, id: Int64.max)

@@ -73,7 +73,7 @@ public enum CaptureSelector: Sendable, Hashable {
 /// One page of history, newest first.
 public struct HistoryQuery: Sendable, Hashable {
     public var selector: CaptureSelector
-    /// 1...1000 (validated by the caller; the store clamps).
+    /// Within `limits` (validated by the caller; the store clamps).
     public var limit: Int
     /// Opaque, from a previous page's `nextCursor` for the same selector.
     public var cursor: String?
@@ -82,7 +82,17 @@ public struct HistoryQuery: Sendable, Hashable {
     /// capturedAt < until
     public var until: Int64?
 
-    public init(selector: CaptureSelector, limit: Int = 50, cursor: String? = nil, since: Int64? = nil, until: Int64? = nil) {
+    /// Captures one page may hold, and how many a page holds when the caller does not say.
+    public static let limits: ClosedRange<Int> = 1...1000
+    public static let defaultLimit = 50
+
+    /// `requested` clamped into `limits` (the default when nil): the page size a request will get.
+    public static func clampedLimit(_ requested: Int64?) -> Int {
+        guard let requested else { return defaultLimit }
+        return Int(min(max(requested, Int64(limits.lowerBound)), Int64(limits.upperBound)))
+    }
+
+    public init(selector: CaptureSelector, limit: Int = HistoryQuery.defaultLimit, cursor: String? = nil, since: Int64? = nil, until: Int64? = nil) {
         self.selector = selector
         self.limit = limit
         self.cursor = cursor

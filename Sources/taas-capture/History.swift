@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptureServer
+import CaptureStore
 
 /// `taas-capture history`: captures of an agent or session, newest first, page by page.
 struct History: ParsableCommand {
@@ -9,7 +10,7 @@ struct History: ParsableCommand {
 
     @OptionGroup var service: ServiceOptions
     @OptionGroup var selector: SelectorOptions
-    @Option(help: "Captures per page (1-1000).") var limit = 50
+    @Option(help: "Captures per page (1-1000).") var limit = HistoryQuery.defaultLimit
     @Option(help: "The nextCursor of the previous page.") var cursor: String?
     @Option(help: "Only captures at or after this time (ms since epoch, or a duration ago such as 1d).")
     var since: TimeBound?
@@ -20,7 +21,9 @@ struct History: ParsableCommand {
         if selector.isEmpty {
             throw ValidationError("name an --agent-id, --session-id, --workspace-dir or --local-session-id")
         }
-        guard (1...1000).contains(limit) else { throw ValidationError("--limit takes 1 to 1000") }
+        guard HistoryQuery.limits.contains(limit) else {
+            throw ValidationError("--limit takes \(HistoryQuery.limits.lowerBound) to \(HistoryQuery.limits.upperBound)")
+        }
     }
 
     func run() throws {

@@ -1,4 +1,4 @@
-import CaptureServer
+@testable import CaptureServer
 import CaptureStore
 import NIOCore
 import XCTest
@@ -53,7 +53,7 @@ final class JSONRPCTests: XCTestCase {
 
     func testResponsesPutIdBeforeResultAndCarryErrorData() {
         var buffer = ByteBuffer()
-        buffer.writeRPCResult(id: .int(3), result: ByteBuffer(string: "{\"id\":9}"))
+        buffer.writeRPCResponse(id: .int(3), outcome: .success(RPCResult { $0.writeStaticString("{\"id\":9}") }))
         XCTAssertEqual(String(buffer: buffer), #"{"jsonrpc":"2.0","id":3,"result":{"id":9}}"#)
         buffer.clear()
         buffer.writeRPCError(id: .string("a"), error: .invalidParams("limit", "too big"))

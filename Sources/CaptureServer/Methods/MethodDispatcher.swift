@@ -10,12 +10,11 @@ import NIOCore
 /// on the loop; WAL readers never wait on the writer. `stats` and `health` may scan the table, so they
 /// go to `ScanReader`'s pool. Writes (`record`, `prune`) go to the single writer thread.
 final class MethodDispatcher {
-    typealias Completion = (Result<ByteBuffer, RPCError>) -> Void
+    typealias Completion = (Result<RPCResult, RPCError>) -> Void
 
     private let context: ServiceContext
     private let reader: CaptureReader
     private let eventLoop: any EventLoop
-    private let allocator = ByteBufferAllocator()
 
     init(context: ServiceContext, reader: CaptureReader, eventLoop: any EventLoop) {
         self.context = context
@@ -25,6 +24,15 @@ final class MethodDispatcher {
 
     /// Closes this loop's reader.
     func close() { reader.close() }
+
+    /// What a request costs against its connection's per-tick work budget: 1, plus a history page's
+    /// size in hundreds of captures; and the captures it may return (a history page's size, else 0).
+    /// Read before the params are validated, so a bad `limit` counts as the size it would be clamped to.
+    static func cost(of request: RPCRequest) -> (units: Int, captures: Int) {
+        guard request.method == "taas.autorouter.history" else { return (1, 0) }
+        let captures = HistoryQuery.clampedLimit(request.params?["limit"]?.integerValue)
+        return (1 + captures / 100, captures)
+    }
 
     /// The methods that change stored data. A connection runs every other call only after its own
     /// earlier writes are done (SPEC v2 "Ordered effects on one connection").
@@ -56,13 +64,11 @@ final class MethodDispatcher {
         }
     }
 
-    private func encode(_ body: (inout ByteBuffer) -> Void) -> Result<ByteBuffer, RPCError> {
-        var buffer = allocator.buffer(capacity: 256)
-        body(&buffer)
-        return .success(buffer)
+    private func encode(sizeHint: Int = 256, _ body: @escaping (inout ByteBuffer) -> Void) -> Result<RPCResult, RPCError> {
+        .success(RPCResult(sizeHint: sizeHint, body))
     }
 
-    private func failure(_ error: StoreError, _ method: String) -> Result<ByteBuffer, RPCError> {
+    private func failure(_ error: StoreError, _ method: String) -> Result<RPCResult, RPCError> {
         if error.code == .invalidCursor {
             context.logger.debug("invalid cursor", metadata: ["method": "\(method)"])
         } else if RPCError.isBug(error) {
@@ -101,7 +107,7 @@ final class MethodDispatcher {
         }
     }
 
-    private func lastRoute(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+    private func lastRoute(_ params: Params) throws(RPCError) -> Result<RPCResult, RPCError> {
         let selector = try params.requiredSelector()
         do {
             let capture = try reader.lastRoute(selector.selector)
@@ -111,9 +117,10 @@ final class MethodDispatcher {
         }
     }
 
-    private func history(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+    private func history(_ params: Params) throws(RPCError) -> Result<RPCResult, RPCError> {
         let selector = try params.requiredSelector()
-        let limit = try params.integer("limit", in: 1...1000) ?? 50
+        let limits = Int64(HistoryQuery.limits.lowerBound)...Int64(HistoryQuery.limits.upperBound)
+        let limit = try params.integer("limit", in: limits) ?? Int64(HistoryQuery.defaultLimit)
         let cursor = try params.string("cursor")
         let since = try params.integer("since", in: Int64.min...Int64.max)
         let until = try params.integer("until", in: Int64.min...Int64.max)
@@ -122,7 +129,7 @@ final class MethodDispatcher {
         )
         do {
             let page = try reader.history(query)
-            return encode { $0.writeHistory(selector, page) }
+            return encode(sizeHint: 64 + page.captures.count * 720) { $0.writeHistory(selector, page) }
         } catch {
             return failure(error, "history")
         }
@@ -214,7 +221,7 @@ final class MethodDispatcher {
 
     /// The service has no environment of the caller's: every tier input comes as a parameter, and a
     /// call with none of them is refused rather than answered from the service's own home directory.
-    private func deriveSessionId(_ params: Params) throws(RPCError) -> Result<ByteBuffer, RPCError> {
+    private func deriveSessionId(_ params: Params) throws(RPCError) -> Result<RPCResult, RPCError> {
         let keys = ["localSessionId", "workspaceDir", "openclawSessionId", "agentId", "runId", "stateDir"]
         var values: [String: String] = [:]
         for key in keys {

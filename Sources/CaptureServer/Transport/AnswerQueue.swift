@@ -48,18 +48,21 @@ struct AnswerQueue {
         return (first.parts.isEmpty ? nil : Self.render(first, allocator: allocator), first.closeAfter)
     }
 
+    /// Whether the line `seq` is a batch (its parts are joined into an array when written).
+    func isBatch(seq: Int) -> Bool {
+        guard seq >= firstSeq, seq < nextSeq else { return false }
+        return lines[lines.index(lines.startIndex, offsetBy: seq - firstSeq)].isBatch
+    }
+
     /// Drops every unwritten line (the connection is closing).
     mutating func removeAll() {
         firstSeq = nextSeq
         lines.removeAll()
     }
 
-    /// A single answer plus newline, or a batch's answers as one JSON array line.
+    /// A single answer (already ending in its newline), or a batch's answers as one JSON array line.
     private static func render(_ line: Line, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if !line.isBatch, var single = line.parts[0] {
-            single.writeInteger(UInt8(ascii: "\n"))
-            return single
-        }
+        if !line.isBatch, let single = line.parts[0] { return single }
         var out = allocator.buffer(capacity: line.parts.reduce(3) { $0 + ($1?.readableBytes ?? 0) + 1 })
         out.writeInteger(UInt8(ascii: "["))
         for (i, part) in line.parts.enumerated() {

@@ -112,7 +112,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let slot: Int? = Self.isAnswered(entry) ? part : nil
                 if slot != nil { part += 1 }
                 // A batch is answered in one line, held whole until its last entry is done: bound it.
-                historyCaptures += Self.historyLimit(entry) ?? 0
+                historyCaptures += Self.cost(entry).captures
                 if historyCaptures > Self.maxBatchHistoryCaptures, let slot, case .call(let request) = entry,
                     let id = request.id
                 {
@@ -133,19 +133,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func run(_ entry: RPCEntry, seq: Int, part: Int?) {
-        spent += Self.cost(entry)
+        spent += Self.cost(entry).units
         execute(entry, seq: seq, part: part)
     }
 
-    /// What an entry costs against `budgetPerTick`: a history page by its size, everything else 1.
-    private static func cost(_ entry: RPCEntry) -> Int {
-        1 + (historyLimit(entry) ?? 0) / 100
-    }
-
-    /// The captures a history entry asks for (its `limit`, clamped as the method does), nil for others.
-    private static func historyLimit(_ entry: RPCEntry) -> Int? {
-        guard case .call(let request) = entry, request.method == "taas.autorouter.history" else { return nil }
-        return Int(min(max(request.params?["limit"]?.integerValue ?? 50, 0), 1000))
+    /// What an entry costs against `budgetPerTick` (the dispatcher's rule); an invalid entry costs 1.
+    private static func cost(_ entry: RPCEntry) -> (units: Int, captures: Int) {
+        guard case .call(let request) = entry else { return (1, 0) }
+        return MethodDispatcher.cost(of: request)
     }
 
     /// History captures one batch may ask for in all; entries past it are refused (-32602 on `limit`).
@@ -327,10 +322,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         drain()
     }
 
-    private func complete(seq: Int, part: Int, id: JSON, outcome: Result<ByteBuffer, RPCError>) {
+    private func complete(seq: Int, part: Int, id: JSON, outcome: Result<RPCResult, RPCError>) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 128)
+        let hint = if case .success(let result) = outcome { result.sizeHint } else { 0 }
+        var buffer = context.channel.allocator.buffer(capacity: 64 + hint)
         buffer.writeRPCResponse(id: id, outcome: outcome)
+        // A single answer is its line: its newline goes in now, while this is the buffer's only owner.
+        if !pending.isBatch(seq: seq) { buffer.writeInteger(UInt8(ascii: "\n")) }
         var closes = false
         if case .failure(let error) = outcome, error.closesConnection {
             closes = true
