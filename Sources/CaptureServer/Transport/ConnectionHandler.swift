@@ -33,10 +33,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var flushScheduled = false
     private var readHeld = false
-    /// No further lines are executed (a closing error was produced, or shutdown began).
-    private var stopped = false
-    /// Close once every pending answer is written (input closed, or graceful shutdown).
-    private var closeWhenDrained = false
+    /// Where the connection is in its life: one state, as NIO's `HTTPServerPipelineHandler` keeps it.
+    private enum Lifecycle {
+        /// Reading and executing lines.
+        case open
+        /// The peer half-closed, or shutdown began: no new lines; those read are answered, then it closes.
+        case draining
+        /// A line was over the limit: nothing after it is read (its rest is ignored); the lines before it
+        /// are answered, then its -32001, which closes the connection.
+        case lineTooLong
+        /// A closing answer was produced, or the channel is gone: nothing more is executed.
+        case stopped
+    }
+    private var lifecycle = Lifecycle.open
     /// Work read but not yet executed (see `scheduleInbox`).
     private enum InboxItem {
         case line(ByteBuffer)
@@ -46,10 +55,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
     private var inbox = CircularBuffer<InboxItem>(initialCapacity: 16)
     private var inboxScheduled = false
-    /// A line was over the limit: the rest of its bytes are ignored and nothing after it is read.
-    private var lineTooLongSeen = false
-    /// The peer half-closed, or shutdown began: no new lines, but those read are answered.
-    private var inputEnded = false
     /// Cost spent in this loop tick, against `budgetPerTick` (see `cost`).
     private var spent = 0
     /// Writes of this connection dispatched and not yet done.
@@ -69,7 +74,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelInactive(context: ChannelHandlerContext) {
-        stopped = true
+        lifecycle = .stopped
         inbox.removeAll()
         awaitingWrites.removeAll()
         context.fireChannelInactive()
@@ -80,7 +85,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // After the peer is gone, the line decoder still hands over what it had buffered (decodeLast):
         // nobody can read those answers, so they are not executed.
-        guard !stopped, !inputEnded, context.channel.isActive else { return }
+        guard lifecycle == .open, context.channel.isActive else { return }
         let line = Self.unwrapInboundIn(data)
         if inbox.isEmpty, spent < Self.budgetPerTick, context.channel.isWritable {
             handle(line)
@@ -165,7 +170,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func runInbox() {
         guard let context else { return }
-        guard !stopped, context.channel.isActive else {
+        guard lifecycle != .stopped, context.channel.isActive else {
             inbox.removeAll()
             return
         }
@@ -220,8 +225,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         switch event {
         case ChannelEvent.inputClosed, is ChannelShouldQuiesceEvent:
             // Lines already read (in the inbox too) are still answered; then the connection closes.
-            inputEnded = true
-            closeWhenDrained = true
+            if lifecycle == .open { lifecycle = .draining }
             drain()
         case is IdleStateHandler.IdleStateEvent:
             // Idle means nothing in flight either: a long prune or a queued record is not idleness.
@@ -234,9 +238,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is LineTooLongError, !stopped, !lineTooLongSeen {
-            lineTooLongSeen = true
-            inputEnded = true
+        if error is LineTooLongError, lifecycle == .open || lifecycle == .draining {
+            lifecycle = .lineTooLong
             if inbox.isEmpty {
                 answerLineTooLong()
             } else {
@@ -245,7 +248,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        if lineTooLongSeen, error is ByteToMessageDecoderError {
+        if lifecycle == .lineTooLong || lifecycle == .stopped, error is ByteToMessageDecoderError {
             // More bytes of the over-long line: the decoder refuses them; the -32001 closes the connection.
             return
         }
@@ -313,7 +316,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// must wait again behind the writes they start.
     private func writeDone() {
         writesInFlight -= 1
-        guard writesInFlight == 0, !stopped else { return }
+        guard writesInFlight == 0, lifecycle != .stopped else { return }
         while let next = awaitingWrites.first {
             if writesInFlight > 0, !Self.changesData(next.entry) { break }
             awaitingWrites.removeFirst()
@@ -332,7 +335,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var closes = false
         if case .failure(let error) = outcome, error.closesConnection {
             closes = true
-            stopped = true
+            lifecycle = .stopped
         }
         if pending.fill(seq: seq, part: part, with: buffer, closeAfter: closes) { drain() }
     }
@@ -354,7 +357,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         if needsFlush, !inReadBurst { scheduleFlush() }
-        if closeWhenDrained, pending.isEmpty, inbox.isEmpty {
+        if lifecycle == .draining, pending.isEmpty, inbox.isEmpty {
             context.flush()
             context.close(promise: nil)
             return
@@ -378,7 +381,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private var holdReads: Bool {
         guard let context else { return true }
-        return stopped || inputEnded || !inbox.isEmpty || pending.count >= maxPendingLines
+        return lifecycle != .open || !inbox.isEmpty || pending.count >= maxPendingLines
             || awaitingWrites.count >= maxPendingLines || !context.channel.isWritable
     }
 
