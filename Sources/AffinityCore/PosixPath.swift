@@ -9,13 +9,20 @@ public enum PosixPath {
     /// segments and repeated or trailing slashes are removed; `..` above the root stays at the root.
     /// `cwd` should be absolute (a process's working directory always is); a relative `cwd` is taken
     /// against `/`, so the result is always absolute.
+    /// Node's `path.posix.isAbsolute`: the first Unicode scalar is `/` (so `"/\u{301}…"` is absolute, as
+    /// in JavaScript, although Swift's grapheme-based `hasPrefix("/")` says no). The one absolute-path rule
+    /// of the identity code, the service's selectors and `deriveSessionId`.
+    public static func isAbsolute(_ path: String) -> Bool {
+        path.scalarsHavePrefix("/")
+    }
+
     public static func resolve(_ path: String, cwd: String) -> String {
         var joined = ""
         var absolute = false
         for part in [path, cwd, "/"] where !absolute {
             guard !part.isEmpty else { continue }
             joined = joined.isEmpty ? part : part + "/" + joined
-            absolute = part.scalarsHavePrefix("/")
+            absolute = isAbsolute(part)
         }
         return "/" + normalizeSegments(joined, allowAboveRoot: false)
     }
@@ -24,7 +31,7 @@ public enum PosixPath {
     /// one trailing slash; `""` becomes `"."`.
     public static func normalize(_ path: String) -> String {
         guard !path.isEmpty else { return "." }
-        let absolute = path.scalarsHavePrefix("/")
+        let absolute = isAbsolute(path)
         let trailingSlash = path.unicodeScalars.last == "/"
         var result = normalizeSegments(path, allowAboveRoot: !absolute)
         if result.isEmpty {

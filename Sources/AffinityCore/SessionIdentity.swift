@@ -99,7 +99,7 @@ public struct SessionIdentity: Sendable, Hashable {
     public static func deriveRequiringAbsoluteWorkspace(
         from input: SessionIdentityInput
     ) throws(SessionIdentityError) -> SessionIdentity {
-        if let workspaceDir = BoundedIdentity.normalize(input.workspaceDir), !workspaceDir.scalarsHavePrefix("/") {
+        if let workspaceDir = BoundedIdentity.normalize(input.workspaceDir), !PosixPath.isAbsolute(workspaceDir) {
             throw .relativeWorkspaceDir
         }
         return derive(from: input)

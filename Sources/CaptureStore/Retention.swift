@@ -16,7 +16,7 @@ extension CaptureWriter {
     public func prune(
         _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000, betweenChunks: () -> Void = {}
     ) throws(StoreError) -> PruneReport {
-        let started = Self.monotonicMs()
+        let started = WallClock.monotonicMillis()
         return try withoutActuallyEscaping(betweenChunks) { (betweenChunks) throws(StoreError) -> PruneReport in
             var run = PruneRun(
                 connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
@@ -38,19 +38,13 @@ extension CaptureWriter {
                 let remaining = dryRun ? initialTotal - deleted : try run.total()
                 return PruneReport(
                     deleted: deleted, remaining: remaining, byAge: byAge, byPerSession: byPerSession, byRows: byRows,
-                    durationMs: Self.monotonicMs() - started, dryRun: dryRun
+                    durationMs: WallClock.monotonicMillis() - started, dryRun: dryRun
                 )
             } catch {
                 connection.rollback()
                 throw error
             }
         }
-    }
-
-    static func monotonicMs() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }
 

@@ -1,6 +1,7 @@
 import AffinityCore
 import ArgumentParser
 import CaptureServer
+import CaptureStore
 import Foundation
 
 /// `--socket` and `--json`, shared by every command that talks to the running service.
@@ -75,7 +76,7 @@ struct TimeBound: ExpressibleByArgument, Sendable {
         if let ms = Int64(argument), ms >= 0 {
             milliseconds = ms
         } else if let ago = CLIDuration(argument: argument) {
-            milliseconds = Int64(Date().timeIntervalSince1970 * 1000) - ago.milliseconds
+            milliseconds = WallClock.unixMillis() - ago.milliseconds
         } else {
             return nil
         }

@@ -32,7 +32,7 @@ struct Prune: ParsableCommand {
         do throws(StoreError) {
             let writer = try CaptureWriter(path: path, durability: .normal)
             defer { writer.close() }
-            report = try writer.prune(policy, now: Int64(Date().timeIntervalSince1970 * 1000), dryRun: dryRun)
+            report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun)
         } catch {
             throw CLIFailure("cannot prune \(path): \(error.message)")
         }

@@ -94,7 +94,7 @@ final class MethodDispatcher {
     }
 
     private func record(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
-        switch try params.recordRequest(now: wallClockMillis()) {
+        switch try params.recordRequest(now: WallClock.unixMillis()) {
         case .notAutorouted:
             completion(encode { $0.writeStaticString("{\"recorded\":false,\"reason\":\"not_autorouted\"}") })
         case .store(let capture):
@@ -198,7 +198,7 @@ final class MethodDispatcher {
             buffer.writeStaticString(",\"walBytes\":")
             buffer.writeJSONInt(health.walBytes)
             buffer.writeStaticString(",\"uptimeMs\":")
-            buffer.writeJSONInt(uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000)
+            buffer.writeJSONInt(uptime.wholeMilliseconds)
             buffer.writeStaticString(",\"durability\":")
             buffer.writeJSONString(context.durability.rawValue)
             buffer.writeStaticString(",\"retention\":")
@@ -228,7 +228,7 @@ final class MethodDispatcher {
             if let v = try params.identity(key) { values[key] = v }
         }
         guard !values.isEmpty else { throw .invalidParams("params", "at least one of \(keys.joined(separator: ", ")) is required") }
-        if let stateDir = values["stateDir"], stateDir.unicodeScalars.first != "/" {
+        if let stateDir = values["stateDir"], !PosixPath.isAbsolute(stateDir) {
             throw .invalidParams("stateDir", "must be an absolute path")
         }
         let input = SessionIdentityInput(

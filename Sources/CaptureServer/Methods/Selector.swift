@@ -27,8 +27,7 @@ extension Params {
         let localSessionId = try identity("localSessionId")
         let workspaceDir = try identity("workspaceDir")
         guard localSessionId != nil || workspaceDir != nil else { return nil }
-        // By Unicode scalar, as Node's path.isAbsolute: "/\u{301}…" is absolute there, not for hasPrefix.
-        if let workspaceDir, workspaceDir.unicodeScalars.first != "/" {
+        if let workspaceDir, !PosixPath.isAbsolute(workspaceDir) {
             throw .invalidParams("workspaceDir", "must be an absolute path")
         }
         let input = SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspaceDir, cwd: "/")

@@ -71,8 +71,7 @@ struct SocketServer: Sendable {
     private func addProtocolHandlers(_ channel: any Channel) throws {
         let dispatcher = dispatchers.dispatcher(for: channel.eventLoop)
         let idle = TimeAmount.nanoseconds(
-            configuration.idleTimeout.components.seconds * 1_000_000_000
-                + configuration.idleTimeout.components.attoseconds / 1_000_000_000
+            configuration.idleTimeout.wholeNanoseconds
         )
         let sync = channel.pipeline.syncOperations
         if idle > .zero {  // 0 = connections are never closed for idleness

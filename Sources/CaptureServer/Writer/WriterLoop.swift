@@ -19,7 +19,7 @@ struct WriterLoop: Sendable {
 
     /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
     func run(writer: CaptureWriter) {
-        var nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
+        var nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
@@ -29,7 +29,7 @@ struct WriterLoop: Sendable {
             if stopping, jobs.isEmpty { break }
             if pruning, !stopping, Date() >= nextPrune {
                 timedPrune(writer: writer)
-                nextPrune = Date().addingTimeInterval(seconds(pruneInterval))
+                nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
             }
         }
         do {
@@ -38,11 +38,6 @@ struct WriterLoop: Sendable {
             logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
         }
         writer.close()
-    }
-
-    private func seconds(_ d: Duration) -> TimeInterval {
-        let (s, atto) = d.components
-        return TimeInterval(s) + TimeInterval(atto) / 1e18
     }
 
     private func timedPrune(writer: CaptureWriter) {
@@ -62,7 +57,7 @@ struct WriterLoop: Sendable {
     /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
     /// record waits for at most one chunk, never for the whole prune.
     private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
-        try writer.prune(policy, now: wallClockMillis(), dryRun: dryRun) {
+        try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) {
             let records = queue.takeRecords(max: maxGroup)
             if !records.isEmpty { process(records, writer: writer) }
         }
@@ -91,7 +86,7 @@ struct WriterLoop: Sendable {
         for (algorithm, selector, completion) in overrides {
             let result: Result<OverrideChange, StoreError>
             do {
-                result = .success(try writer.setAlgorithm(algorithm, for: selector, now: wallClockMillis()))
+                result = .success(try writer.setAlgorithm(algorithm, for: selector, now: WallClock.unixMillis()))
             } catch {
                 result = .failure(error)
             }
@@ -147,9 +142,4 @@ struct WriterLoop: Sendable {
             }
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-func wallClockMillis() -> Int64 {
-    Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 }
