@@ -9,7 +9,7 @@ final class CrashRecoveryTests: EndToEndTestCase {
     }
 
     func testEveryAcknowledgedCaptureSurvivesKillDashNineUnderLoad() throws {
-        let rounds = 5
+        let rounds = 20
         let writers = 8
         var generator = SystemRandomNumberGenerator()
         var totalAcked = 0
