@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(
             name: "CaptureServerTests",
             dependencies: [
-                "CaptureServer", "CaptureStore",
+                "AffinityCore", "CaptureServer", "CaptureStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -32,7 +32,7 @@ public struct BoundedIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The trimmed value when `json` is a string that is a bounded identity; nil for any other JSON value.
-    public static func normalize(_ json: JSONValue) -> String? {
+    public static func normalize(_ json: JSON) -> String? {
         if case .string(let string) = json { return normalize(string) }
         return nil
     }

@@ -16,8 +16,8 @@ public struct RequesterRuntimeEnvelope: Sendable, Hashable {
 
     /// The envelope with the seed README's fields in its order; `repo_name`, `git_branch_hint` and
     /// `git_dirty_hint` appear only when the workspace is in a known git repository, each when known.
-    public var json: JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
+    public var json: JSON {
+        var members: [(key: String, value: JSON)] = [
             ("schema_version", .string(Self.schemaVersion)),
             ("source", .string(envelopeSource)),
             ("session_key", .string(context.sessionId)),
@@ -40,15 +40,16 @@ public struct RequesterRuntimeEnvelope: Sendable, Hashable {
             ("tool_execution", .string("direction_2_gateway")),
             (
                 "metadata_classification",
-                .object([
-                    ("identifiers", .string("hashed")),
-                    ("repository", .string("name_branch_dirty_only")),
-                    ("local_paths", .string("omitted_by_default")),
-                ])
+                .object(
+                    JSONObject([
+                        ("identifiers", .string("hashed")),
+                        ("repository", .string("name_branch_dirty_only")),
+                        ("local_paths", .string("omitted_by_default")),
+                    ]))
             ),
             ("redaction_policy", .string(Self.redactionPolicy)),
         ]
-        return .object(members)
+        return .object(JSONObject(members))
     }
 }
 
@@ -63,8 +64,8 @@ public struct OpenClawCorrelationEnvelope: Sendable, Hashable {
     }
 
     /// The envelope with the seed README's fields in its order; `agent_id` only when known.
-    public var json: JSONValue {
-        var members: [(key: String, value: JSONValue)] = [
+    public var json: JSON {
+        var members: [(key: String, value: JSON)] = [
             ("schema_version", .string(Self.schemaVersion)),
             ("source", .string(envelopeSource)),
             ("plugin_version", .string(context.pluginVersion)),
@@ -79,6 +80,6 @@ public struct OpenClawCorrelationEnvelope: Sendable, Hashable {
             ("provider", .string(context.provider)),
             ("model_id", .string(context.modelId)),
         ]
-        return .object(members)
+        return .object(JSONObject(members))
     }
 }

@@ -9,27 +9,23 @@
 ///
 /// Nothing else in the payload is touched: OpenAI `tools`, `tool_choice`, assistant `tool_calls` and
 /// `role: "tool"` messages pass through, and no bridge descriptors are added.
-public func patchPayloadMetadata(payload: JSONValue, context: RequestContext) -> JSONValue {
+public func patchPayloadMetadata(payload: JSON, context: RequestContext) -> JSON {
     guard case .object(var members) = payload else { return payload }
-    let metadataIndex = members.firstIndex(where: { $0.key == "metadata" })
-    var metadata: [(key: String, value: JSONValue)] = []
-    if let metadataIndex {
-        guard case .object(let existing) = members[metadataIndex].value else { return payload }
-        metadata = existing
+    var metadata = JSONObject()
+    if let existing = members["metadata"] {
+        guard case .object(let object) = existing else { return payload }
+        metadata = object
     }
-    let additions: [(key: String, value: JSONValue)] = [
+    let additions: [(key: String, value: JSON)] = [
         ("session_id", .string(context.sessionId)),
         ("sticky_key", .string(context.sessionId)),
         ("requester_runtime", RequesterRuntimeEnvelope(context: context).json),
         ("openclaw_correlation", OpenClawCorrelationEnvelope(context: context).json),
     ]
-    for addition in additions where !metadata.contains(where: { $0.key == addition.key }) {
-        metadata.append(addition)
+    // Setting an absent key appends it, so new keys follow the caller's in this order.
+    for addition in additions where metadata[addition.key] == nil {
+        metadata[addition.key] = addition.value
     }
-    if let metadataIndex {
-        members[metadataIndex].value = .object(metadata)
-    } else {
-        members.append(("metadata", .object(metadata)))
-    }
+    members["metadata"] = .object(metadata)
     return .object(members)
 }

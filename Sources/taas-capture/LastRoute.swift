@@ -1,3 +1,4 @@
+import AffinityCore
 import ArgumentParser
 import CaptureServer
 

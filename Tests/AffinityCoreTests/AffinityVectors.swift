@@ -7,39 +7,29 @@ enum AffinityVectors {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/affinity-vectors.json")
 
-    static func load() throws -> JSONValue {
-        try JSONTestParser.parse(Array(Data(contentsOf: url)))
+    static func load() throws -> JSON {
+        try JSONParser.parse(Array(Data(contentsOf: url)))
     }
 
+    struct Missing: Error, CustomStringConvertible { let description: String }
+
     /// The cases under `group`, each with its name.
-    static func cases(_ group: String) throws -> [(name: String, value: JSONValue)] {
+    static func cases(_ group: String) throws -> [(name: String, value: JSON)] {
         guard case .array(let cases)? = try load()[group] else {
-            throw JSONTestParser.Failure(description: "vector group \(group) missing")
+            throw Missing(description: "vector group \(group) missing")
         }
         return cases.map { (name: $0["name"]?.string ?? "<unnamed>", value: $0) }
     }
 }
 
-extension JSONValue {
-    var string: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    var bool: Bool? {
-        if case .bool(let value) = self { return value }
-        return nil
-    }
-
-    var int: Int? {
-        if case .number(let value) = self { return Int(exactly: value) }
-        return nil
-    }
+extension JSON {
+    var string: String? { stringValue }
+    var bool: Bool? { boolValue }
+    var int: Int? { integerValue.map { Int($0) } }
 
     /// The members of an object, in order (empty for anything else).
-    var members: [(key: String, value: JSONValue)] {
-        if case .object(let members) = self { return members }
-        return []
+    var members: [(key: String, value: JSON)] {
+        objectValue.map { Array($0.entries) } ?? []
     }
 
     /// A `SessionIdentityInput` from a vector's `input`.
@@ -67,9 +57,9 @@ extension JSONValue {
 
 extension CaptureFields {
     /// The fields as the vectors spell them.
-    var json: JSONValue {
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return .object([
+    var json: JSON {
+        func text(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
+        return .object(JSONObject([
             ("taasRequestId", text(taasRequestId)),
             ("taasTraceId", text(taasTraceId)),
             ("openclawTurnId", text(openclawTurnId)),
@@ -78,7 +68,7 @@ extension CaptureFields {
             ("autorouterAlgo", text(autorouterAlgo)),
             ("autorouterAlgoSource", text(autorouterAlgoSource)),
             ("thinkingApplied", text(thinkingApplied)),
-            ("routedContextWindow", routedContextWindow.map { .number(Double($0)) } ?? .null),
-        ])
+            ("routedContextWindow", routedContextWindow.map { .int(Int64($0)) } ?? .null),
+        ]))
     }
 }

@@ -29,9 +29,12 @@ final class BoundedIdentityTests: XCTestCase {
     }
 
     func testNonStringJSONIsNeverAnIdentity() {
-        for value: JSONValue in [.null, .bool(true), .number(7), .array([.string("a")]), .object([("a", .string("b"))])] {
+        for value: JSON in [.null, .bool(true), .int(7), .array([.string("a")]), obj([("a", .string("b"))])] {
             XCTAssertNil(BoundedIdentity.normalize(value))
         }
-        XCTAssertEqual(BoundedIdentity.normalize(JSONValue.string(" a ")), "a")
+        XCTAssertEqual(BoundedIdentity.normalize(JSON.string(" a ")), "a")
     }
 }
+
+/// An object value from pairs in order.
+private func obj(_ pairs: [(key: String, value: JSON)]) -> JSON { .object(JSONObject(pairs)) }

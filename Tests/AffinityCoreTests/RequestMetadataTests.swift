@@ -9,21 +9,21 @@ final class RequestMetadataTests: XCTestCase {
         gitDirtyHint: false, turnId: "turn-7", attempt: 1
     )
 
-    private func metadata(of payload: JSONValue) -> JSONValue? {
+    private func metadata(of payload: JSON) -> JSON? {
         patchPayloadMetadata(payload: payload, context: context)["metadata"]
     }
 
     func testPayloadPatchNeverOverwritesCallerMetadata() {
-        let caller: JSONValue = .object([
-            ("session_id", .string("mine")), ("sticky_key", .null), ("requester_runtime", .object([])),
+        let caller: JSON = obj([
+            ("session_id", .string("mine")), ("sticky_key", .null), ("requester_runtime", obj([])),
             ("openclaw_correlation", .string("x")),
         ])
-        let payload: JSONValue = .object([("model", .string("m")), ("metadata", caller)])
+        let payload: JSON = obj([("model", .string("m")), ("metadata", caller)])
         XCTAssertEqual(patchPayloadMetadata(payload: payload, context: context), payload)
     }
 
     func testPayloadPatchAddsOnlyTheMissingKeys() {
-        let patched = metadata(of: .object([("metadata", .object([("session_id", .string("mine")), ("user", .string("u"))]))]))
+        let patched = metadata(of: obj([("metadata", obj([("session_id", .string("mine")), ("user", .string("u"))]))]))
         XCTAssertEqual(patched?["session_id"], .string("mine"))
         XCTAssertEqual(patched?["user"], .string("u"))
         XCTAssertEqual(patched?["sticky_key"], .string(context.sessionId))
@@ -32,48 +32,48 @@ final class RequestMetadataTests: XCTestCase {
     }
 
     func testNonObjectMetadataLeavesThePayloadUntouched() {
-        for metadata: JSONValue in [.null, .string("tag"), .array([]), .number(1), .bool(false)] {
-            let payload: JSONValue = .object([("model", .string("m")), ("metadata", metadata)])
+        for metadata: JSON in [.null, .string("tag"), .array([]), .int(1), .bool(false)] {
+            let payload: JSON = obj([("model", .string("m")), ("metadata", metadata)])
             XCTAssertEqual(patchPayloadMetadata(payload: payload, context: context), payload)
         }
     }
 
     func testNonObjectPayloadIsReturnedAsIs() {
-        for payload: JSONValue in [.null, .string("x"), .array([.object([])])] {
+        for payload: JSON in [.null, .string("x"), .array([obj([])])] {
             XCTAssertEqual(patchPayloadMetadata(payload: payload, context: context), payload)
         }
     }
 
     func testToolPayloadPassesThroughUntouched() {
-        let tools: JSONValue = .array([.object([("type", .string("function")), ("function", .object([("name", .string("f"))]))])])
-        let messages: JSONValue = .array([
-            .object([("role", .string("assistant")), ("tool_calls", .array([.object([("id", .string("call_1"))])]))]),
-            .object([("role", .string("tool")), ("tool_call_id", .string("call_1")), ("content", .string("ok"))]),
+        let tools: JSON = .array([obj([("type", .string("function")), ("function", obj([("name", .string("f"))]))])])
+        let messages: JSON = .array([
+            obj([("role", .string("assistant")), ("tool_calls", .array([obj([("id", .string("call_1"))])]))]),
+            obj([("role", .string("tool")), ("tool_call_id", .string("call_1")), ("content", .string("ok"))]),
         ])
-        let payload: JSONValue = .object([("tools", tools), ("tool_choice", .string("auto")), ("messages", messages)])
+        let payload: JSON = obj([("tools", tools), ("tool_choice", .string("auto")), ("messages", messages)])
         let patched = patchPayloadMetadata(payload: payload, context: context)
         XCTAssertEqual(patched["tools"], tools)
         XCTAssertEqual(patched["tool_choice"], .string("auto"))
         XCTAssertEqual(patched["messages"], messages)
         guard case .object(let members) = patched else { return XCTFail("not an object") }
-        XCTAssertEqual(members.map(\.key), ["tools", "tool_choice", "messages", "metadata"])
+        XCTAssertEqual(members.keys, ["tools", "tool_choice", "messages", "metadata"])
     }
 
     func testEnvelopesHaveExactlyTheSeedReadmeFieldsInOrder() {
         guard case .object(let runtime) = RequesterRuntimeEnvelope(context: context).json,
             case .object(let correlation) = OpenClawCorrelationEnvelope(context: context).json
         else { return XCTFail("envelopes must be objects") }
-        XCTAssertEqual(runtime.map(\.key), [
+        XCTAssertEqual(runtime.keys, [
             "schema_version", "source", "session_key", "openclaw_session_id", "requester_host_id", "repo_name",
             "git_branch_hint", "git_dirty_hint", "provider", "model_id", "session_source_hint", "tool_execution",
             "metadata_classification", "redaction_policy",
         ])
-        XCTAssertEqual(correlation.map(\.key), [
+        XCTAssertEqual(correlation.keys, [
             "schema_version", "source", "plugin_version", "session_id", "sticky_key", "session_source_hint", "agent_id",
             "provider", "model_id",
         ])
-        XCTAssertEqual(runtime.first?.value, .string("2026-06-04"))
-        XCTAssertEqual(correlation.first?.value, .string("2026-06-05"))
+        XCTAssertEqual(runtime.members.first?.value, .string("2026-06-04"))
+        XCTAssertEqual(correlation.members.first?.value, .string("2026-06-05"))
     }
 
     func testRepositoryFieldsAppearOnlyWithAKnownRepository() {
@@ -107,10 +107,13 @@ final class RequestMetadataTests: XCTestCase {
 
     func testJSONEqualityIgnoresObjectKeyOrderButNotArrayOrder() {
         XCTAssertEqual(
-            JSONValue.object([("a", .number(1)), ("b", .null)]), JSONValue.object([("b", .null), ("a", .number(1))])
+            obj([("a", .int(1)), ("b", .null)]), obj([("b", .null), ("a", .int(1))])
         )
-        XCTAssertNotEqual(JSONValue.array([.number(1), .number(2)]), JSONValue.array([.number(2), .number(1)]))
-        XCTAssertNotEqual(JSONValue.object([("a", .null)]), JSONValue.object([("a", .null), ("b", .null)]))
-        XCTAssertNotEqual(JSONValue.string("\u{E9}"), JSONValue.string("e\u{301}"))
+        XCTAssertNotEqual(JSON.array([.int(1), .int(2)]), JSON.array([.int(2), .int(1)]))
+        XCTAssertNotEqual(obj([("a", .null)]), obj([("a", .null), ("b", .null)]))
+        XCTAssertNotEqual(JSON.string("\u{E9}"), JSON.string("e\u{301}"))
     }
 }
+
+/// An object value from pairs in order.
+private func obj(_ pairs: [(key: String, value: JSON)]) -> JSON { .object(JSONObject(pairs)) }

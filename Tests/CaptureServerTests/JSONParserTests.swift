@@ -1,3 +1,4 @@
+import AffinityCore
 import CaptureServer
 import NIOCore
 import XCTest
@@ -97,5 +98,23 @@ final class JSONParserTests: XCTestCase {
             ints.writeStaticString(" ")
         }
         XCTAssertEqual(String(buffer: ints), "0 7 10 -1 9223372036854775807 -9223372036854775808 ")
+    }
+
+    func testKeysAreComparedByUnicodeScalarsAsJavaScriptDoes() throws {
+        // "é" precomposed and decomposed are two keys in JavaScript; Swift's String == would merge them.
+        let object = try XCTUnwrap(try parse(#"{"\u00e9":1,"e\u0301":2,"\u00e9":3}"#).objectValue)
+        XCTAssertEqual(object.count, 2)
+        XCTAssertEqual(object["\u{E9}"], .int(3), "a repeated key takes the last value")
+        XCTAssertEqual(object["e\u{301}"], .int(2))
+        XCTAssertNotEqual(JSON.string("\u{E9}"), JSON.string("e\u{301}"))
+    }
+
+    func testEqualObjectsHashAlikeWhateverTheirKeyOrder() throws {
+        let a = try parse(#"{"a":1,"b":[true,null]}"#)
+        let b = try parse(#"{"b":[true,null],"a":1}"#)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(Set([a, b]).count, 1)
+        XCTAssertNotEqual(try parse("[1,2]"), try parse("[2,1]"))
+        XCTAssertNotEqual(JSON.int(1), JSON.double(1))
     }
 }

@@ -1,3 +1,4 @@
+import AffinityCore
 @testable import CaptureServer
 import CaptureStore
 import NIOCore

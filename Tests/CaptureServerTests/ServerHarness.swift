@@ -1,3 +1,4 @@
+import AffinityCore
 import CaptureServer
 import CaptureStore
 import Foundation

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import AffinityCore
 import Glibc
 #elseif canImport(Musl)
 import Musl

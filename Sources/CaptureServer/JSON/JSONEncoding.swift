@@ -1,3 +1,4 @@
+import AffinityCore
 import NIOCore
 
 /// Writing JSON straight into a `ByteBuffer`, without an intermediate tree.

@@ -1,3 +1,4 @@
+import AffinityCore
 import NIOCore
 
 /// One JSON-RPC call taken from a line.

@@ -1,3 +1,4 @@
+import AffinityCore
 import NIOCore
 
 /// Encoding of JSON-RPC responses. `"id"` comes before `"result"`/`"error"` so that a client looking

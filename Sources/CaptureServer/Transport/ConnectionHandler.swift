@@ -1,3 +1,4 @@
+import AffinityCore
 import Logging
 import NIOCore
 import NIOExtras

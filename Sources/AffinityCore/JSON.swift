@@ -1,8 +1,12 @@
-/// A parsed JSON value.
+/// A JSON value: the one type the service's requests, the CLI and the payload patching all use.
 ///
 /// Numbers written without a fraction or exponent that fit in 64 bits are `.int`; every other number
 /// is `.double`. Objects keep their keys in first-seen order; a repeated key keeps its first position
 /// and takes the last value (RFC 8259 leaves duplicates undefined; "last wins" is what JavaScript does).
+///
+/// Equality is JavaScript's, as the plugin (Node's `assert.deepStrictEqual`) sees it: strings and keys
+/// compare by Unicode scalars (`"\u{E9}"` and `"e\u{301}"` differ, unlike Swift's `String ==`), objects
+/// compare as sets of members (key order ignored), arrays in order, `.int(1)` and `.double(1)` differ.
 public enum JSON: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -73,6 +77,45 @@ public enum JSON: Sendable, Hashable {
         if case .object(let o) = self { return o[key] }
         return nil
     }
+
+    public static func == (lhs: JSON, rhs: JSON) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.int(let a), .int(let b)): a == b
+        case (.double(let a), .double(let b)): a == b
+        case (.string(let a), .string(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(1); hasher.combine(b)
+        case .int(let i): hasher.combine(2); hasher.combine(i)
+        case .double(let d): hasher.combine(3); hasher.combine(d)
+        case .string(let s): hasher.combine(4); ScalarKey(s).hash(into: &hasher)
+        case .array(let a): hasher.combine(5); hasher.combine(a)
+        case .object(let o): hasher.combine(6); hasher.combine(o)
+        }
+    }
+}
+
+/// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), as JavaScript compares
+/// strings and object keys, rather than by Swift's canonical equivalence.
+struct ScalarKey: Hashable {
+    let string: String
+    init(_ string: String) { self.string = string }
+
+    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { lhs.string.utf8.elementsEqual(rhs.string.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(string.utf8.count)
+        for byte in string.utf8 { hasher.combine(byte) }
+    }
 }
 
 /// A JSON object that remembers the order in which keys first appeared.
@@ -83,21 +126,26 @@ public enum JSON: Sendable, Hashable {
 /// hostile line with thousands of keys still parses in linear time.
 public struct JSONObject: Sendable, Hashable {
     /// One key and its value.
-    public struct Member: Sendable, Hashable {
+    public struct Member: Sendable {
         public var key: String
         public var value: JSON
     }
 
-    /// Members in first-seen key order, each key once.
+    /// Members in first-seen key order, each key once (keys compared by Unicode scalars).
     public private(set) var members: [Member] = []
     /// Positions by key, only once the object is large; derived from `members`.
-    private var index: [String: Int]?
+    private var index: [ScalarKey: Int]?
     private static let indexThreshold = 16
 
     public init() {}
 
     /// Builds an object from pairs; a repeated key keeps its first position and takes the last value.
     public init(_ pairs: KeyValuePairs<String, JSON>) {
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    /// Builds an object from pairs in order; a repeated key keeps its first position and takes the last value.
+    public init(_ pairs: [(key: String, value: JSON)]) {
         for (k, v) in pairs { self[k] = v }
     }
 
@@ -126,26 +174,41 @@ public struct JSONObject: Sendable, Hashable {
                 }
             } else if let newValue {
                 members.append(Member(key: key, value: newValue))
-                index?[key] = members.count - 1
+                index?[ScalarKey(key)] = members.count - 1
                 buildIndexIfLarge()
             }
         }
     }
 
     private func position(of key: String) -> Int? {
-        if let index { return index[key] }
-        return members.firstIndex { $0.key == key }
+        if let index { return index[ScalarKey(key)] }
+        return members.firstIndex { $0.key.utf8.elementsEqual(key.utf8) }
     }
 
     private mutating func buildIndexIfLarge() {
         guard index == nil, members.count > Self.indexThreshold else { return }
-        var built: [String: Int] = [:]
+        var built: [ScalarKey: Int] = [:]
         built.reserveCapacity(members.count * 2)
-        for (i, member) in members.enumerated() { built[member.key] = i }
+        for (i, member) in members.enumerated() { built[ScalarKey(member.key)] = i }
         index = built
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.members == rhs.members }
+    /// The same keys with equal values, in any order (JavaScript's deep equality of objects).
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.members.count == rhs.members.count else { return false }
+        return lhs.members.allSatisfy { member in rhs[member.key] == member.value }
+    }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(members) }
+    /// Independent of member order, as `==` is.
+    public func hash(into hasher: inout Hasher) {
+        var combined = 0
+        for member in members {
+            var memberHasher = Hasher()
+            ScalarKey(member.key).hash(into: &memberHasher)
+            memberHasher.combine(member.value)
+            combined = combined &+ memberHasher.finalize()
+        }
+        hasher.combine(members.count)
+        hasher.combine(combined)
+    }
 }

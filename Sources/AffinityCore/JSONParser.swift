@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Why a JSON text was rejected.
 public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of problem it was.
@@ -50,13 +48,6 @@ public struct JSONParser: ~Copyable {
         return value
     }
 
-    /// Parses the readable bytes of `buffer`.
-    public static func parse(_ buffer: ByteBuffer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSON {
-        let result: Result<JSON, JSONParseError> = buffer.withUnsafeReadableBytes { raw in
-            do throws(JSONParseError) { return .success(try parse(raw, maxDepth: maxDepth)) } catch { return .failure(error) }
-        }
-        return try result.get()
-    }
 
     /// Parses a byte array.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSON {
