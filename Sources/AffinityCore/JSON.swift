@@ -84,7 +84,7 @@ public enum JSON: Sendable, Hashable {
         case (.bool(let a), .bool(let b)): a == b
         case (.int(let a), .int(let b)): a == b
         case (.double(let a), .double(let b)): a == b
-        case (.string(let a), .string(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.string(let a), .string(let b)): ScalarKey.sameScalars(a, b)
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)): a == b
         default: false
@@ -110,7 +110,12 @@ struct ScalarKey: Hashable {
     let string: String
     init(_ string: String) { self.string = string }
 
-    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { lhs.string.utf8.elementsEqual(rhs.string.utf8) }
+    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { sameScalars(lhs.string, rhs.string) }
+
+    /// Byte equality of the UTF-8, with the O(1) length check first: most keys differ in length.
+    static func sameScalars(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    }
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(string.utf8.count)
@@ -182,7 +187,7 @@ public struct JSONObject: Sendable, Hashable {
 
     private func position(of key: String) -> Int? {
         if let index { return index[ScalarKey(key)] }
-        return members.firstIndex { $0.key.utf8.elementsEqual(key.utf8) }
+        return members.firstIndex { ScalarKey.sameScalars($0.key, key) }
     }
 
     private mutating func buildIndexIfLarge() {
