@@ -125,6 +125,8 @@ public struct Stats: Sendable, Hashable {
     public var byAlgoSource: [String: Int]
     public var byThinking: [String: Int]
     public var usage: UsageTotals
+    /// With `groupBy`: the groups, most captures first; nil otherwise.
+    public var groups: [StatsGroup]?
 
     /// The key under which captures without a value are counted.
     public static let unknown = "unknown"
@@ -215,5 +217,44 @@ public struct StoreHealth: Sendable, Hashable {
         self.schemaVersion = schemaVersion
         self.dbBytes = dbBytes
         self.walBytes = walBytes
+    }
+}
+
+/// What `stats` groups by (SPEC v2 "Operators' views").
+public enum StatsGrouping: String, Sendable, Hashable, CaseIterable {
+    case agent, session, model
+}
+
+/// One group of a grouped `stats`: its captures' counts, times and usage, and the model that served it last.
+public struct StatsGroup: Sendable, Hashable {
+    /// Groups one `stats` may return, and how many when the caller does not say.
+    public static let limits: ClosedRange<Int> = 1...1000
+    public static let defaultLimit = 50
+
+    /// The agent id, session id, or served model (`Stats.unknown` for captures without one).
+    public var key: String
+    public var captures: Int
+    public var firstCapturedAt: Int64
+    public var lastCapturedAt: Int64
+    /// The autorouter's model of the group's newest routed capture (for a model group, the model itself).
+    public var lastModel: String?
+    /// Since when `lastModel` has served the group without a routed capture of another model in between.
+    public var modelSince: Int64?
+    /// Distinct served models in the group.
+    public var models: Int
+    public var usage: UsageTotals
+
+    public init(
+        key: String, captures: Int, firstCapturedAt: Int64, lastCapturedAt: Int64, lastModel: String?,
+        modelSince: Int64?, models: Int, usage: UsageTotals
+    ) {
+        self.key = key
+        self.captures = captures
+        self.firstCapturedAt = firstCapturedAt
+        self.lastCapturedAt = lastCapturedAt
+        self.lastModel = lastModel
+        self.modelSince = modelSince
+        self.models = models
+        self.usage = usage
     }
 }

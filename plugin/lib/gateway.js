@@ -29,7 +29,7 @@ export const WRITE_SCOPE = "operator.write";
 export const METHOD_SPECS = {
   lastRoute: { serviceMethod: "taas.autorouter.lastRoute", selector: "required", extra: [], memoryFallback: true },
   history: { serviceMethod: "taas.autorouter.history", selector: "required", extra: ["limit", "cursor", "since", "until"] },
-  stats: { serviceMethod: "taas.autorouter.stats", selector: "optional", extra: ["since", "until"] },
+  stats: { serviceMethod: "taas.autorouter.stats", selector: "optional", extra: ["since", "until", "groupBy", "limit"] },
   algorithms: { serviceMethod: "taas.autorouter.algorithms", selector: "none", extra: ["sinceVersion"] },
 };
 

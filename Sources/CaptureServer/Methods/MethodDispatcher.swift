@@ -139,9 +139,14 @@ final class MethodDispatcher {
         let selector = try params.selector()?.selector
         let since = try params.integer("since", in: Int64.min...Int64.max)
         let until = try params.integer("until", in: Int64.min...Int64.max)
+        let grouping = try params.statsGrouping()
         let done = deliver("stats", completion) { (buffer, stats: Stats) in buffer.writeStats(stats) }
         let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
-            try reader.stats(selector, since: since, until: until)
+            var stats = try reader.stats(selector, since: since, until: until)
+            if let (by, limit) = grouping {
+                stats.groups = try reader.statsGroups(by: by, selector: selector, since: since, until: until, limit: limit)
+            }
+            return stats
         }
         guard let scan else { throw .overloaded("too many queries waiting") }
         scan.whenComplete { result in

@@ -1,4 +1,5 @@
 import AffinityCore
+import CaptureStore
 
 /// Typed access to a request's `params` object; every failure is a -32602 naming the field.
 ///
@@ -60,6 +61,19 @@ struct Params {
             throw .invalidParams(key, "must be between \(range.lowerBound) and \(range.upperBound)")
         }
         return number
+    }
+
+    /// `stats`' `groupBy` (agent, session or model) and `limit` (1–1000, default 50); nil when not grouped.
+    func statsGrouping() throws(RPCError) -> (StatsGrouping, Int)? {
+        let names = StatsGrouping.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = try string("groupBy") else {
+            if object["limit"].map({ !$0.isNull }) ?? false { throw .invalidParams("limit", "needs groupBy") }
+            return nil
+        }
+        guard let grouping = StatsGrouping(rawValue: name) else { throw .invalidParams("groupBy", "must be one of \(names)") }
+        let limits = Int64(StatsGroup.limits.lowerBound)...Int64(StatsGroup.limits.upperBound)
+        let limit = try integer("limit", in: limits) ?? Int64(StatsGroup.defaultLimit)
+        return (grouping, Int(limit))
     }
 
     /// A boolean, or nil when absent.

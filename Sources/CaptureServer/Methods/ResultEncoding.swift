@@ -140,6 +140,35 @@ extension ByteBuffer {
         writeCounts(s.byThinking)
         writeStaticString(",\"usage\":")
         writeUsageTotals(s.usage)
+        if let groups = s.groups {
+            writeStaticString(",\"groups\":[")
+            for (i, group) in groups.enumerated() {
+                if i > 0 { writeStaticString(",") }
+                writeStatsGroup(group)
+            }
+            writeStaticString("]")
+        }
+        writeStaticString("}")
+    }
+
+    /// `{"key", "captures", "firstCapturedAt", "lastCapturedAt", "lastModel", "modelSince", "models", "usage"}`.
+    mutating func writeStatsGroup(_ g: StatsGroup) {
+        writeStaticString("{\"key\":")
+        writeJSONString(g.key)
+        writeStaticString(",\"captures\":")
+        writeJSONInt(Int64(g.captures))
+        writeStaticString(",\"firstCapturedAt\":")
+        writeJSONInt(g.firstCapturedAt)
+        writeStaticString(",\"lastCapturedAt\":")
+        writeJSONInt(g.lastCapturedAt)
+        writeStaticString(",\"lastModel\":")
+        writeJSONString(g.lastModel)
+        writeStaticString(",\"modelSince\":")
+        writeJSONInt(g.modelSince)
+        writeStaticString(",\"models\":")
+        writeJSONInt(Int64(g.models))
+        writeStaticString(",\"usage\":")
+        writeUsageTotals(g.usage)
         writeStaticString("}")
     }
 

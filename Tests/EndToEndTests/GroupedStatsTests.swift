@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// SPEC v2 "Operators' views": `stats` with `groupBy` and `limit`, and `taas-capture stats --by`.
+final class GroupedStatsTests: EndToEndTestCase {
+    private func record(_ client: LineClient, agent: String, session: String, model: String?, at: Int64, cacheRead: Int64) throws {
+        var params: [String: JSON] = [
+            "sessionId": .string(session), "agentId": .string(agent), "capturedAt": .int(at),
+            "usage": ["input": 100, "output": 10, "cacheRead": .int(cacheRead), "cacheWrite": 0],
+        ]
+        params["headers"] = model.map { autoroutedHeaders(model: $0) } ?? ["x-taas-autorouted": "false"]
+        XCTAssertEqual(try client.result("taas.autorouter.record", .object(params))["recorded"], true)
+    }
+
+    func testGroupsByAgentSessionAndModelMostCapturesFirst() throws {
+        try startService()
+        let client = try connect()
+        let t: Int64 = 1_780_000_000_000
+        // ops: m1, m1, m2, m2 (m2 since t+20), then one unrouted call; dev: m1 once.
+        try record(client, agent: "ops", session: "oc:a", model: "m1", at: t, cacheRead: 0)
+        try record(client, agent: "ops", session: "oc:a", model: "m1", at: t + 10, cacheRead: 300)
+        try record(client, agent: "ops", session: "oc:b", model: "m2", at: t + 20, cacheRead: 300)
+        try record(client, agent: "ops", session: "oc:b", model: "m2", at: t + 30, cacheRead: 300)
+        try record(client, agent: "ops", session: "oc:b", model: nil, at: t + 40, cacheRead: 0)
+        try record(client, agent: "dev", session: "oc:c", model: "m1", at: t + 5, cacheRead: 100)
+
+        let byAgent = try client.result("taas.autorouter.stats", ["groupBy": "agent"])
+        XCTAssertEqual(byAgent["total"], 6)
+        let groups = try XCTUnwrap(byAgent["groups"]?.array)
+        XCTAssertEqual(groups.map { $0["key"] }, ["ops", "dev"])
+        XCTAssertEqual(groups[0]["captures"], 5)
+        XCTAssertEqual(groups[0]["firstCapturedAt"], .int(t))
+        XCTAssertEqual(groups[0]["lastCapturedAt"], .int(t + 40))
+        XCTAssertEqual(groups[0]["lastModel"], "m2", "the newest routed capture's model")
+        XCTAssertEqual(groups[0]["modelSince"], .int(t + 20))
+        XCTAssertEqual(groups[0]["models"], 2, "m1 and m2; the unrouted call has no requested model")
+        XCTAssertEqual(groups[0]["usage"]?["calls"], 5)
+        XCTAssertEqual(groups[0]["usage"]?["cacheReadTokens"], 900)
+        XCTAssertEqual(groups[0]["usage"]?["cacheHitRatio"], .double(900.0 / 1400.0))
+        XCTAssertEqual(groups[1]["modelSince"], .int(t + 5))
+
+        let bySession = try XCTUnwrap(try client.result("taas.autorouter.stats", ["groupBy": "session", "limit": 2])["groups"]?.array)
+        XCTAssertEqual(bySession.map { $0["key"] }, ["oc:b", "oc:a"], "limit keeps the busiest")
+
+        let byModel = try XCTUnwrap(try client.result("taas.autorouter.stats", ["groupBy": "model"])["groups"]?.array)
+        XCTAssertEqual(byModel.map { $0["key"] }, ["m1", "m2", "unknown"])
+        XCTAssertEqual(byModel.map { $0["captures"] }, [3, 2, 1])
+        XCTAssertEqual(byModel[0]["lastModel"], "m1")
+        XCTAssertEqual(byModel[2]["lastModel"], .null)
+
+        let scoped = try XCTUnwrap(try client.result("taas.autorouter.stats", ["agentId": "ops", "groupBy": "session", "since": .int(t + 20)])["groups"]?.array)
+        XCTAssertEqual(scoped.map { $0["key"] }, ["oc:b"], "selector and time range apply to the groups")
+        XCTAssertNil(try client.result("taas.autorouter.stats", [:])["groups"], "no groups without groupBy")
+    }
+
+    func testBadGroupingParamsAreRefused() throws {
+        try startService()
+        let client = try connect()
+        let cases: [(JSON, String)] = [
+            (["groupBy": "host"], "groupBy"),
+            (["groupBy": 1], "groupBy"),
+            (["groupBy": "agent", "limit": 0], "limit"),
+            (["groupBy": "agent", "limit": 1001], "limit"),
+            (["limit": 5], "limit"),
+        ]
+        for (params, field) in cases {
+            assertError(try client.call("taas.autorouter.stats", params), code: -32602, fields: [field], params.encoded)
+        }
+    }
+
+    func testTheCLIPrintsOneRowPerAgent() throws {
+        try startService()
+        let client = try connect()
+        try record(client, agent: "ops", session: "oc:a", model: "qwen3-coder", at: 1_780_000_000_000, cacheRead: 900)
+        let table = try runCLI(["stats", "--socket", socketPath, "--by", "agent"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("model since"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("ops"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("qwen3-coder"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("90.0%"), table.stdout)
+        XCTAssertEqual(try runCLI(["stats", "--socket", socketPath, "--by", "host"]).status, 2)
+        XCTAssertEqual(try runCLI(["stats", "--socket", socketPath, "--limit", "3"]).status, 2)
+    }
+}
