@@ -13,7 +13,15 @@ extension CaptureWriter {
     /// Uses the online backup API (https://www.sqlite.org/backup.html) with this writer's connection as the
     /// source, so concurrent readers are not disturbed. Refuses an existing destination rather than overwrite it;
     /// on failure the partial destination is removed.
-    public func backup(to destination: String) throws(StoreError) {
+    ///
+    /// It copies `pagesPerStep` pages at a time and reports `(copied, total)` pages after each step. A write by
+    /// another process between steps restarts the copy (SQLite's rule for a changed source); after
+    /// `maxRestarts` restarts the rest is copied in one step, which holds one snapshot to the end, so a busy
+    /// service can never keep a backup from finishing.
+    public func backup(
+        to destination: String, pagesPerStep: Int32 = 1024, maxRestarts: Int = 3,
+        progress: (_ copied: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws(StoreError) {
         guard try DatabaseFile.createPrivate(destination) else {
             throw StoreError(code: .invalidArgument, message: "the backup destination already exists; choose a new file")
         }
@@ -25,8 +33,23 @@ extension CaptureWriter {
             else {
                 throw StoreError.sqlite(sqlite3_extended_errcode(target.handle), target.handle, "cannot start the backup")
             }
-            // -1: all pages in one step, one consistent snapshot of the source.
-            let stepResult = sqlite3_backup_step(backup, -1)
+            var stepResult = SQLITE_OK
+            var restarts = 0
+            var lastRemaining = Int32.max
+            var busyWaits = 0
+            while stepResult == SQLITE_OK || ((stepResult == SQLITE_BUSY || stepResult == SQLITE_LOCKED) && busyWaits < 500) {
+                // -1 copies every remaining page in one step: one consistent snapshot of the source.
+                stepResult = sqlite3_backup_step(backup, restarts >= maxRestarts ? -1 : pagesPerStep)
+                let remaining = sqlite3_backup_remaining(backup)
+                let total = sqlite3_backup_pagecount(backup)
+                if remaining > lastRemaining { restarts += 1 }
+                lastRemaining = remaining
+                progress(Int(total - remaining), Int(total))
+                if stepResult == SQLITE_BUSY || stepResult == SQLITE_LOCKED {
+                    busyWaits += 1
+                    usleep(10_000)
+                }
+            }
             let finishResult = sqlite3_backup_finish(backup)
             guard stepResult == SQLITE_DONE, finishResult == SQLITE_OK else {
                 let rc = stepResult == SQLITE_DONE ? finishResult : stepResult

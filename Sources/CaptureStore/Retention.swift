@@ -14,7 +14,8 @@ extension CaptureWriter {
     /// what is still over `maxRows`. `dryRun` counts the same rows without deleting any. `betweenChunks` runs
     /// after each committed chunk, outside any transaction, so the caller can commit waiting records there.
     public func prune(
-        _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000, betweenChunks: () -> Void = {}
+        _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000,
+        betweenChunks: (PruneProgress) -> Void = { _ in }
     ) throws(StoreError) -> PruneReport {
         let started = WallClock.monotonicMillis()
         return try withoutActuallyEscaping(betweenChunks) { (betweenChunks) throws(StoreError) -> PruneReport in
@@ -53,14 +54,16 @@ private struct PruneRun {
     let connection: Connection
     let chunkSize: Int
     let dryRun: Bool
-    let betweenChunks: () -> Void
+    let betweenChunks: (PruneProgress) -> Void
+    /// What the whole prune has done so far, handed to `betweenChunks`.
+    private var progress = PruneProgress()
     /// Rows deleted in the open transaction, and sessions looked at since it began.
     private var deletedInChunk = 0
     private var sessionsInChunk = 0
     /// Bounds the reads done while the write lock is held, when sessions have nothing to remove.
     private let maxSessionsPerChunk = 64
 
-    init(connection: Connection, chunkSize: Int, dryRun: Bool, betweenChunks: @escaping () -> Void) {
+    init(connection: Connection, chunkSize: Int, dryRun: Bool, betweenChunks: @escaping (PruneProgress) -> Void) {
         self.connection = connection
         self.chunkSize = chunkSize
         self.dryRun = dryRun
@@ -154,6 +157,7 @@ private struct PruneRun {
             let changed = connection.changes
             removed += changed
             deletedInChunk += changed
+            progress.deleted += changed
             if deletedInChunk >= chunkSize { try endChunk() }
             if changed < asked { break }
         }
@@ -164,18 +168,19 @@ private struct PruneRun {
     /// nothing was deleted (most sessions are under the limit): a walk over every session is long.
     private mutating func noteSessionVisited() throws(StoreError) {
         sessionsInChunk += 1
+        progress.sessionsVisited += 1
         guard sessionsInChunk >= maxSessionsPerChunk else { return }
         if connection.isInTransaction {
             try endChunk()
         } else {
             sessionsInChunk = 0
-            betweenChunks()
+            betweenChunks(progress)
         }
     }
 
     private mutating func endChunk() throws(StoreError) {
         try finish()
-        betweenChunks()
+        betweenChunks(progress)
     }
 
     // MARK: Sessions
@@ -206,5 +211,17 @@ private struct PruneRun {
         try statement.bind(Int64(keep), at: 3)
         guard try statement.step() else { return nil }
         return HistoryCursor(capturedAt: statement.int64(at: 0), id: statement.int64(at: 1))
+    }
+}
+
+/// How far a prune has got: rows deleted so far (over every rule) and sessions the per-session rule has
+/// looked at. A dry run deletes nothing, so only its sessions move.
+public struct PruneProgress: Sendable, Hashable {
+    public var deleted = 0
+    public var sessionsVisited = 0
+
+    public init(deleted: Int = 0, sessionsVisited: Int = 0) {
+        self.deleted = deleted
+        self.sessionsVisited = sessionsVisited
     }
 }

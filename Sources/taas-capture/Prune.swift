@@ -30,13 +30,18 @@ struct Prune: ParsableCommand {
         }
         let policy = RetentionPolicy(maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
         let report: PruneReport
+        let progress = TerminalProgress(json: json)
         do throws(StoreError) {
             let writer = try CaptureWriter(path: path, durability: .normal)
             defer { writer.close() }
-            report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun)
+            report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { done in
+                progress.update("pruning: \(done.deleted) captures removed, \(done.sessionsVisited) sessions checked")
+            }
         } catch {
+            progress.finish()
             throw CLIFailure("cannot prune \(path): \(error.message)")
         }
+        progress.finish()
         if json { return print(report.jsonText) }
         let verb = report.dryRun ? "would remove" : "removed"
         print("\(verb) \(report.deleted) captures (age \(report.byAge), per session \(report.byPerSession), rows \(report.byRows)); \(report.remaining) remain; \(report.durationMs) ms")

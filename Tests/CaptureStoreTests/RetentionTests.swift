@@ -98,15 +98,18 @@ final class RetentionTests: StoreTestCase {
         var sizes: [Int] = []
         var last = 25
         let policy = RetentionPolicy(maxAgeMs: 0, maxPerSession: 1, maxRows: 0)
-        let report = try writer.prune(policy, now: 0, dryRun: false, chunkSize: 3) {
+        var reported: [Int] = []
+        let report = try writer.prune(policy, now: 0, dryRun: false, chunkSize: 3) { progress in
             // Outside any transaction: another connection sees each committed chunk.
             let now = (try? self.storedIds(self.path()).count) ?? -1
             sizes.append(last - now)
             last = now
+            reported.append(progress.deleted)
         }
         XCTAssertEqual(report.byPerSession, 20)
         XCTAssertTrue(sizes.allSatisfy { $0 <= 3 }, "\(sizes)")
         XCTAssertGreaterThanOrEqual(sizes.count, 6)
+        XCTAssertEqual(reported, sizes.reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1) }, "progress counts what was committed")
     }
 
     func testPerSessionWalkYieldsToTheCallerEvenWhenNothingIsDeleted() throws {
@@ -117,7 +120,10 @@ final class RetentionTests: StoreTestCase {
         for dryRun in [false, true] {
             var yields = 0
             let policy = RetentionPolicy(maxAgeMs: 0, maxPerSession: 5, maxRows: 0)
-            let report = try writer.prune(policy, now: 0, dryRun: dryRun) { yields += 1 }
+            let report = try writer.prune(policy, now: 0, dryRun: dryRun) { progress in
+                yields += 1
+                XCTAssertEqual(progress.sessionsVisited, yields * 64, "the walk reports the sessions it looked at")
+            }
             XCTAssertEqual(report.deleted, 0)
             XCTAssertGreaterThanOrEqual(yields, 1000 / 64, "dryRun \(dryRun)")
         }

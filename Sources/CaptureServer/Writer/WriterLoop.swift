@@ -57,7 +57,7 @@ struct WriterLoop: Sendable {
     /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
     /// record waits for at most one chunk, never for the whole prune.
     private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
-        try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) {
+        try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { _ in
             let records = queue.takeRecords(max: maxGroup)
             if !records.isEmpty { process(records, writer: writer) }
         }
