@@ -66,6 +66,18 @@ struct SelectorOptions: ParsableArguments {
         if let localSessionId { params["localSessionId"] = .string(localSessionId) }
         return params
     }
+
+    /// The selector as the store selects by, for commands that read the database file (precedence and
+    /// derivation as the service's: agentId > sessionId > localSessionId / workspaceDir, tiers 1–2), with
+    /// a label for people; nil when none is given.
+    func resolved() throws -> (CaptureSelector, String)? {
+        if let agentId { return (.agent(agentId), "agent \(agentId)") }
+        if let sessionId { return (.session(sessionId), "session \(sessionId)") }
+        guard workspaceDir != nil || localSessionId != nil else { return nil }
+        let workspace = workspaceDir.map { PosixPath.resolve($0, cwd: FileManager.default.currentDirectoryPath) }
+        let derived = SessionIdentity.derive(from: SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspace, cwd: "/"))
+        return (.session(derived.sessionId), "session \(derived.sessionId)")
+    }
 }
 
 /// A point in time on the command line: milliseconds since the epoch, or a duration ago (`1d`, `12h`).

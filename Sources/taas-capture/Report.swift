@@ -1,0 +1,46 @@
+import AffinityCore
+import ArgumentParser
+import CaptureStore
+import Foundation
+
+/// `taas-capture report`: one self-contained HTML file of what served each agent, the cache, and the mix.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a self-contained HTML report (inline SVG and CSS; opens offline in any browser).",
+        discussion: "Reads the database file directly (read-only, safe while serving); aggregates in SQL.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var selector: SelectorOptions
+    @Option(help: "The HTML file to write.") var out: String
+    @Option(help: "The range: captures from this long ago (default 7d), or ms since epoch.") var since: TimeBound?
+    @Option(help: "Up to this time (ms since epoch, or a duration ago; default now).") var until: TimeBound?
+
+    func run() throws {
+        let path = database.databasePath
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIFailure("no database at \(path)") }
+        let now = WallClock.unixMillis()
+        let end = until?.milliseconds ?? now
+        let start = since?.milliseconds ?? (end - 7 * 86_400_000)
+        guard start < end else { throw CLIFailure("--since must be before --until") }
+        let selected = try selector.resolved()
+        let data: ReportData
+        do throws(StoreError) {
+            let reader = try CaptureReader(path: path)
+            defer { reader.close() }
+            data = try reader.report(selector: selected?.0, since: start, until: end)
+        } catch {
+            throw CLIFailure("cannot read \(path): \(error.message)")
+        }
+        let title = "taas-capture report" + (selected.map { " · \($0.1)" } ?? "")
+        let html = ReportPage.html(data, title: title, generatedAt: now)
+        guard !FileManager.default.fileExists(atPath: out) || FileManager.default.isWritableFile(atPath: out) else {
+            throw CLIFailure("cannot write \(out)")
+        }
+        do {
+            try Data(html.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        } catch {
+            throw CLIFailure("cannot write \(out): \(error.localizedDescription)")
+        }
+        print("wrote \(out): \(data.stats.total) captures, \(data.agents.count) agents, \(data.models.count) models")
+    }
+}
