@@ -11,7 +11,7 @@ import Darwin
 /// SQLite creates files with the process umask; we create the main file ourselves, 0600, before SQLite
 /// opens it. SQLite's unix VFS then gives `-wal` and `-shm` the main file's permissions, and we `chmod`
 /// them as well so the guarantee does not rest on one VFS's behaviour.
-enum DatabaseFile {
+public enum DatabaseFile {
     /// Owner read/write only, whatever the umask.
     static let privateMode: mode_t = 0o600
 
@@ -80,7 +80,7 @@ enum DatabaseFile {
     }
 
     /// The file's size in bytes, 0 when it does not exist.
-    static func size(_ path: String) -> Int64 {
+    public static func size(_ path: String) -> Int64 {
         var info = stat()
         guard stat(path, &info) == 0 else { return 0 }
         return Int64(info.st_size)

@@ -25,6 +25,24 @@ struct Serve: AsyncParsableCommand {
     var maxLineBytes = 1 << 20
     @Option(help: "Also accept peers of this uid (repeatable).") var allowUid: [UInt32] = []
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; loopback only unless --metrics-allow-remote).")
+    var metricsListen: String?
+    @Flag(help: "Let --metrics-listen bind an address other than loopback.") var metricsAllowRemote = false
+
+    /// `--metrics-listen` as host and port: `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`.
+    func metricsAddress() throws -> (host: String, port: Int)? {
+        guard let metricsListen else { return nil }
+        guard let colon = metricsListen.lastIndex(of: ":"), let port = Int(metricsListen[metricsListen.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { throw ValidationError("--metrics-listen takes HOST:PORT, e.g. 127.0.0.1:9464") }
+        var host = String(metricsListen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard loopback || metricsAllowRemote else {
+            throw ValidationError("--metrics-listen \(host) is not loopback; add --metrics-allow-remote to serve it there")
+        }
+        return (host, port)
+    }
 
     func validate() throws {
         guard maxPerSession >= 0, maxRows >= 0 else { throw ValidationError("--max-per-session and --max-rows take 0 or more") }
@@ -34,6 +52,7 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout.milliseconds <= year, pruneInterval.milliseconds <= year else {
             throw ValidationError("--idle-timeout and --prune-interval take at most 365d")
         }
+        _ = try metricsAddress()
     }
 
     func run() async throws {
@@ -51,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         config.maxLineBytes = maxLineBytes
         config.allowUIDs = Set(allowUid)
         config.version = TaasCaptureVersion.string
+        config.metricsListen = try metricsAddress()
 
         let group = ServiceGroup(
             configuration: .init(

@@ -25,6 +25,13 @@ final class MethodDispatcher {
     /// Closes this loop's reader.
     func close() { reader.close() }
 
+    /// Counts an error answered on a connection of this loop (no-op without metrics).
+    func answeredError(code: Int) { context.metrics?.answeredError(code: code) }
+
+    /// Counts a connection opened or closed on this loop (no-op without metrics).
+    func connectionOpened() { context.metrics?.connectionOpened() }
+    func connectionClosed() { context.metrics?.connectionClosed() }
+
     /// What a request costs against its connection's per-tick work budget: 1, plus a history page's
     /// size in hundreds of captures; and the captures it may return (a history page's size, else 0).
     /// Read before the params are validated, so a bad `limit` counts as the size it would be clamped to.
@@ -98,7 +105,12 @@ final class MethodDispatcher {
         case .notAutorouted:
             completion(encode { $0.writeStaticString("{\"recorded\":false,\"reason\":\"not_autorouted\"}") })
         case .store(let capture):
+            let metrics = context.metrics
+            let started = metrics == nil ? nil : ContinuousClock.now
             let done = deliver("record", completion) { (buffer, outcome: RecordOutcome) in
+                if let metrics, let started {
+                    metrics.recorded(capture, duplicate: outcome.duplicate, after: ContinuousClock.now - started)
+                }
                 buffer.writeRecordOutcome(outcome)
             }
             guard context.writeQueue.submit(.record(capture, done)) else {

@@ -12,4 +12,6 @@ struct ServiceContext: Sendable {
     let version: String
     let startedAt: ContinuousClock.Instant
     let logger: Logger
+    /// nil unless `serve --metrics-listen`: then every counter costs nothing.
+    let metrics: ServiceMetrics?
 }

@@ -37,6 +37,7 @@ public struct CaptureService: Service {
 
         let queue = WriteQueue(capacity: config.writeQueueCapacity)
         let writerStats = WriterStats()
+        let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
         let writerThread: WriterThread
         do {
@@ -44,7 +45,7 @@ public struct CaptureService: Service {
                 path: config.dbPath, durability: config.durability,
                 loop: WriterLoop(
                     queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
-                    maxGroup: config.maxGroupSize, stats: writerStats, logger: logger
+                    maxGroup: config.maxGroupSize, stats: writerStats, metrics: metrics, logger: logger
                 ),
                 eventLoop: group.any()
             )
@@ -56,7 +57,7 @@ public struct CaptureService: Service {
         var socketBound = false
         let context = ServiceContext(
             writeQueue: queue, writerStats: writerStats, scanReader: scanReader, durability: config.durability, retention: config.retention,
-            version: config.version, startedAt: .now, logger: logger
+            version: config.version, startedAt: .now, logger: logger, metrics: metrics
         )
         do {
             let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, context: context)
@@ -65,7 +66,18 @@ public struct CaptureService: Service {
                 configuration: config, dispatchers: dispatchers,
                 limiter: ConnectionLimiter(limit: config.maxConnections), quiescing: quiescing, ownUID: getuid()
             )
+            var metricsChannel: (any Channel)?
+            defer { metricsChannel?.close(promise: nil) }
             do {
+                if let metrics, let address = config.metricsListen {
+                    let dbPath = config.dbPath
+                    metricsChannel = try await MetricsServer(
+                        host: address.host, port: address.port,
+                        render: { metrics.render(queueDepth: queue.depth, dbPath: dbPath) }, logger: logger
+                    ).start(group: group)
+                    let bound = metricsChannel?.localAddress?.port ?? address.port
+                    logger.info("metrics at /metrics", metadata: ["host": "\(address.host)", "port": "\(bound)"])
+                }
                 let serverChannel = try await server.bind(group: group)
                 socketBound = true
                 logger.info("taas-capture serving", metadata: ["durability": "\(config.durability.rawValue)"])

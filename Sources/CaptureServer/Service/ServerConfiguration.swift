@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     /// Reported by `taas.capture.health`.
     public var version: String = "0.1.0"
     public var logger: Logger
+    /// Where `/metrics` is served (off when nil); the CLI keeps it on loopback unless told otherwise.
+    public var metricsListen: (host: String, port: Int)?
 
     public init(socketPath: String, dbPath: String, logger: Logger = Logger(label: "taas-capture")) {
         self.socketPath = socketPath

@@ -71,8 +71,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        dispatcher.connectionOpened()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        dispatcher.connectionClosed()
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         lifecycle = .stopped
@@ -334,9 +341,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // A single answer is its line: its newline goes in now, while this is the buffer's only owner.
         if !pending.isBatch(seq: seq) { buffer.writeInteger(UInt8(ascii: "\n")) }
         var closes = false
-        if case .failure(let error) = outcome, error.closesConnection {
-            closes = true
-            lifecycle = .stopped
+        if case .failure(let error) = outcome {
+            dispatcher.answeredError(code: error.code)
+            if error.closesConnection {
+                closes = true
+                lifecycle = .stopped
+            }
         }
         if pending.fill(seq: seq, part: part, with: buffer, closeAfter: closes) { drain() }
     }

@@ -30,6 +30,13 @@ final class WriteQueue: @unchecked Sendable {
         jobs.reserveCapacity(min(capacity, 4096))
     }
 
+    /// Jobs waiting now.
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count
+    }
+
     /// Enqueues `job`; false when the queue is full or the writer is stopping.
     func submit(_ job: WriterJob) -> Bool {
         condition.lock()

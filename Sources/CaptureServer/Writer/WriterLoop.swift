@@ -15,6 +15,7 @@ struct WriterLoop: Sendable {
     let pruneInterval: Duration
     let maxGroup: Int
     let stats: WriterStats
+    let metrics: ServiceMetrics?
     let logger: Logger
 
     /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
@@ -57,10 +58,12 @@ struct WriterLoop: Sendable {
     /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
     /// record waits for at most one chunk, never for the whole prune.
     private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
-        try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { _ in
+        let report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { _ in
             let records = queue.takeRecords(max: maxGroup)
             if !records.isEmpty { process(records, writer: writer) }
         }
+        metrics?.pruned(report)
+        return report
     }
 
     private func process(_ jobs: [WriterJob], writer: CaptureWriter) {
@@ -107,6 +110,7 @@ struct WriterLoop: Sendable {
         do {
             let outcomes = try writer.record(captures)
             stats.committed(records: captures.count)
+            metrics?.committed()
             return outcomes.map { .success($0) }
         } catch {
             if captures.count > 1, !error.isRetryable {
@@ -115,6 +119,7 @@ struct WriterLoop: Sendable {
                     do throws(StoreError) {
                         let outcome = try writer.record([capture])[0]
                         stats.committed(records: 1)
+                        metrics?.committed()
                         return .success(outcome)
                     } catch {
                         return .failure(error)

@@ -1,0 +1,143 @@
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
+import XCTest
+
+/// `serve --metrics-listen`: Prometheus text at /metrics, parsed by a real Prometheus parser (Python's
+/// prometheus_client, installed by `scripts/test`), counters that move by exactly what was done,
+/// bounded labels, 404 / 405, and a slow client that holds nothing.
+final class MetricsTests: EndToEndTestCase {
+    private static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts")
+
+    private var port = 0
+
+    private func startWithMetrics() throws {
+        port = Int.random(in: 20_000...60_000)
+        try startService(arguments: ["--metrics-listen", "127.0.0.1:\(port)"])
+    }
+
+    /// The scrape, parsed by prometheus_client: sample name with sorted labels → value.
+    private func scrape() throws -> (contentType: String, samples: [String: Double]) {
+        let python = ProcessInfo.processInfo.environment["PATH"].flatMap { path in
+            path.split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        } ?? "/usr/bin/python3"
+        let output = URL(fileURLWithPath: workDirectory + "/scrape-\(UUID().uuidString).json")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [Self.scripts.appendingPathComponent("scrape-metrics.py").path, "http://127.0.0.1:\(port)/metrics"]
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if stderr.contains("No module named 'prometheus_client'") {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI must have prometheus_client (scripts/test installs it)") }
+            throw XCTSkip("prometheus_client is not installed for \(python)")
+        }
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        let parsed = try JSON.parse(String(contentsOf: output, encoding: .utf8))
+        var samples: [String: Double] = [:]
+        for (key, value) in parsed["samples"]?.object ?? [:] {
+            switch value {
+            case .int(let i): samples[key] = Double(i)
+            case .double(let d): samples[key] = d
+            default: break
+            }
+        }
+        return (parsed["contentType"]?.string ?? "", samples)
+    }
+
+    /// The HTTP status of one request, over a plain socket.
+    private func status(_ method: String, _ path: String) throws -> Int {
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { return -1 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+    }
+
+    func testCountersMoveByExactlyWhatWasRecorded() throws {
+        try startWithMetrics()
+        let before = try scrape()
+        XCTAssertTrue(before.contentType.hasPrefix("text/plain; version=0.0.4"), before.contentType)
+        XCTAssertEqual(before.samples["taas_capture_records_total{}"], 0)
+
+        let client = try connect()
+        for i in 0..<5 { try client.record(session: "oc:metrics", model: i < 3 ? "m1" : "m2", idempotencyKey: "k\(i)") }
+        for i in 0..<2 { _ = try client.result("taas.autorouter.record", ["sessionId": "oc:metrics", "headers": autoroutedHeaders(), "idempotencyKey": .string("k\(i)")]) }
+        assertError(try client.call("taas.autorouter.record", ["headers": autoroutedHeaders()]), code: -32602)
+        assertError(try client.call("taas.nope", [:]), code: -32601)
+
+        let after = try scrape().samples
+        XCTAssertEqual(after["taas_capture_records_total{}"], 5)
+        XCTAssertEqual(after["taas_capture_records_duplicate_total{}"], 2)
+        XCTAssertEqual(after["taas_capture_captures_by_model_total{model=m1}"], 3)
+        XCTAssertEqual(after["taas_capture_captures_by_model_total{model=m2}"], 2)
+        XCTAssertEqual(after["taas_capture_errors_total{code=-32602}"], 1)
+        XCTAssertEqual(after["taas_capture_errors_total{code=-32601}"], 1)
+        XCTAssertEqual(after["taas_capture_record_duration_seconds_count{}"], 7)
+        XCTAssertGreaterThanOrEqual(after["taas_capture_commits_total{}"] ?? 0, 1)
+        XCTAssertLessThanOrEqual(after["taas_capture_commits_total{}"] ?? 0, 7)
+        XCTAssertEqual(after["taas_capture_connections_open{}"], 1)
+        XCTAssertGreaterThan(after["taas_capture_database_bytes{}"] ?? 0, 0)
+        XCTAssertNotNil(after["taas_capture_write_queue_depth{}"])
+        for key in after.keys { XCTAssertFalse(key.contains("oc:metrics"), "no session id in a label: \(key)") }
+
+        let pruned = try client.result("taas.capture.prune", ["maxPerSession": 2, "maxAgeMs": 0, "maxRows": 0])
+        XCTAssertEqual(pruned["deleted"], 3)
+        XCTAssertEqual(try scrape().samples["taas_capture_pruned_total{rule=perSession}"], 3)
+    }
+
+    func testModelLabelsStopAtFiftyThenOther() throws {
+        try startWithMetrics()
+        let client = try connect()
+        for i in 0..<60 { try client.record(session: "oc:models", model: "model-\(i)") }
+        let models = try scrape().samples.filter { $0.key.hasPrefix("taas_capture_captures_by_model_total{") }
+        XCTAssertEqual(models.count, 51, "50 models and other")
+        XCTAssertEqual(models["taas_capture_captures_by_model_total{model=other}"], 10)
+    }
+
+    func testWrongPathsMethodsAndSlowClients() throws {
+        try startWithMetrics()
+        XCTAssertEqual(try status("GET", "/nope"), 404)
+        XCTAssertEqual(try status("POST", "/metrics"), 405)
+        XCTAssertEqual(try status("GET", "/metrics"), 200)
+        // A client that connects and never finishes its request holds nothing: scrapes go on.
+        let slow = try rawConnect(port: port)
+        defer { close(slow) }
+        _ = "GET /metr".withCString { send(slow, $0, 9, 0) }
+        let started = Date()
+        XCTAssertEqual(try scrape().samples["taas_capture_records_total{}"], 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
+    func testOffByDefaultAndLoopbackUnlessAllowed() throws {
+        let plain = try startService()
+        XCTAssertFalse(plain.stderr.contains("metrics at"))
+        let remote = try runCLI(["serve", "--socket", workDirectory + "/r.sock", "--db", workDirectory + "/r.sqlite3", "--metrics-listen", "0.0.0.0:9464"])
+        XCTAssertEqual(remote.status, 2)
+        XCTAssertTrue(remote.stderr.contains("--metrics-allow-remote"), remote.stderr)
+    }
+
+    private func rawConnect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw ServiceError(description: "connect to the metrics port failed") }
+        return fd
+    }
+}
