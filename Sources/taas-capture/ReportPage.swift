@@ -165,8 +165,8 @@ enum ReportPage {
     }
 
     static func f(_ d: Double) -> String { String(format: "%.1f", d) }
-    static func percent(_ r: Double?) -> String { r.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
-    static func usd(_ v: Double?) -> String { v.map { String(format: "$%.4f", $0) } ?? "-" }
+    static func percent(_ r: Double?) -> String { Table.percent(r) }
+    static func usd(_ v: Double?) -> String { Table.usd(v) }
 
     static func time(_ ms: Int64) -> String {
         let formatter = ISO8601DateFormatter()

@@ -63,16 +63,12 @@ enum Table {
     }
 
     /// A ratio 0…1 as a percentage with one decimal, "-" when null.
-    static func percent(_ value: JSON?) -> String {
-        guard let d = number(value) else { return "-" }
-        return String(format: "%.1f%%", d * 100)
-    }
+    static func percent(_ value: JSON?) -> String { percent(number(value)) }
+    static func percent(_ ratio: Double?) -> String { ratio.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
     /// An amount in USD with four decimals, "-" when null.
-    static func usd(_ value: JSON?) -> String {
-        guard let d = number(value) else { return "-" }
-        return String(format: "$%.4f", d)
-    }
+    static func usd(_ value: JSON?) -> String { usd(number(value)) }
+    static func usd(_ amount: Double?) -> String { amount.map { String(format: "$%.4f", $0) } ?? "-" }
 
     private static func number(_ value: JSON?) -> Double? {
         switch value {
