@@ -1,1 +1,1 @@
-enum TaasCaptureVersion { static let string = "0.1.0" }
+enum TaasCaptureVersion { static let string = "0.2.0" }
