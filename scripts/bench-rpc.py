@@ -4,7 +4,8 @@
   bench-rpc.py wait SOCK TIMEOUT_MS       wait until the service answers taas.capture.health
   bench-rpc.py call SOCK JSON             send one request line, print the response line
   bench-rpc.py startup BIN DIR            ms from process start to the first answered lastRoute
-  bench-rpc.py stall SOCK                 longest lastRoute latency while the service prunes
+  bench-rpc.py stall SOCK [METHOD PARAMS] longest lastRoute latency while one call runs (default:
+                                          taas.capture.prune {}), and how long that call took
   bench-rpc.py load DB ROWS SESSIONS FIRST_MS STEP_MS
                                           appends ROWS captures straight into a database the service
                                           created (and is not running on): session i % SESSIONS,
@@ -82,7 +83,7 @@ def startup(binary, directory):
         proc.wait()
 
 
-def stall(path):
+def stall(path, method="taas.capture.prune", params="{}"):
     done = threading.Event()
     worst = [0.0]
     count = [0]
@@ -105,14 +106,18 @@ def stall(path):
     time.sleep(0.5)
     worst[0] = 0.0
     s = connect(path)
-    result = json.loads(roundtrip(s, b'{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{}}\n', [b""]))
+    started = time.monotonic()
+    request = ('{"jsonrpc":"2.0","id":1,"method":"%s","params":%s}\n' % (method, params)).encode()
+    result = json.loads(roundtrip(s, request, [b""]))
+    call_ms = (time.monotonic() - started) * 1000
     s.close()
     time.sleep(0.2)
     done.set()
     th.join()
     r = result.get("result", {})
     print(json.dumps({"maxStallMs": round(worst[0] * 1000, 2), "deleted": r.get("deleted"),
-                      "pruneMs": r.get("durationMs"), "lastRouteCalls": count[0]}))
+                      "pruneMs": r.get("durationMs"), "callMs": round(call_ms, 1),
+                      "groups": len(r.get("groups") or []), "lastRouteCalls": count[0]}))
 
 
 def load(db, rows, sessions, first_ms, step_ms):
@@ -157,6 +162,6 @@ if __name__ == "__main__":
     elif cmd == "load":
         load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     elif cmd == "stall":
-        stall(sys.argv[2])
+        stall(*sys.argv[2:5])
     else:
         raise SystemExit(__doc__)
