@@ -54,11 +54,7 @@ extension CaptureReader {
                 let usage = byModel.usageTotals(from: 3)
                 var bucket = buckets[start] ?? ReportData.Bucket(start: start, byModel: [:], usage: UsageTotals())
                 bucket.byModel[kept.contains(model) ? model : ReportData.other, default: 0] += Int(byModel.int64(at: 2))
-                bucket.usage.calls += usage.calls
-                bucket.usage.inputTokens += usage.inputTokens
-                bucket.usage.outputTokens += usage.outputTokens
-                bucket.usage.cacheReadTokens += usage.cacheReadTokens
-                bucket.usage.cacheWriteTokens += usage.cacheWriteTokens
+                bucket.usage += usage
                 buckets[start] = bucket
             }
             // lag() over each agent's routed captures in time order: SQLite sorts them in its own bounded

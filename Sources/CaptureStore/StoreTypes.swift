@@ -68,6 +68,19 @@ public struct RecordOutcome: Sendable, Hashable {
 public enum CaptureSelector: Sendable, Hashable {
     case session(String)
     case agent(String)
+
+    /// The selector the SPEC's precedence picks: `agentId` > `sessionId` > the session derived from
+    /// `localSessionId` / `workspaceDir` (tiers 1–2); nil when none is given. `workspaceDir` must already be
+    /// absolute (callers refuse or resolve a relative one first).
+    public static func resolving(
+        agentId: String?, sessionId: String?, localSessionId: String?, workspaceDir: String?
+    ) -> CaptureSelector? {
+        if let agentId { return .agent(agentId) }
+        if let sessionId { return .session(sessionId) }
+        guard localSessionId != nil || workspaceDir != nil else { return nil }
+        let input = SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspaceDir, cwd: "/")
+        return .session(SessionIdentity.derive(from: input).sessionId)
+    }
 }
 
 /// One page of history, newest first.
@@ -171,6 +184,17 @@ public struct UsageTotals: Sendable, Hashable {
         self.cacheWriteTokens = cacheWriteTokens
         self.costUsd = costUsd
         self.cacheSavedUsd = cacheSavedUsd
+    }
+
+    /// Adds `other`'s captures to these (a money sum stays nil only when both are).
+    public static func += (lhs: inout UsageTotals, rhs: UsageTotals) {
+        lhs.calls += rhs.calls
+        lhs.inputTokens += rhs.inputTokens
+        lhs.outputTokens += rhs.outputTokens
+        lhs.cacheReadTokens += rhs.cacheReadTokens
+        lhs.cacheWriteTokens += rhs.cacheWriteTokens
+        if let cost = rhs.costUsd { lhs.costUsd = (lhs.costUsd ?? 0) + cost }
+        if let saved = rhs.cacheSavedUsd { lhs.cacheSavedUsd = (lhs.cacheSavedUsd ?? 0) + saved }
     }
 
     /// cacheRead / (input + cacheRead + cacheWrite) over these captures, nil when that sum is 0.

@@ -71,12 +71,14 @@ struct SelectorOptions: ParsableArguments {
     /// derivation as the service's: agentId > sessionId > localSessionId / workspaceDir, tiers 1–2), with
     /// a label for people; nil when none is given.
     func resolved() throws -> (CaptureSelector, String)? {
-        if let agentId { return (.agent(agentId), "agent \(agentId)") }
-        if let sessionId { return (.session(sessionId), "session \(sessionId)") }
-        guard workspaceDir != nil || localSessionId != nil else { return nil }
         let workspace = workspaceDir.map { PosixPath.resolve($0, cwd: FileManager.default.currentDirectoryPath) }
-        let derived = SessionIdentity.derive(from: SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspace, cwd: "/"))
-        return (.session(derived.sessionId), "session \(derived.sessionId)")
+        let selector = CaptureSelector.resolving(
+            agentId: agentId, sessionId: sessionId, localSessionId: localSessionId, workspaceDir: workspace)
+        switch selector {
+        case .agent(let id)?: return (.agent(id), "agent \(id)")
+        case .session(let id)?: return (.session(id), "session \(id)")
+        case nil: return nil
+        }
     }
 }
 

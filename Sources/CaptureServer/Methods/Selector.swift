@@ -22,17 +22,18 @@ extension Params {
     /// The selector, by precedence `agentId` > `sessionId` > `localSessionId`/`workspaceDir` (tiers 1–2 of
     /// the session id derivation); nil when none is given.
     func selector() throws(RPCError) -> ResolvedSelector? {
-        if let agentId = try identity("agentId") { return ResolvedSelector(selector: .agent(agentId)) }
-        if let sessionId = try identity("sessionId") { return ResolvedSelector(selector: .session(sessionId)) }
-        let localSessionId = try identity("localSessionId")
-        let workspaceDir = try identity("workspaceDir")
-        guard localSessionId != nil || workspaceDir != nil else { return nil }
+        // Fields after the one that decides are not read (a stray bad one beside agentId is not an error).
+        let agentId = try identity("agentId")
+        let sessionId = agentId == nil ? try identity("sessionId") : nil
+        let derives = agentId == nil && sessionId == nil
+        let localSessionId = derives ? try identity("localSessionId") : nil
+        let workspaceDir = derives ? try identity("workspaceDir") : nil
         if let workspaceDir, !PosixPath.isAbsolute(workspaceDir) {
             throw .invalidParams("workspaceDir", "must be an absolute path")
         }
-        let input = SessionIdentityInput(localSessionId: localSessionId, workspaceDir: workspaceDir, cwd: "/")
-        let identity = SessionIdentity.derive(from: input)
-        return ResolvedSelector(selector: .session(identity.sessionId))
+        return CaptureSelector.resolving(
+            agentId: agentId, sessionId: sessionId, localSessionId: localSessionId, workspaceDir: workspaceDir
+        ).map(ResolvedSelector.init(selector:))
     }
 
     /// The selector, or -32602 when none is given.
