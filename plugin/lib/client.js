@@ -88,6 +88,7 @@ export class CaptureServiceError extends Error {
  * @property {Array<{go: () => void, fail: (e: Error) => void}>} connectWaiters  calls waiting for a connection
  * @property {boolean} warnedUnreachable
  * @property {number} burstDrops  captures dropped since the queue last drained
+ * @property {boolean} timedOut  the connection is being reset because the service did not answer in time
  * @property {{sent: number, resent: number, acked: number, duplicates: number, dropped: number, failed: number, connects: number}} stats
  */
 
@@ -124,6 +125,7 @@ export function createCaptureClient(options) {
     connectWaiters: [],
     warnedUnreachable: false,
     burstDrops: 0,
+    timedOut: false,
     stats: { sent: 0, resent: 0, acked: 0, duplicates: 0, dropped: 0, failed: 0, connects: 0 },
   };
   return {
@@ -182,7 +184,7 @@ function flushRecords(c) {
     const entry = c.queue.takeNext();
     if (entry === null) break;
     const id = c.nextRpcId++;
-    const timer = setTimeout(() => c.connection?.destroy("record timed out"), c.requestTimeoutMs);
+    const timer = setTimeout(() => resetAfterTimeout(c, "record timed out"), c.requestTimeoutMs);
     timer.unref();
     c.pending.set(id, { kind: "record", seq: entry.seq, timer });
     c.stats.sent += 1;
@@ -289,6 +291,18 @@ function onOpen(c) {
   for (const waiter of waiters) waiter.go();
 }
 
+/**
+ * The service did not answer in time: replies come in request order, so nothing behind the late one
+ * can arrive either. Reset the connection; what was waiting on it fails as a timeout.
+ * @param {ClientState} c
+ * @param {string} reason
+ */
+function resetAfterTimeout(c, reason) {
+  if (c.connection === null) return;
+  c.timedOut = true;
+  c.connection.destroy(reason);
+}
+
 /** @param {ClientState} c */
 function onClose(c) {
   const wasOpen = c.phase === "open";
@@ -299,10 +313,15 @@ function onClose(c) {
   for (const item of c.pending.values()) {
     clearTimeout(item.timer);
     if (item.kind === "call") {
-      item.reject(new CaptureServiceError("unavailable", "taas-capture connection closed before it answered"));
+      item.reject(
+        c.timedOut
+          ? new CaptureServiceError("timeout", `taas-capture did not answer within ${c.requestTimeoutMs} ms`)
+          : new CaptureServiceError("unavailable", "taas-capture connection closed before it answered"),
+      );
     }
   }
   c.pending.clear();
+  c.timedOut = false;
   c.queue.putBackInflight();
   const waiters = c.connectWaiters;
   c.connectWaiters = [];
@@ -373,8 +392,7 @@ function callService(c, method, params) {
         if (!c.pending.has(id)) return;
         c.pending.delete(id);
         reject(new CaptureServiceError("timeout", `taas-capture did not answer ${method} within ${c.requestTimeoutMs} ms`));
-        // Replies come in request order, so nothing behind this one can arrive either.
-        c.connection?.destroy(`${method} timed out`);
+        resetAfterTimeout(c, `${method} timed out`);
       }, c.requestTimeoutMs);
       timer.unref();
       c.pending.set(id, { kind: "call", resolve, reject, timer });

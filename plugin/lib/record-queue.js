@@ -42,11 +42,20 @@ export function createRecordQueue(limit) {
   let waiting = new Map();
   /** @type {Map<number, QueuedRecord>} */
   const inflight = new Map();
+  // Entries put back are appended and the order restored once, at the next take: a burst of
+  // "retry later" answers costs one sort, not one per answer.
+  let unsorted = false;
+  const restoreOrder = () => {
+    if (!unsorted) return;
+    waiting = orderedBySeq(waiting);
+    unsorted = false;
+  };
   return {
     push(paramsJson) {
       const entry = { seq: nextSeq++, paramsJson, writes: 0 };
       waiting.set(entry.seq, entry);
       let dropped = 0;
+      if (waiting.size + inflight.size > limit) restoreOrder();
       while (waiting.size + inflight.size > limit && waiting.size > 0) {
         const oldest = /** @type {QueuedRecord} */ (waiting.values().next().value);
         waiting.delete(oldest.seq);
@@ -55,6 +64,7 @@ export function createRecordQueue(limit) {
       return dropped;
     },
     takeNext() {
+      restoreOrder();
       const first = waiting.values().next();
       if (first.done) return null;
       const entry = first.value;
@@ -72,13 +82,13 @@ export function createRecordQueue(limit) {
       if (entry === undefined) return;
       inflight.delete(seq);
       waiting.set(seq, entry);
-      waiting = orderedBySeq(waiting);
+      unsorted = true;
     },
     putBackInflight() {
       if (inflight.size === 0) return;
       for (const [seq, entry] of inflight) waiting.set(seq, entry);
       inflight.clear();
-      waiting = orderedBySeq(waiting);
+      unsorted = true;
     },
     size: () => waiting.size + inflight.size,
     waitingCount: () => waiting.size,

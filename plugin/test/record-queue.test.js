@@ -66,3 +66,13 @@ test("only overload and retryable storage errors are retried", () => {
   assert.equal(isRetryableServiceError({ code: -32602 }), false);
   assert.equal(isRetryableServiceError(null), false);
 });
+
+test("past the limit after a lost connection, the oldest record is still the one dropped", () => {
+  const q = createRecordQueue(3);
+  for (const p of ["a", "b", "c"]) q.push(p);
+  q.takeNext();
+  q.takeNext();
+  q.putBackInflight();
+  assert.equal(q.push("d"), 1);
+  assert.deepEqual(drain(q), ["b", "c", "d"], "a, the oldest, was dropped");
+});
