@@ -154,9 +154,11 @@ public final class CaptureReader {
             let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
             let pages = try connection.scalarInt("PRAGMA page_count") ?? 0
             let pageSize = try connection.scalarInt("PRAGMA page_size") ?? 0
+            // A database of schema 2 (doctor --offline on a file not yet migrated) has no forwarding row.
+            let forward = version >= 3 ? try connection.forwardProgress() : nil
             return StoreHealth(
                 captures: captures, schemaVersion: version, dbBytes: pages * pageSize,
-                walBytes: DatabaseFile.size(path + "-wal")
+                walBytes: DatabaseFile.size(path + "-wal"), forward: forward
             )
         }
     }

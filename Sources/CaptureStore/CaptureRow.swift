@@ -47,8 +47,9 @@ extension Statement {
 }
 
 extension CaptureSelector {
-    /// The column the selector filters on; each has an index leading with it.
-    var column: String {
+    /// The column the selector filters on; each has an index leading with it (in SQLite and in the fleet's
+    /// PostgreSQL, whose columns have the same names).
+    public var column: String {
         switch self {
         case .session: "session_id"
         case .agent: "agent_id"
@@ -63,14 +64,14 @@ extension CaptureSelector {
         }
     }
 
-    var value: String {
+    public var value: String {
         switch self {
         case .session(let id), .agent(let id): id
         }
     }
 
     /// A string that differs for every selector, to which a history cursor is bound.
-    var scope: String {
+    public var scope: String {
         switch self {
         case .session(let id): "session:" + id
         case .agent(let id): "agent:" + id

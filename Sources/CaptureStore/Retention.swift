@@ -13,6 +13,9 @@ extension CaptureWriter {
     /// every removed row is counted once, under the first rule that removed it, and the rows rule removes only
     /// what is still over `maxRows`. `dryRun` counts the same rows without deleting any. `betweenChunks` runs
     /// after each committed chunk, outside any transaction, so the caller can commit waiting records there.
+    ///
+    /// While forwarding is configured (`forward_progress`), the age and per-session rules keep every capture the
+    /// fleet has not confirmed; only `maxRows` removes those, and counts them (SPEC v2 "The fleet on PostgreSQL").
     public func prune(
         _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000,
         betweenChunks: (PruneProgress) -> Void = { _ in }
@@ -23,6 +26,7 @@ extension CaptureWriter {
                 connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
             )
             do throws(StoreError) {
+                run.forwardedThrough = try connection.forwardProgress()?.forwardedThrough
                 let cutoff: Int64? = policy.maxAgeMs > 0 ? now &- policy.maxAgeMs : nil
                 let initialTotal = dryRun ? try run.total() : 0
                 var byAge = 0
@@ -30,16 +34,17 @@ extension CaptureWriter {
                 var byPerSession = 0
                 if policy.maxPerSession > 0 { byPerSession = try run.pruneBySession(keep: policy.maxPerSession, from: cutoff) }
                 var byRows = 0
+                var unforwarded = 0
                 if policy.maxRows > 0 {
                     let total = dryRun ? initialTotal - byAge - byPerSession : try run.total()
-                    byRows = try run.pruneOldest(count: max(0, total - policy.maxRows))
+                    (byRows, unforwarded) = try run.pruneOldest(count: max(0, total - policy.maxRows))
                 }
                 try run.finish()
                 let deleted = byAge + byPerSession + byRows
                 let remaining = dryRun ? initialTotal - deleted : try run.total()
                 return PruneReport(
                     deleted: deleted, remaining: remaining, byAge: byAge, byPerSession: byPerSession, byRows: byRows,
-                    durationMs: WallClock.monotonicMillis() - started, dryRun: dryRun
+                    unforwarded: unforwarded, durationMs: WallClock.monotonicMillis() - started, dryRun: dryRun
                 )
             } catch {
                 connection.rollback()
@@ -62,6 +67,9 @@ private struct PruneRun {
     private var sessionsInChunk = 0
     /// Bounds the reads done while the write lock is held, when sessions have nothing to remove.
     private let maxSessionsPerChunk = 64
+    /// While forwarding is configured, the largest id the fleet has: the age and per-session rules stop there.
+    var forwardedThrough: Int64?
+    private var keepAbove: Int64 { forwardedThrough ?? Int64.max }
 
     init(connection: Connection, chunkSize: Int, dryRun: Bool, betweenChunks: @escaping (PruneProgress) -> Void) {
         self.connection = connection
@@ -77,15 +85,20 @@ private struct PruneRun {
     /// maxAge: `capturedAt < cutoff`, oldest first (index `captures_by_time`).
     mutating func pruneByAge(olderThan cutoff: Int64) throws(StoreError) -> Int {
         if dryRun {
-            let count = try connection.prepare("SELECT count(*) FROM captures WHERE captured_at < ?1")
+            let count = try connection.prepare("SELECT count(*) FROM captures WHERE captured_at < ?1 AND id <= ?2")
             defer { count.reset() }
             try count.bind(cutoff, at: 1)
+            try count.bind(keepAbove, at: 2)
             return try count.step() ? Int(count.int64(at: 0)) : 0
         }
+        let keepAbove = self.keepAbove
         return try deleteRepeatedly(
-            "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE captured_at < ?1 "
+            "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE captured_at < ?1 AND id <= ?3 "
                 + "ORDER BY captured_at, id LIMIT ?2)",
-            bind: { statement throws(StoreError) in try statement.bind(cutoff, at: 1) }, limitAt: 2, upTo: Int.max
+            bind: { statement throws(StoreError) in
+                try statement.bind(cutoff, at: 1)
+                try statement.bind(keepAbove, at: 3)
+            }, limitAt: 2, upTo: Int.max
         )
     }
 
@@ -93,6 +106,7 @@ private struct PruneRun {
     /// rule left). Sessions are visited through `captures_by_session` one seek at a time.
     mutating func pruneBySession(keep: Int, from cutoff: Int64?) throws(StoreError) -> Int {
         let floor = cutoff ?? Int64.min
+        let keepAbove = self.keepAbove
         var removed = 0
         var session = try nextSession(after: nil)
         while let current = session {
@@ -102,8 +116,9 @@ private struct PruneRun {
                     try statement.bind(floor, at: 2)
                     try statement.bind(boundary.capturedAt, at: 3)
                     try statement.bind(boundary.id, at: 4)
+                    try statement.bind(keepAbove, at: 6)
                 }
-                let range = "session_id = ?1 AND captured_at >= ?2 AND (captured_at, id) <= (?3, ?4)"
+                let range = "session_id = ?1 AND captured_at >= ?2 AND (captured_at, id) <= (?3, ?4) AND id <= ?6"
                 if dryRun {
                     let count = try connection.prepare("SELECT count(*) FROM captures WHERE " + range)
                     defer { count.reset() }
@@ -122,14 +137,32 @@ private struct PruneRun {
         return removed
     }
 
-    /// maxRows: the `count` oldest captures across all sessions.
-    mutating func pruneOldest(count: Int) throws(StoreError) -> Int {
-        guard count > 0 else { return 0 }
-        if dryRun { return count }
-        return try deleteRepeatedly(
+    /// maxRows: the `count` oldest captures across all sessions, forwarded or not; also how many of them the
+    /// fleet did not have yet, added to `forward_progress.dropped_unforwarded` in the first chunk's transaction.
+    mutating func pruneOldest(count: Int) throws(StoreError) -> (removed: Int, unforwarded: Int) {
+        guard count > 0 else { return (0, 0) }
+        var unforwarded = 0
+        if let forwardedThrough {
+            let statement = try connection.prepare(
+                "SELECT count(*) FROM (SELECT id FROM captures ORDER BY captured_at, id LIMIT ?1) WHERE id > ?2")
+            try statement.bind(Int64(count), at: 1)
+            try statement.bind(forwardedThrough, at: 2)
+            unforwarded = try statement.step() ? Int(statement.int64(at: 0)) : 0
+            statement.reset()
+        }
+        if dryRun { return (count, unforwarded) }
+        if unforwarded > 0 {
+            if !connection.isInTransaction { try connection.begin(.immediate) }
+            let note = try connection.prepare(
+                "UPDATE forward_progress SET dropped_unforwarded = dropped_unforwarded + ?1 WHERE slot = 1")
+            try note.bind(Int64(unforwarded), at: 1)
+            try note.run()
+        }
+        let removed = try deleteRepeatedly(
             "DELETE FROM captures WHERE id IN (SELECT id FROM captures ORDER BY captured_at, id LIMIT ?1)",
             bind: { _ throws(StoreError) in }, limitAt: 1, upTo: count
         )
+        return (removed, unforwarded)
     }
 
     /// Commits the last, partly filled chunk.

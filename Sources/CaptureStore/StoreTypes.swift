@@ -211,12 +211,17 @@ public struct PruneReport: Sendable, Hashable {
     public var byAge: Int
     public var byPerSession: Int
     public var byRows: Int
+    /// Of `byRows`, the captures not yet forwarded to the fleet (0 when forwarding is off): only `maxRows`
+    /// removes those.
+    public var unforwarded: Int
     public var durationMs: Int64
     public var dryRun: Bool
 
     public init(
-        deleted: Int, remaining: Int, byAge: Int, byPerSession: Int, byRows: Int, durationMs: Int64, dryRun: Bool
+        deleted: Int, remaining: Int, byAge: Int, byPerSession: Int, byRows: Int, unforwarded: Int = 0,
+        durationMs: Int64, dryRun: Bool
     ) {
+        self.unforwarded = unforwarded
         self.deleted = deleted
         self.remaining = remaining
         self.byAge = byAge
@@ -235,8 +240,11 @@ public struct StoreHealth: Sendable, Hashable {
     public var dbBytes: Int64
     /// Size of the `-wal` file (0 when absent).
     public var walBytes: Int64
+    /// The forwarding row, while forwarding is configured.
+    public var forward: ForwardProgress?
 
-    public init(captures: Int, schemaVersion: Int, dbBytes: Int64, walBytes: Int64) {
+    public init(captures: Int, schemaVersion: Int, dbBytes: Int64, walBytes: Int64, forward: ForwardProgress? = nil) {
+        self.forward = forward
         self.captures = captures
         self.schemaVersion = schemaVersion
         self.dbBytes = dbBytes

@@ -1,5 +1,8 @@
+import AffinityCore
 import ArgumentParser
 import CaptureServer
+import FleetStore
+import Foundation
 import CaptureStore
 import Logging
 import ServiceLifecycle
@@ -28,6 +31,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; loopback only unless --metrics-allow-remote).")
     var metricsListen: String?
     @Flag(help: "Let --metrics-listen bind an address other than loopback.") var metricsAllowRemote = false
+    @Option(help: ArgumentHelp(
+        "Forward every stored capture to the fleet's PostgreSQL (default: $TAAS_CAPTURE_FORWARD; off when neither).",
+        discussion: "postgresql://user@host:5432/db or postgresql://user@/db?host=/socket/dir; password from the URL or ~/.pgpass.",
+        valueName: "url"))
+    var forward: String?
+    @Option(help: "This host's id in the fleet (default: host: + sha16(hostname)).") var hostId: String?
 
     /// `--metrics-listen` as host and port: `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`.
     func metricsAddress() throws -> (host: String, port: Int)? {
@@ -53,6 +62,26 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--idle-timeout and --prune-interval take at most 365d")
         }
         _ = try metricsAddress()
+        _ = try forwardConfiguration()
+    }
+
+    /// `--forward` (or `TAAS_CAPTURE_FORWARD`) and `--host-id` as the forwarder's configuration; nil when off.
+    func forwardConfiguration() throws -> ForwardConfiguration? {
+        let url = forward ?? ProcessInfo.processInfo.environment["TAAS_CAPTURE_FORWARD"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let url else {
+            if hostId != nil { throw ValidationError("--host-id needs --forward (or TAAS_CAPTURE_FORWARD)") }
+            return nil
+        }
+        let target: PostgresTarget
+        do {
+            target = try PostgresTarget(url: url)
+        } catch {
+            throw ValidationError("--forward: \(error.message)")
+        }
+        guard let id = BoundedIdentity(hostId ?? requesterHostId(hostname: ProcessInfo.processInfo.hostName))?.value else {
+            throw ValidationError("--host-id takes 1 to \(BoundedIdentity.maxLength) characters without control characters")
+        }
+        return ForwardConfiguration(target: target, hostId: id)
     }
 
     func run() async throws {
@@ -71,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         config.allowUIDs = Set(allowUid)
         config.version = TaasCaptureVersion.string
         config.metricsListen = try metricsAddress()
+        config.forward = try forwardConfiguration()
 
         let group = ServiceGroup(
             configuration: .init(

@@ -225,6 +225,8 @@ final class MethodDispatcher {
             buffer.writeJSONInt(Int64(written.commits))
             buffer.writeStaticString(",\"recordsCommitted\":")
             buffer.writeJSONInt(Int64(written.records))
+            buffer.writeStaticString(",\"forward\":")
+            buffer.writeForward(context.forwarder?.status, progress: health.forward)
             buffer.writeStaticString("}")
         }
         guard let scan = context.scanReader.run(on: eventLoop, { (reader) throws(StoreError) in try reader.health() })

@@ -194,7 +194,7 @@ extension ByteBuffer {
         writeStaticString("}")
     }
 
-    /// prune: `{"deleted","remaining","byRule":{"age","perSession","rows"},"durationMs","dryRun"}`.
+    /// prune: `{"deleted","remaining","byRule":{"age","perSession","rows"},"unforwardedDropped","durationMs","dryRun"}`.
     mutating func writePruneReport(_ r: PruneReport) {
         writeStaticString("{\"deleted\":")
         writeJSONInt(Int64(r.deleted))
@@ -206,10 +206,38 @@ extension ByteBuffer {
         writeJSONInt(Int64(r.byPerSession))
         writeStaticString(",\"rows\":")
         writeJSONInt(Int64(r.byRows))
-        writeStaticString("},\"durationMs\":")
+        writeStaticString("},\"unforwardedDropped\":")
+        writeJSONInt(Int64(r.unforwarded))
+        writeStaticString(",\"durationMs\":")
         writeJSONInt(r.durationMs)
         writeStaticString(",\"dryRun\":")
         writeJSONBool(r.dryRun)
+        writeStaticString("}")
+    }
+
+    /// `health.forward`: null when forwarding is off, else
+    /// `{"target","hostId","state","lagCaptures","lastForwardedId","lastError","droppedUnforwarded"}` (no credentials).
+    mutating func writeForward(_ status: ForwardStatus?, progress: ForwardProgress?) {
+        guard let status else {
+            writeStaticString("null")
+            return
+        }
+        writeStaticString("{\"target\":")
+        writeJSONString(status.target)
+        writeStaticString(",\"hostId\":")
+        writeJSONString(status.hostId)
+        writeStaticString(",\"state\":")
+        writeJSONString(status.state.rawValue)
+        writeStaticString(",\"lagCaptures\":")
+        writeJSONInt(status.lagCaptures.map(Int64.init))
+        writeStaticString(",\"lastForwardedId\":")
+        writeJSONInt(status.lastForwardedId ?? progress?.forwardedThrough)
+        writeStaticString(",\"lastError\":")
+        writeJSONString(status.lastError)
+        writeStaticString(",\"lastErrorKind\":")
+        writeJSONString(status.lastErrorKind)
+        writeStaticString(",\"droppedUnforwarded\":")
+        writeJSONInt(progress?.droppedUnforwarded ?? 0)
         writeStaticString("}")
     }
 

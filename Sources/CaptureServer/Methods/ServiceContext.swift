@@ -14,4 +14,6 @@ struct ServiceContext: Sendable {
     let logger: Logger
     /// nil unless `serve --metrics-listen`: then every counter costs nothing.
     let metrics: ServiceMetrics?
+    /// nil unless `serve --forward`: `health.forward` reads its status.
+    var forwarder: Forwarder? = nil
 }

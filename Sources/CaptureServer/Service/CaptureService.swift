@@ -55,10 +55,18 @@ public struct CaptureService: Service {
         }
         let scanReader = ScanReader(path: config.dbPath, threads: 1, capacity: config.maxWaitingScans)
         var socketBound = false
-        let context = ServiceContext(
+        // Before any prune: retention must know at once whether it waits for the fleet.
+        _ = queue.submit(.forwarding(config.forward.map { .start(hostId: $0.hostId) } ?? .stop))
+        let forwarder = config.forward.map {
+            Forwarder(configuration: $0, dbPath: config.dbPath, queue: queue, eventLoop: group.any(), logger: logger)
+        }
+        let forwarding = forwarder.map { forwarder in Task { await forwarder.run() } }
+        defer { forwarding?.cancel() }
+        var context = ServiceContext(
             writeQueue: queue, writerStats: writerStats, scanReader: scanReader, durability: config.durability, retention: config.retention,
             version: config.version, startedAt: .now, logger: logger, metrics: metrics
         )
+        context.forwarder = forwarder
         do {
             let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, context: context)
             let quiescing = ServerQuiescingHelper(group: group)
@@ -89,11 +97,15 @@ public struct CaptureService: Service {
             }
             await dispatchers.close()
         } catch {
+            forwarding?.cancel()
+            await forwarding?.value
             await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)
             // Only a socket this process bound: after a failed bind the path may be another process's.
             if socketBound { unlink(config.socketPath) }
             throw error
         }
+        forwarding?.cancel()
+        await forwarding?.value
         await Self.finish(queue: queue, writerThread: writerThread, scanReader: scanReader, group: group)
         unlink(config.socketPath)
         logger.info("taas-capture stopped")

@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     public var logger: Logger
     /// Where `/metrics` is served (off when nil); the CLI keeps it on loopback unless told otherwise.
     public var metricsListen: (host: String, port: Int)?
+    /// Forwards every stored capture to the fleet's PostgreSQL (off when nil).
+    public var forward: ForwardConfiguration?
 
     public init(socketPath: String, dbPath: String, logger: Logger = Logger(label: "taas-capture")) {
         self.socketPath = socketPath

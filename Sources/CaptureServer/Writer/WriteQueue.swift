@@ -13,6 +13,8 @@ enum WriterJob: Sendable {
     case record(NewCapture, WriterCompletion<RecordOutcome>)
     case prune(RetentionPolicy, dryRun: Bool, WriterCompletion<PruneReport>)
     case setAlgorithm(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)
+    /// The forwarder's progress (or forwarding switched on or off); nobody waits for it.
+    case forwarding(ForwardingChange)
 }
 
 /// The bounded queue between every connection and the writer thread.

@@ -73,6 +73,7 @@ struct WriterLoop: Sendable {
         completions.reserveCapacity(jobs.count)
         var prunes: [(RetentionPolicy, Bool, WriterCompletion<PruneReport>)] = []
         var overrides: [(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)] = []
+        var forwarding: [ForwardingChange] = []
         for job in jobs {
             switch job {
             case .record(let capture, let completion):
@@ -82,9 +83,19 @@ struct WriterLoop: Sendable {
                 prunes.append((policy, dryRun, completion))
             case .setAlgorithm(let algorithm, let selector, let completion):
                 overrides.append((algorithm, selector, completion))
+            case .forwarding(let change):
+                forwarding.append(change)
             }
         }
         if !captures.isEmpty { deliver(record(captures, writer: writer), to: completions) }
+        for change in forwarding {
+            do {
+                try writer.applyForwarding(change, now: WallClock.unixMillis())
+            } catch {
+                // The next batch's progress writes it again; retention stays on the safe side meanwhile.
+                logger.warning("cannot note forwarding progress", metadata: ["error": "\(error)"])
+            }
+        }
         // Each override commits on its own: they are rare, and each is answered only after its commit.
         for (algorithm, selector, completion) in overrides {
             let result: Result<OverrideChange, StoreError>
