@@ -27,6 +27,8 @@ let package = Package(
         .target(
             name: "CaptureStore",
             dependencies: ["AffinityCore", "CSQLite"],
+            // The fleet's PostgreSQL migrations live beside SQLite's; FleetStore embeds those.
+            exclude: ["Migrations/postgres"],
             resources: [.embedInCode("Migrations")]
         ),
         .target(
