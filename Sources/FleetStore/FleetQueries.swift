@@ -246,3 +246,27 @@ struct FleetCursor: Sendable, Hashable {
         self.init(capturedAt: t, id: i, hostId: parts[4])
     }
 }
+
+/// One forwarding host as the fleet knows it.
+public struct FleetHost: Sendable, Hashable {
+    public var hostId: String
+    public var forwardedThrough: Int64
+    public var firstSeenAt: Int64
+    public var lastForwardAt: Int64?
+}
+
+extension FleetQueries {
+    /// Every host that has forwarded, with its mark and when it last forwarded, by host id.
+    public static func hosts(on connection: FleetConnection, timeout: Duration) async throws(FleetError) -> [FleetHost] {
+        try await connection.run(timeout: timeout) { pg, logger in
+            var hosts: [FleetHost] = []
+            let rows = try await pg.query(
+                "SELECT host_id, forwarded_through, first_seen_at, last_forward_at FROM taas_capture.hosts ORDER BY host_id",
+                logger: logger)
+            for try await (id, through, first, last) in rows.decode((String, Int64, Int64, Int64?).self) {
+                hosts.append(FleetHost(hostId: id, forwardedThrough: through, firstSeenAt: first, lastForwardAt: last))
+            }
+            return hosts
+        }
+    }
+}

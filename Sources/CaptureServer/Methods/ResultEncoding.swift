@@ -4,9 +4,16 @@ import NIOCore
 
 /// Wire shapes of results (SPEC "The capture" and "Methods"), written straight into a buffer.
 extension ByteBuffer {
-    /// A capture: id, sessionId, agentId, capturedAt, then the fields in SPEC order; nulls included.
-    mutating func writeCapture(_ c: Capture) {
-        writeStaticString("{\"id\":")
+    /// A capture: id, sessionId, agentId, capturedAt, then the fields in SPEC order; nulls included. A fleet
+    /// capture has `hostId` first.
+    mutating func writeCapture(_ c: Capture, hostId: String? = nil) {
+        if let hostId {
+            writeStaticString("{\"hostId\":")
+            writeJSONString(hostId)
+            writeStaticString(",\"id\":")
+        } else {
+            writeStaticString("{\"id\":")
+        }
         writeJSONInt(c.id)
         writeStaticString(",\"sessionId\":")
         writeJSONString(c.sessionId)
