@@ -2,10 +2,12 @@ import AffinityCore
 import ArgumentParser
 import CaptureServer
 import CaptureStore
+import FleetStore
 import Foundation
+import Logging
 
 /// `taas-capture doctor`: checks the socket, permissions, schema, integrity and the running service.
-struct Doctor: ParsableCommand {
+struct Doctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the socket, file permissions, schema, database integrity and the service's health.",
         discussion: "Exit status 0 when every check passes, 1 otherwise.")
@@ -15,6 +17,11 @@ struct Doctor: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Check only the database file (for when the service is stopped).") var offline = false
     @Flag(help: "Print {\"ok\", \"checks\": [{\"name\",\"ok\",\"detail\"}]} as JSON.") var json = false
+    @Option(help: ArgumentHelp(
+        "Also check the fleet's PostgreSQL: reachable, schema version, this host's lag (default: $TAAS_CAPTURE_FORWARD).",
+        valueName: "url"))
+    var postgres: String?
+    @Option(help: "This host's fleet id, for the lag (default: host: + sha16(hostname)).") var hostId: String?
 
     struct Check {
         let name: String
@@ -22,7 +29,7 @@ struct Doctor: ParsableCommand {
         let detail: String
     }
 
-    func run() throws {
+    func run() async throws {
         let socketPath = StatePaths().socketPath(flag: socket)
         let dbPath = database.databasePath
         var checks: [Check] = []
@@ -31,6 +38,9 @@ struct Doctor: ParsableCommand {
         if !offline {
             checks += permissionChecks(directory: (socketPath as NSString).deletingLastPathComponent, mode: 0o700, label: "socket directory")
             checks += serviceChecks(socketPath)
+        }
+        if let url = postgres ?? ProcessInfo.processInfo.environment["TAAS_CAPTURE_FORWARD"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            checks.append(await fleetCheck(url: url, dbPath: dbPath))
         }
         let ok = checks.allSatisfy(\.ok)
         if json {
@@ -79,6 +89,55 @@ struct Doctor: ParsableCommand {
         return checks
     }
 
+    /// The running forwarder, from `health.forward`.
+    private func forwarderCheck(_ forward: JSON) -> Check {
+        let state = forward["state"]?.stringValue ?? "?"
+        var detail = "\(state) to \(Table.text(forward["target"])) as \(Table.text(forward["hostId"])), "
+            + "through id \(Table.text(forward["lastForwardedId"])), lag \(Table.text(forward["lagCaptures"])) captures"
+        if let dropped = forward["droppedUnforwarded"]?.integerValue, dropped > 0 {
+            detail += ", \(dropped) removed by maxRows before forwarding"
+        }
+        if let error = forward["lastError"]?.stringValue { detail += "; last error: \(error)" }
+        return Check(name: "forwarder", ok: state == "forwarding", detail: detail)
+    }
+
+    /// The fleet's PostgreSQL itself: reachable, its schema version against this binary's, and how far this
+    /// host's captures are behind its mark there.
+    private func fleetCheck(url: String, dbPath: String) async -> Check {
+        let target: PostgresTarget
+        do {
+            target = try PostgresTarget(url: url)
+        } catch {
+            return Check(name: "fleet database", ok: false, detail: error.message)
+        }
+        var logger = Logger(label: "taas-capture")
+        logger.logLevel = .critical
+        let id = hostId ?? requesterHostId(hostname: ProcessInfo.processInfo.hostName)
+        do throws(FleetError) {
+            let connection = try await FleetConnection.open(target, timeout: .seconds(10), logger: logger)
+            defer { Task { await connection.close() } }
+            let version = try await FleetSchema.version(connection, timeout: .seconds(10))
+            let hosts = version > 0 ? try await FleetQueries.hosts(on: connection, timeout: .seconds(10)) : []
+            let mark = hosts.first { $0.hostId == id }?.forwardedThrough
+            var detail = "\(target) reachable, schema version \(version) (this binary knows \(FleetSchema.latestVersion))"
+            if let mark {
+                let lag = (try? localCount(after: mark, dbPath: dbPath)).map(String.init) ?? "?"
+                detail += "; \(id) forwarded through id \(mark), \(lag) local captures behind"
+            } else {
+                detail += "; \(id) has not forwarded yet"
+            }
+            return Check(name: "fleet database", ok: version <= FleetSchema.latestVersion, detail: detail)
+        } catch {
+            return Check(name: "fleet database", ok: false, detail: error.message)
+        }
+    }
+
+    private func localCount(after id: Int64, dbPath: String) throws(StoreError) -> Int {
+        let reader = try CaptureReader(path: dbPath)
+        defer { reader.close() }
+        return try reader.countCaptures(after: id)
+    }
+
     private func serviceChecks(_ path: String) -> [Check] {
         var checks: [Check] = []
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
@@ -91,6 +150,7 @@ struct Doctor: ParsableCommand {
             let health = try client.call("taas.capture.health")
             let detail = "status \(Table.text(health["status"])), version \(Table.text(health["version"])), \(Table.text(health["captures"])) captures, durability \(Table.text(health["durability"])), up \(Table.text(health["uptimeMs"])) ms"
             checks.append(Check(name: "service", ok: health["status"]?.stringValue == "ok", detail: detail))
+            if let forward = health["forward"], !forward.isNull { checks.append(forwarderCheck(forward)) }
         } catch {
             checks.append(Check(name: "service", ok: false, detail: "\(error)"))
         }
