@@ -55,6 +55,9 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
                 switch state {
                 case "28P01", "28000":
                     return FleetError(.authentication, "PostgreSQL at \(target) refused the login: \(text)")
+                case "42P01" where text.contains("taas_capture."):
+                    return FleetError(
+                        .server, "PostgreSQL at \(target) has no fleet schema yet; a service started with --forward creates it")
                 case "3D000":
                     return FleetError(.unknownDatabase, "PostgreSQL at \(target) has no database \"\(target.database)\"")
                 case "57P01", "57P02", "57P03":
@@ -84,7 +87,9 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func classifyTransport(_ error: any Error, target: PostgresTarget) -> FleetError {
-        if error is NIOSSLError { return FleetError(.tls, "TLS to PostgreSQL at \(target) failed: \(error)") }
+        if error is NIOSSLError || error is NIOSSLExtraError {
+            return FleetError(.tls, "TLS to PostgreSQL at \(target) failed: \(error)")
+        }
         if let io = error as? IOError {
             return FleetError(.unreachable, "cannot connect to PostgreSQL at \(target): \(io.description)")
         }

@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
         valueName: "url"))
     var forward: String?
     @Option(help: "This host's id in the fleet (default: host: + sha16(hostname)).") var hostId: String?
+    @Option(help: "Captures per PostgreSQL transaction (1-5000).") var forwardBatch = 1000
+    @Option(help: "Drop a PostgreSQL connection that takes longer than this for a connect or a batch.")
+    var forwardTimeout = CLIDuration(milliseconds: 10_000)
 
     /// `--metrics-listen` as host and port: `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`.
     func metricsAddress() throws -> (host: String, port: Int)? {
@@ -81,7 +84,14 @@ struct Serve: AsyncParsableCommand {
         guard let id = BoundedIdentity(hostId ?? requesterHostId(hostname: ProcessInfo.processInfo.hostName))?.value else {
             throw ValidationError("--host-id takes 1 to \(BoundedIdentity.maxLength) characters without control characters")
         }
-        return ForwardConfiguration(target: target, hostId: id)
+        guard (1...5000).contains(forwardBatch) else { throw ValidationError("--forward-batch takes 1 to 5000") }
+        guard (100...600_000).contains(forwardTimeout.milliseconds) else {
+            throw ValidationError("--forward-timeout takes 100ms to 10m")
+        }
+        var config = ForwardConfiguration(target: target, hostId: id)
+        config.batchSize = forwardBatch
+        config.timeout = .milliseconds(forwardTimeout.milliseconds)
+        return config
     }
 
     func run() async throws {
