@@ -124,9 +124,19 @@ final class Forwarder: Sendable {
                     logger.error("forwarding paused; retrying", metadata: ["error": "\(error.message)", "kind": "\(kind)"])
                     failing = (kind, failing?.since ?? .now)
                 }
+                await refreshLag()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maxBackoff)
             }
+        }
+    }
+
+    /// While PostgreSQL is away the lag still grows: counted from the last mark the fleet confirmed (unknown
+    /// until the first connect).
+    private func refreshLag() async {
+        guard let mark = status.lastForwardedId else { return }
+        if let behind = try? await local({ (reader) throws(StoreError) in try reader.countCaptures(after: mark) }) {
+            update { $0.lagCaptures = behind }
         }
     }
 
