@@ -78,6 +78,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(
+            name: "FleetStoreTests",
+            dependencies: ["AffinityCore", "CaptureStore", "FleetStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["AffinityCore"]),
     ],
     swiftLanguageModes: [.v6]

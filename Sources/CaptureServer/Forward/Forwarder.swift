@@ -119,11 +119,13 @@ final class Forwarder: Sendable {
                     $0.lastError = error.message
                     $0.lastErrorKind = kind
                 }
-                // Once per kind of trouble, not per retry.
-                if failing?.kind != kind {
+                // One line per outage, not per retry: what it changes into (refused, then "starting up") is debug.
+                if failing == nil {
                     logger.error("forwarding paused; retrying", metadata: ["error": "\(error.message)", "kind": "\(kind)"])
-                    failing = (kind, failing?.since ?? .now)
+                } else if failing?.kind != kind {
+                    logger.debug("forwarding still paused", metadata: ["error": "\(error.message)", "kind": "\(kind)"])
                 }
+                failing = (kind, failing?.since ?? .now)
                 await refreshLag()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maxBackoff)
