@@ -6,6 +6,10 @@
   bench-rpc.py startup BIN DIR            ms from process start to the first answered lastRoute
   bench-rpc.py stall SOCK [METHOD PARAMS] longest lastRoute latency while one call runs (default:
                                           taas.capture.prune {}), and how long that call took
+  bench-rpc.py forwarded TIMEOUT_MS SOCK...  ms until every service's health.forward shows lag 0 and a mark
+                                          equal to its newest capture id (the fleet has everything)
+  bench-rpc.py lagwatch SOCK STOPFILE     samples health.forward.lagCaptures every 50 ms until STOPFILE
+                                          exists; prints {"samples","p50","p95","max"}
   bench-rpc.py load DB ROWS SESSIONS FIRST_MS STEP_MS
                                           appends ROWS captures straight into a database the service
                                           created (and is not running on): session i % SESSIONS,
@@ -120,6 +124,39 @@ def stall(path, method="taas.capture.prune", params="{}"):
                       "groups": len(r.get("groups") or []), "lastRouteCalls": count[0]}))
 
 
+def forward_state(path):
+    s = connect(path)
+    health = json.loads(roundtrip(s, HEALTH, [b""]))["result"]
+    s.close()
+    return health.get("forward") or {}
+
+
+def forwarded(timeout_ms, paths):
+    started = time.monotonic()
+    pending = set(paths)
+    while pending:
+        if (time.monotonic() - started) * 1000 > timeout_ms:
+            raise SystemExit(f"not forwarded within {timeout_ms} ms: {[forward_state(p) for p in pending]}")
+        for p in list(pending):
+            f = forward_state(p)
+            if f.get("state") == "forwarding" and f.get("lagCaptures") == 0:
+                pending.discard(p)
+        time.sleep(0.02)
+    print(round((time.monotonic() - started) * 1000))
+
+
+def lagwatch(path, stopfile):
+    samples = []
+    while not os.path.exists(stopfile):
+        lag = forward_state(path).get("lagCaptures")
+        if lag is not None:
+            samples.append(lag)
+        time.sleep(0.05)
+    samples.sort()
+    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))] if samples else None
+    print(json.dumps({"samples": len(samples), "p50": pick(0.5), "p95": pick(0.95), "max": samples[-1] if samples else None}))
+
+
 def load(db, rows, sessions, first_ms, step_ms):
     con = sqlite3.connect(db, isolation_level=None)
     # The service's database is in WAL mode; a rollback journal that is off makes the bulk load one
@@ -161,6 +198,10 @@ if __name__ == "__main__":
         startup(sys.argv[2], sys.argv[3])
     elif cmd == "load":
         load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+    elif cmd == "forwarded":
+        forwarded(int(sys.argv[2]), sys.argv[3:])
+    elif cmd == "lagwatch":
+        lagwatch(sys.argv[2], sys.argv[3])
     elif cmd == "stall":
         stall(*sys.argv[2:5])
     else:
