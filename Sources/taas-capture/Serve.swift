@@ -38,6 +38,8 @@ struct Serve: AsyncParsableCommand {
     var forward: String?
     @Option(help: "This host's id in the fleet (default: host: + sha16(hostname)).") var hostId: String?
     @Option(help: "Captures per PostgreSQL transaction (1-5000).") var forwardBatch = 1000
+    @Option(help: "Once caught up, look for new captures to forward this often (larger: fewer, fuller transactions).")
+    var forwardInterval = CLIDuration(milliseconds: 100)
     @Option(help: "Drop a PostgreSQL connection that takes longer than this for a connect or a batch.")
     var forwardTimeout = CLIDuration(milliseconds: 10_000)
 
@@ -88,7 +90,11 @@ struct Serve: AsyncParsableCommand {
         guard (100...600_000).contains(forwardTimeout.milliseconds) else {
             throw ValidationError("--forward-timeout takes 100ms to 10m")
         }
+        guard (10...60_000).contains(forwardInterval.milliseconds) else {
+            throw ValidationError("--forward-interval takes 10ms to 1m")
+        }
         var config = ForwardConfiguration(target: target, hostId: id)
+        config.pollInterval = .milliseconds(forwardInterval.milliseconds)
         config.batchSize = forwardBatch
         config.timeout = .milliseconds(forwardTimeout.milliseconds)
         return config
