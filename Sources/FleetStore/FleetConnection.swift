@@ -56,6 +56,18 @@ public final class FleetConnection: Sendable {
         }
     }
 
+    /// As `run`, but hands back what postgres-nio threw (for a caller that looks at the SQLSTATE); a timeout
+    /// is `Deadline.Expired`.
+    func runRaw<T: Sendable>(
+        timeout: Duration, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        let connection = self.connection
+        let logger = self.logger
+        return try await Deadline.race(timeout) { try await body(connection, logger) } onTimeout: {
+            connection.close().whenComplete { _ in }
+        }
+    }
+
     public func close() async {
         try? await connection.close()
     }

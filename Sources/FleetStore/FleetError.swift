@@ -39,6 +39,16 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// The server's SQLSTATE in `error` (inside a transaction error too), if it carries one.
+    static func sqlState(of error: any Error) -> String? {
+        if let transaction = error as? PostgresTransactionError,
+            let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError
+        {
+            return sqlState(of: inner)
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
     /// What `error`, thrown by postgres-nio or NIO while talking to `target`, means for an operator.
     public static func classify(_ error: any Error, target: PostgresTarget) -> FleetError {
         if let fleet = error as? FleetError { return fleet }

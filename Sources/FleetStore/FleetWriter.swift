@@ -38,20 +38,43 @@ public enum FleetWriter {
     }
 
     /// Stores `batch` (ids ascending, all after `after`) and moves the mark to its last id, in one transaction.
+    ///
+    /// The rows are copied straight into `captures`: with the mark checked under the host's row lock, none of
+    /// them can be there already. Should one be anyway (a row written around the mark), the copy fails with a
+    /// unique violation and the batch goes again through a staging table and `ON CONFLICT DO NOTHING`.
     public static func forward(
         _ batch: [Capture], hostId: String, after: Int64, on connection: FleetConnection, now: Int64, timeout: Duration
     ) async throws(FleetError) -> Outcome {
         guard let last = batch.last?.id else { return .stored(through: after) }
         let rows = copyText(batch, hostId: hostId)
-        return try await connection.run(timeout: timeout) { pg, logger in
-            try await pg.withTransaction(logger: logger) { pg in
-                var mark: Int64 = -1
-                for try await value in try await pg.query(
-                    "SELECT forwarded_through FROM taas_capture.hosts WHERE host_id = \(hostId) FOR UPDATE", logger: logger
-                ).decode(Int64.self) {
-                    mark = value
-                }
-                guard mark == after else { return Outcome.markMoved(to: max(mark, 0)) }
+        do {
+            return try await connection.runRaw(timeout: timeout) { pg, logger in
+                try await store(rows, through: last, hostId: hostId, after: after, now: now, staged: false, pg, logger)
+            }
+        } catch let error where FleetError.sqlState(of: error) == "23505" {
+            return try await connection.run(timeout: timeout) { pg, logger in
+                try await store(rows, through: last, hostId: hostId, after: after, now: now, staged: true, pg, logger)
+            }
+        } catch {
+            throw FleetError.classify(error, target: connection.target)
+        }
+    }
+
+    private static func store(
+        _ rows: ByteBuffer, through last: Int64, hostId: String, after: Int64, now: Int64, staged: Bool,
+        _ pg: PostgresConnection, _ logger: Logger
+    ) async throws -> Outcome {
+        try await pg.withTransaction(logger: logger) { pg in
+            var mark: Int64 = -1
+            for try await value in try await pg.query(
+                "SELECT forwarded_through FROM taas_capture.hosts WHERE host_id = \(hostId) FOR UPDATE", logger: logger
+            ).decode(Int64.self) {
+                mark = value
+            }
+            guard mark == after else { return Outcome.markMoved(to: max(mark, 0)) }
+            // postgres-nio quotes the COPY table name as one identifier, so the schema comes from search_path.
+            try await pg.query("SET LOCAL search_path TO taas_capture", logger: logger)
+            if staged {
                 try await pg.query(
                     "CREATE TEMP TABLE IF NOT EXISTS forward_batch (LIKE taas_capture.captures) ON COMMIT DELETE ROWS",
                     logger: logger)
@@ -60,13 +83,17 @@ public enum FleetWriter {
                 }
                 try await pg.query(
                     PostgresQuery(
-                        unsafeSQL: "INSERT INTO taas_capture.captures (\(FleetColumns.list)) SELECT \(FleetColumns.list) FROM forward_batch "
-                            + "ON CONFLICT DO NOTHING"), logger: logger)
-                try await pg.query(
-                    "UPDATE taas_capture.hosts SET forwarded_through = \(last), last_forward_at = \(now) WHERE host_id = \(hostId)",
-                    logger: logger)
-                return Outcome.stored(through: last)
+                        unsafeSQL: "INSERT INTO taas_capture.captures (\(FleetColumns.list)) SELECT \(FleetColumns.list) "
+                            + "FROM forward_batch ON CONFLICT DO NOTHING"), logger: logger)
+            } else {
+                try await pg.copyFrom(table: "captures", columns: FleetColumns.names, logger: logger) { writer in
+                    try await writer.write(rows)
+                }
             }
+            try await pg.query(
+                "UPDATE taas_capture.hosts SET forwarded_through = \(last), last_forward_at = \(now) WHERE host_id = \(hostId)",
+                logger: logger)
+            return Outcome.stored(through: last)
         }
     }
 

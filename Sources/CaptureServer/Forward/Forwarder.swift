@@ -222,6 +222,9 @@ final class Forwarder: Sendable {
                 $0.lastError = nil
                 $0.lastErrorKind = nil
             }
+            // A partial batch means it has caught up: let the next one fill for an interval rather than send a
+            // transaction per few captures (each a commit, and an fsync, on PostgreSQL's side).
+            if batch.count < config.batchSize { try? await Task.sleep(for: config.pollInterval) }
         }
     }
 
