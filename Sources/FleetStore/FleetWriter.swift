@@ -149,24 +149,36 @@ extension ByteBuffer {
     /// control characters are escaped. NUL cannot be stored in PostgreSQL text and becomes U+FFFD (ids never
     /// hold control characters; this only guards a row from blocking the forwarder forever).
     fileprivate mutating func copyField(_ value: String?, last: Bool = false) {
-        if let value {
-            for byte in value.utf8 {
-                switch byte {
-                case UInt8(ascii: "\\"): writeStaticString("\\\\")
-                case UInt8(ascii: "\n"): writeStaticString("\\n")
-                case UInt8(ascii: "\r"): writeStaticString("\\r")
-                case UInt8(ascii: "\t"): writeStaticString("\\t")
-                case 0: writeBytes([0xEF, 0xBF, 0xBD])
-                case 1..<0x20, 0x7F:
-                    writeStaticString("\\")
-                    writeString(String(byte, radix: 8).leftPadded3())
-                default: writeInteger(byte)
+        if var value {
+            value.withUTF8 { bytes in
+                // Nearly every field needs no escape: one copy of the whole field (a profile showed the
+                // byte-at-a-time loop as 3 % of the service's CPU while forwarding).
+                if bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\\") || $0 == 0x7F }) {
+                    copyEscaped(bytes)
+                } else {
+                    writeBytes(bytes)
                 }
             }
         } else {
             writeStaticString("\\N")
         }
         writeInteger(last ? UInt8(ascii: "\n") : UInt8(ascii: "\t"))
+    }
+
+    private mutating func copyEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\\"): writeStaticString("\\\\")
+            case UInt8(ascii: "\n"): writeStaticString("\\n")
+            case UInt8(ascii: "\r"): writeStaticString("\\r")
+            case UInt8(ascii: "\t"): writeStaticString("\\t")
+            case 0: writeBytes([0xEF, 0xBF, 0xBD])
+            case 1..<0x20, 0x7F:
+                writeStaticString("\\")
+                writeString(String(byte, radix: 8).leftPadded3())
+            default: writeInteger(byte)
+            }
+        }
     }
 }
 
