@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -118,6 +122,15 @@ final class FleetTests: EndToEndTestCase {
         return acked
     }
 
+    /// One unlabelled sample from the service's /metrics.
+    private func metric(_ name: String, port: Int) throws -> Double? {
+        let text = try String(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!, encoding: .utf8)
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ")[1])
+        }
+        return nil
+    }
+
     /// Per host in PostgreSQL: (rows, distinct ids, max id).
     private func fleetCounts(_ pg: PostgresServer, _ db: String, host: String) throws -> (rows: Int, distinct: Int, maxId: Int) {
         let text = try pg.psql(
@@ -178,9 +191,14 @@ final class FleetTests: EndToEndTestCase {
     func testAPausedPostgresIsWaitedOutAndLoggedOnce() throws {
         let pg = try postgres()
         let db = try pg.createDatabase()
-        let service = try forwardingService("paused", url: pg.url(database: db), extra: ["--forward-timeout", "500ms"])
+        let metricsPort = try PostgresServer.freePort()
+        let service = try forwardingService(
+            "paused", url: pg.url(database: db),
+            extra: ["--forward-timeout", "500ms", "--metrics-listen", "127.0.0.1:\(metricsPort)"])
         XCTAssertEqual(recordBatch(service, session: "oc:paused-1", count: 40), 40)
         try waitUntilForwarded(service)
+        XCTAssertEqual(try metric("taas_capture_forward_up", port: metricsPort), 1)
+        XCTAssertEqual(try metric("taas_capture_forwarded_through_id", port: metricsPort), 40)
 
         pg.pause()
         let started = Date()
@@ -188,6 +206,8 @@ final class FleetTests: EndToEndTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "records do not wait for a stopped PostgreSQL")
         let paused = try waitForForwardState(service, kind: "timeout")
         XCTAssertEqual(paused["lagCaptures"]?.int, 60)
+        XCTAssertEqual(try metric("taas_capture_forward_up", port: metricsPort), 0)
+        XCTAssertEqual(try metric("taas_capture_forward_lag_captures", port: metricsPort), 60)
         usleep(2_500_000)  // several more deadlines pass while it stays stopped
         pg.resume()
 

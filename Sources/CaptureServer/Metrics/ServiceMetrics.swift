@@ -20,6 +20,9 @@ public final class ServiceMetrics: Sendable {
     private let queueDepth: Gauge
     private let databaseBytes: Gauge
     private let walBytes: Gauge
+    private let forwardLag: Gauge
+    private let forwardUp: Gauge
+    private let forwardedThrough: Gauge
     private let errors: [Int: Counter]
     private let pruned: [String: Counter]
     private let models = NIOLockedValueBox([String: Counter]())
@@ -43,6 +46,9 @@ public final class ServiceMetrics: Sendable {
         queueDepth = registry.makeGauge(descriptor: Self.descriptor("write_queue", "depth", "Writes waiting for the writer."))
         databaseBytes = registry.makeGauge(descriptor: Self.descriptor("database", "bytes", "Size of the database file."))
         walBytes = registry.makeGauge(descriptor: Self.descriptor("wal", "bytes", "Size of the write-ahead log."))
+        forwardLag = registry.makeGauge(descriptor: Self.descriptor("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
+        forwardUp = registry.makeGauge(descriptor: Self.descriptor("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
+        forwardedThrough = registry.makeGauge(descriptor: Self.descriptor("forwarded_through", "id", "The largest capture id the fleet confirmed."))
         var errors: [Int: Counter] = [:]
         for code in Self.errorCodes {
             errors[code] = registry.makeCounter(descriptor: Self.descriptor("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code))])
@@ -94,8 +100,13 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(queueDepth depth: Int, dbPath: String) -> [UInt8] {
+    func render(queueDepth depth: Int, dbPath: String, forward: ForwardStatus?) -> [UInt8] {
         queueDepth.set(Int64(depth))
+        if let forward {
+            forwardLag.set(Int64(forward.lagCaptures ?? -1))
+            forwardUp.set(Int64(forward.state == .forwarding ? 1 : 0))
+            forwardedThrough.set(forward.lastForwardedId ?? 0)
+        }
         databaseBytes.set(DatabaseFile.size(dbPath))
         walBytes.set(DatabaseFile.size(dbPath + "-wal"))
         return registry.emitToBuffer()

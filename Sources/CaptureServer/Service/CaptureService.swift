@@ -81,7 +81,7 @@ public struct CaptureService: Service {
                     let dbPath = config.dbPath
                     metricsChannel = try await MetricsServer(
                         host: address.host, port: address.port,
-                        render: { metrics.render(queueDepth: queue.depth, dbPath: dbPath) }, logger: logger
+                        render: { metrics.render(queueDepth: queue.depth, dbPath: dbPath, forward: forwarder?.status) }, logger: logger
                     ).start(group: group)
                     let bound = metricsChannel?.localAddress?.port ?? address.port
                     logger.info("metrics at /metrics", metadata: ["host": "\(address.host)", "port": "\(bound)"])
