@@ -30,10 +30,16 @@ public final class FleetConnection: Sendable {
         let quiet = Self.quiet(logger)
         let attempt = Task { try await PostgresConnection.connect(on: eventLoop, configuration: config, id: 1, logger: quiet) }
         do {
-            let connection = try await Deadline.race(timeout) { try await attempt.value } onTimeout: {
+            // The attempt is a task of its own (so a stopped server cannot hold the caller past the deadline);
+            // cancelling the caller, as a shutdown does, cancels it too.
+            let connection = try await withTaskCancellationHandler {
+                try await Deadline.race(timeout) { try await attempt.value } onTimeout: {
+                    attempt.cancel()
+                    // A connect that completes after the deadline is closed, not leaked.
+                    Task { try? await attempt.value.close() }
+                }
+            } onCancel: {
                 attempt.cancel()
-                // A connect that completes after the deadline is closed, not leaked.
-                Task { try? await attempt.value.close() }
             }
             return FleetConnection(target: target, connection: connection, logger: quiet)
         } catch {

@@ -218,6 +218,15 @@ final class FleetTests: EndToEndTestCase {
         let log = service.log
         XCTAssertEqual(log.components(separatedBy: "forwarding paused").count - 1, 1, log)
         XCTAssertEqual(log.components(separatedBy: "forwarding resumed").count - 1, 1, log)
+
+        // A service stops promptly, and cleanly, even while PostgreSQL is stopped mid-conversation.
+        pg.pause()
+        XCTAssertEqual(recordBatch(service, session: "oc:paused-3", count: 10), 10)
+        usleep(700_000)
+        let stopping = Date()
+        XCTAssertEqual(service.terminate(timeout: 15), 0)
+        XCTAssertLessThan(Date().timeIntervalSince(stopping), 3, "shutdown does not wait out a stopped PostgreSQL")
+        pg.resume()
     }
 
     func testWrongPasswordUnknownDatabaseAndANewerSchemaAreReportedClearlyWithoutSecrets() throws {
