@@ -222,11 +222,12 @@ final class FleetTests: EndToEndTestCase {
         // A service stops promptly, and cleanly, even while PostgreSQL is stopped mid-conversation.
         pg.pause()
         XCTAssertEqual(recordBatch(service, session: "oc:paused-3", count: 10), 10)
-        usleep(700_000)
+        _ = try waitForForwardState(service, kind: "timeout")
         let stopping = Date()
         XCTAssertEqual(service.terminate(timeout: 15), 0)
         XCTAssertLessThan(Date().timeIntervalSince(stopping), 3, "shutdown does not wait out a stopped PostgreSQL")
         pg.resume()
+        XCTAssertEqual(service.log.components(separatedBy: "forwarding paused").count - 1, 2, "no outage logged for the shutdown itself")
     }
 
     func testWrongPasswordUnknownDatabaseAndANewerSchemaAreReportedClearlyWithoutSecrets() throws {

@@ -113,6 +113,8 @@ final class Forwarder: Sendable {
                 backoff = configuration.firstBackoff
                 try await forward(from: mark, on: connection)
             } catch {
+                // A shutdown closes the connection under a batch: that is no outage to report.
+                if Task.isCancelled { break }
                 let kind = error.kind
                 update {
                     $0.state = kind == FleetError.Kind.schemaTooNew.rawValue ? .refused : .retrying
@@ -164,6 +166,8 @@ final class Forwarder: Sendable {
             update {
                 $0.state = .forwarding
                 $0.lastForwardedId = mark
+                $0.lastError = nil
+                $0.lastErrorKind = nil
             }
             return mark
         } catch {
