@@ -51,12 +51,8 @@ public final class FleetConnection: Sendable {
     public func run<T: Sendable>(
         timeout: Duration, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(FleetError) -> T {
-        let connection = self.connection
-        let logger = self.logger
         do {
-            return try await Deadline.race(timeout) { try await body(connection, logger) } onTimeout: {
-                connection.close().whenComplete { _ in }
-            }
+            return try await runRaw(timeout: timeout, body)
         } catch {
             throw FleetError.classify(error, target: target)
         }
