@@ -46,11 +46,11 @@ struct HistoryCursor: Hashable {
     }
 }
 
-/// RFC 4648 §5 base64url without padding.
-enum Base64URL {
+/// RFC 4648 §5 base64url without padding (history cursors, here and in the fleet's queries).
+public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var index = 0
@@ -65,7 +65,7 @@ enum Base64URL {
     }
 
     /// nil when `text` holds a character outside the alphabet or has an impossible length.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         var values: [UInt32] = []
         for byte in text.utf8 {
             guard let value = alphabet.firstIndex(of: byte) else { return nil }

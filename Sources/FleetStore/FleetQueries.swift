@@ -222,10 +222,7 @@ struct FleetCursor: Sendable, Hashable {
     var hostId: String
 
     func encoded(scope: String) -> String {
-        let text = "f1\n\(scope)\n\(capturedAt)\n\(id)\n\(hostId)"
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(Array("f1\n\(scope)\n\(capturedAt)\n\(id)\n\(hostId)".utf8))
     }
 
     init(capturedAt: Int64, id: Int64, hostId: String) {
@@ -236,9 +233,7 @@ struct FleetCursor: Sendable, Hashable {
 
     init?(decoding text: String, scope: String) {
         guard text.utf8.count <= 2048 else { return nil }
-        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64), let decoded = String(data: data, encoding: .utf8) else { return nil }
+        guard let bytes = Base64URL.decode(text), let decoded = String(validating: bytes, as: UTF8.self) else { return nil }
         let parts = decoded.split(separator: "\n", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5, parts[0] == "f1", parts[1] == scope, let t = Int64(parts[2]), let i = Int64(parts[3]) else {
             return nil

@@ -26,12 +26,7 @@ public enum FleetSchema {
                 try await pg.query("CREATE SCHEMA IF NOT EXISTS taas_capture", logger: logger)
                 try await pg.query(
                     "CREATE TABLE IF NOT EXISTS taas_capture.schema_version (version INTEGER NOT NULL)", logger: logger)
-                var found = 0
-                for try await version in try await pg.query("SELECT max(version) FROM taas_capture.schema_version", logger: logger)
-                    .decode(Int?.self)
-                {
-                    found = version ?? 0
-                }
+                let found = try await recordedVersion(pg, logger)
                 guard found <= latestVersion else {
                     throw FleetError(
                         .schemaTooNew,
@@ -65,13 +60,19 @@ public enum FleetSchema {
             let exists = try await pg.query("SELECT to_regclass('taas_capture.schema_version') IS NOT NULL", logger: logger)
             var present = false
             for try await flag in exists.decode(Bool.self) { present = flag }
-            guard present else { return 0 }
-            var found = 0
-            for try await v in try await pg.query("SELECT max(version) FROM taas_capture.schema_version", logger: logger).decode(Int?.self) {
-                found = v ?? 0
-            }
-            return found
+            return present ? try await recordedVersion(pg, logger) : 0
         }
+    }
+
+    /// The largest version in `schema_version` (0 when it is empty); the table must exist.
+    private static func recordedVersion(_ pg: PostgresConnection, _ logger: Logger) async throws -> Int {
+        var found = 0
+        for try await version in try await pg.query("SELECT max(version) FROM taas_capture.schema_version", logger: logger)
+            .decode(Int?.self)
+        {
+            found = version ?? 0
+        }
+        return found
     }
 
     /// Creates the month partitions holding `months` (each a `MonthPartition`), when missing.

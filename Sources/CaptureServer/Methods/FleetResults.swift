@@ -39,15 +39,13 @@ public enum FleetResults {
 
     /// stats: the host's shape plus `"hosts"` and `"byHost"`.
     public static func stats(_ s: FleetStats) -> String {
-        var text = render { $0.writeStats(s.stats) }
-        text.removeLast()
-        return render { buffer in
-            buffer.writeString(text)
-            buffer.writeStaticString(",\"hosts\":")
-            buffer.writeJSONInt(Int64(s.hosts))
-            buffer.writeStaticString(",\"byHost\":")
-            buffer.writeCounts(s.byHost)
-            buffer.writeStaticString("}")
+        render { buffer in
+            buffer.writeStats(s.stats) { buffer in
+                buffer.writeStaticString(",\"hosts\":")
+                buffer.writeJSONInt(Int64(s.hosts))
+                buffer.writeStaticString(",\"byHost\":")
+                buffer.writeCounts(s.byHost)
+            }
         }
     }
 

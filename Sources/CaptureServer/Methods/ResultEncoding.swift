@@ -125,8 +125,9 @@ extension ByteBuffer {
         writeStaticString("}")
     }
 
-    /// stats, `by*` keys sorted for stable output.
-    mutating func writeStats(_ s: Stats) {
+    /// stats, `by*` keys sorted for stable output; `extra` writes more members before the closing brace
+    /// (the fleet's `hosts` and `byHost`).
+    mutating func writeStats(_ s: Stats, extra: (inout ByteBuffer) -> Void = { _ in }) {
         writeStaticString("{\"total\":")
         writeJSONInt(Int64(s.total))
         writeStaticString(",\"sessions\":")
@@ -155,6 +156,7 @@ extension ByteBuffer {
             }
             writeStaticString("]")
         }
+        extra(&self)
         writeStaticString("}")
     }
 
