@@ -105,8 +105,15 @@ final class CommandLineTests: EndToEndTestCase {
         XCTAssertEqual(report["deleted"], 3, real.stdout)
         XCTAssertEqual(report["byRule"]?["perSession"], 3, real.stdout)
         XCTAssertNotNil(report["durationMs"]?.int, real.stdout)
-        XCTAssertEqual(try client.fullHistory(["sessionId": "oc:cli-prune"]).count, 1, "the service sees the prune")
-        XCTAssertGreaterThan(try client.record(session: "oc:cli-prune"), 0, "the service still writes")
+        let kept = try client.fullHistory(["sessionId": "oc:cli-prune"])
+        XCTAssertEqual(kept.count, 1, "the service sees the prune")
+        // The captures were in the service's ingest tail; the CLI moved them into the indexed table and pruned
+        // there, so the service's index of the tail is stale, and answers must not be.
+        let route = try client.result("taas.autorouter.lastRoute", ["sessionId": "oc:cli-prune"])
+        XCTAssertEqual(route["capture"]?["id"], kept.first?["id"], route.encoded)
+        let next = try client.record(session: "oc:cli-prune")
+        XCTAssertGreaterThan(next, kept.first?["id"]?.int ?? Int64.max, "ids keep rising after another process moved the tail")
+        XCTAssertEqual(try client.fullHistory(["sessionId": "oc:cli-prune"]).map { $0["id"]?.int }, [next, kept.first?["id"]?.int])
     }
 
     /// SPEC: `prune` runs "safely while the service runs"; `backup` copies the live database. Neither may
