@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "taas-capture",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "taas-capture", targets: ["taas-capture"]),
         .library(name: "AffinityCore", targets: ["AffinityCore"]),

@@ -10,16 +10,12 @@ public final class CaptureReader {
     let path: String
     /// The per-request queries, prepared on first use and held here: looking them up in the connection's
     /// cache meant building and hashing their SQL text on every call, which showed in `lastRoute` profiles.
-    private var lastRouteStatements: [Statement?] = [nil, nil, nil, nil]
-    private var historyStatements: [Statement?] = [nil, nil, nil, nil]
-    /// The service writer's index of the ingest tail: with it, `lastRoute` and `history` read the selector's tail
-    /// rows by id; without it (another process), they scan the tail, which holds at most a few thousand rows.
-    let tail: TailIndex?
+    private var lastRouteStatements: [Statement?] = [nil, nil]
+    private var historyStatements: [Statement?] = [nil, nil]
 
     /// Opens an existing database migrated to this binary's schema version.
-    public init(path: String, busyTimeoutMs: Int32 = 5000, tail: TailIndex? = nil) throws(StoreError) {
+    public init(path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
         self.path = path
-        self.tail = tail
         // stat(), never open(): closing any descriptor of the file would drop every POSIX lock this
         // process holds on it (the writer's among them), and another process could then delete the
         // live WAL. https://www.sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_
@@ -49,24 +45,11 @@ public final class CaptureReader {
     /// The newest autorouted capture (highest `capturedAt`, then highest `id`) of the session or agent, if any.
     ///
     /// Calls TaaS did not route carry usage but no route, so they are skipped: the index walk stops at the
-    /// first autorouted row, which is the first row unless the newest calls were not autorouted. One statement
-    /// reads `captures` and the tail, so both come from one snapshot.
+    /// first autorouted row, which is the first row unless the newest calls were not autorouted.
     public func lastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
-        let newest = "ORDER BY captured_at DESC, id DESC LIMIT 1"
-        let hint = tail?.newestRouted(selector)
-        let statement: Statement
-        if tail != nil, hint == nil {
-            // Nothing of the selector's was in the tail when the request began: `captures` alone answers.
-            statement = try held(&lastRouteStatements, selector, compound: false) { column in
-                "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND autorouted = 1 \(newest)"
-            }
-        } else {
-            statement = try held(&lastRouteStatements, selector, compound: true) { [tail] column in
-                "SELECT \(CaptureRow.columns) FROM (SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 "
-                    + "AND autorouted = 1 \(newest)) UNION ALL SELECT \(CaptureRow.columns) FROM captures_recent WHERE "
-                    + (tail == nil ? "\(column) = ?1 AND autorouted = 1 " : "id = ?2 AND \(column) = ?1 ") + newest
-            }
-            if let hint { try statement.bind(hint, at: 2) }
+        let statement = try held(&lastRouteStatements, selector) { column in
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND autorouted = 1 "
+                + "ORDER BY captured_at DESC, id DESC LIMIT 1"
         }
         defer { statement.reset() }
         try statement.bind(selector.value, at: 1)
@@ -85,29 +68,13 @@ public final class CaptureReader {
             let cursor = try HistoryCursor(decoding: text, for: query.selector)
             if (cursor.capturedAt, cursor.id) < (bound.capturedAt, bound.id) { bound = cursor }
         }
-        let since = query.since ?? Int64.min
-        let ids = tail?.ids(query.selector, since: since, before: bound, limit: limit + 1) ?? []
-        let range = "captured_at >= ?2 AND (captured_at, id) < (?3, ?4)"
-        let newest = "ORDER BY captured_at DESC, id DESC LIMIT ?5"
-        let statement: Statement
-        if tail != nil, ids.isEmpty {
-            // Nothing of the page was in the tail when the request began: one range of `captures` answers.
-            statement = try held(&historyStatements, query.selector, compound: false) { column in
-                "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND \(range) \(newest)"
-            }
-        } else {
-            statement = try held(&historyStatements, query.selector, compound: true) { [tail] column in
-                "SELECT \(CaptureRow.columns) FROM (SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 "
-                    + "AND \(range) \(newest)) UNION ALL SELECT \(CaptureRow.columns) FROM captures_recent WHERE "
-                    + (tail == nil
-                        ? "\(column) = ?1 AND \(range) " : "id IN (SELECT value FROM json_each(?6)) AND \(column) = ?1 ")
-                    + newest
-            }
-            if !ids.isEmpty { try statement.bind("[" + ids.map(String.init).joined(separator: ",") + "]", at: 6) }
+        let statement = try held(&historyStatements, query.selector) { column in
+            "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND captured_at >= ?2 "
+                + "AND (captured_at, id) < (?3, ?4) ORDER BY captured_at DESC, id DESC LIMIT ?5"
         }
         defer { statement.reset() }
         try statement.bind(query.selector.value, at: 1)
-        try statement.bind(since, at: 2)
+        try statement.bind(query.since ?? Int64.min, at: 2)
         try statement.bind(bound.capturedAt, at: 3)
         try statement.bind(bound.id, at: 4)
         // One row more than the page tells whether a next page exists.
@@ -126,12 +93,11 @@ public final class CaptureReader {
         return HistoryPage(captures: captures, nextCursor: next?.encoded(for: query.selector))
     }
 
-    /// The statement held in `slots` for the selector's kind and shape (`captures` alone, or with the tail),
-    /// prepared from `sql(column)` the first time.
+    /// The statement held in `slots` for the selector's kind, prepared from `sql(column)` the first time.
     private func held(
-        _ slots: inout [Statement?], _ selector: CaptureSelector, compound: Bool, _ sql: (String) -> String
+        _ slots: inout [Statement?], _ selector: CaptureSelector, _ sql: (String) -> String
     ) throws(StoreError) -> Statement {
-        let slot = selector.kindIndex * 2 + (compound ? 1 : 0)
+        let slot = selector.kindIndex
         if let statement = slots[slot] { return statement }
         let statement = try connection.prepare(sql(selector.column))
         slots[slot] = statement
@@ -151,7 +117,7 @@ public final class CaptureReader {
             var stats = Stats()
             let totals = try connection.prepare(
                 "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
-                    + "max(captured_at), \(UsageSQL.totals) FROM captures_all WHERE " + filter
+                    + "max(captured_at), \(UsageSQL.totals) FROM captures WHERE " + filter
             )
             try bind(totals)
             if try totals.step() {
@@ -166,7 +132,7 @@ public final class CaptureReader {
             // One pass for all four breakdowns; byModel counts the served model.
             let groups = try connection.prepare(
                 "SELECT \(UsageSQL.servedModel), autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
-                    + "FROM captures_all WHERE \(filter) GROUP BY 1, 2, 3, 4"
+                    + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4"
             )
             defer { groups.reset() }
             try bind(groups)
@@ -184,7 +150,7 @@ public final class CaptureReader {
     /// Row count, schema version and file sizes, from one snapshot.
     public func health() throws(StoreError) -> StoreHealth {
         try connection.transaction(.deferred) { () throws(StoreError) -> StoreHealth in
-            let captures = try Int(connection.scalarInt("SELECT (SELECT count(*) FROM captures) + (SELECT count(*) FROM captures_recent)") ?? 0)
+            let captures = try Int(connection.scalarInt("SELECT count(*) FROM captures") ?? 0)
             let version = try Int(connection.scalarInt("PRAGMA user_version") ?? 0)
             let pages = try connection.scalarInt("PRAGMA page_count") ?? 0
             let pageSize = try connection.scalarInt("PRAGMA page_size") ?? 0

@@ -66,12 +66,10 @@ extension CaptureWriter {
 }
 
 extension CaptureReader {
-    /// Up to `limit` captures with ids above `id`, in id order: what the forwarder ships next. The compound is
-    /// merged from the two tables' rowid orders, so it reads only the rows it returns.
+    /// Up to `limit` captures with ids above `id`, in id order: what the forwarder ships next.
     public func captures(after id: Int64, limit: Int) throws(StoreError) -> [Capture] {
         let statement = try connection.prepare(
-            "SELECT \(CaptureRow.columns) FROM captures WHERE id > ?1 UNION ALL "
-                + "SELECT \(CaptureRow.columns) FROM captures_recent WHERE id > ?1 ORDER BY id LIMIT ?2")
+            "SELECT \(CaptureRow.columns) FROM captures WHERE id > ?1 ORDER BY id LIMIT ?2")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(Int64(limit), at: 2)
@@ -83,7 +81,7 @@ extension CaptureReader {
 
     /// How many captures have ids above `id`, counted up to `cap` (a range of the rowid: cheap while small).
     public func countCaptures(after id: Int64, cap: Int = 10_000_000) throws(StoreError) -> Int {
-        let statement = try connection.prepare("SELECT count(*) FROM (SELECT 1 FROM captures_all WHERE id > ?1 LIMIT ?2)")
+        let statement = try connection.prepare("SELECT count(*) FROM (SELECT 1 FROM captures WHERE id > ?1 LIMIT ?2)")
         defer { statement.reset() }
         try statement.bind(id, at: 1)
         try statement.bind(Int64(cap), at: 2)

@@ -19,7 +19,7 @@ extension CaptureReader {
         let sql = """
             SELECT \(key) AS k, count(*), min(captured_at), max(captured_at), \(UsageSQL.totals), \
             count(DISTINCT \(UsageSQL.servedModel)) \
-            FROM captures_all WHERE \(filter)\(known) GROUP BY k ORDER BY count(*) DESC, k LIMIT ?4
+            FROM captures WHERE \(filter)\(known) GROUP BY k ORDER BY count(*) DESC, k LIMIT ?4
             """
         return try connection.transaction(.deferred) { () throws(StoreError) -> [StatsGroup] in
             let statement = try connection.prepare(sql)
@@ -59,12 +59,9 @@ extension CaptureReader {
     ) throws(StoreError) -> (String?, Int64?) {
         let column = grouping == .agent ? "agent_id = ?1" : "session_id = ?1"
         let scope = selector.map { " AND \($0.column) = ?4" } ?? ""
-        // A compound with ORDER BY is merged from its two ordered arms, so the walk still stops early.
-        let arm = "\(column)\(scope) AND autorouted = 1 AND captured_at >= ?2 AND captured_at < ?3"
         let walk = try connection.prepare(
-            "SELECT autorouter_model, captured_at, id FROM captures WHERE \(arm) UNION ALL "
-                + "SELECT autorouter_model, captured_at, id FROM captures_recent WHERE \(arm) "
-                + "ORDER BY captured_at DESC, id DESC")
+            "SELECT autorouter_model, captured_at FROM captures WHERE \(column)\(scope) AND autorouted = 1 "
+                + "AND captured_at >= ?2 AND captured_at < ?3 ORDER BY captured_at DESC, id DESC")
         defer { walk.reset() }
         try walk.bind(key, at: 1)
         try walk.bind(since ?? Int64.min, at: 2)

@@ -42,7 +42,7 @@ extension CaptureReader {
             var buckets: [Int64: ReportData.Bucket] = [:]
             let byModel = try connection.prepare(
                 "SELECT (captured_at - ?2) / ?4, coalesce(\(UsageSQL.servedModel), '\(Stats.unknown)'), count(*), "
-                    + "\(UsageSQL.totals) FROM captures_all WHERE \(filter) GROUP BY 1, 2")
+                    + "\(UsageSQL.totals) FROM captures WHERE \(filter) GROUP BY 1, 2")
             defer { byModel.reset() }
             if let selector { try byModel.bind(selector.value, at: 1) }
             try byModel.bind(since, at: 2)
@@ -61,7 +61,7 @@ extension CaptureReader {
             // temp storage. https://www.sqlite.org/windowfunctions.html
             let changes = try connection.prepare(
                 "SELECT agent_id, count(*) FROM (SELECT agent_id, autorouter_model AS m, lag(autorouter_model) "
-                    + "OVER (PARTITION BY agent_id ORDER BY captured_at, id) AS prev FROM captures_all "
+                    + "OVER (PARTITION BY agent_id ORDER BY captured_at, id) AS prev FROM captures "
                     + "WHERE \(filter) AND autorouted = 1 AND agent_id IS NOT NULL) "
                     + "WHERE prev IS NOT NULL AND prev IS NOT m GROUP BY agent_id")
             defer { changes.reset() }

@@ -26,9 +26,6 @@ extension CaptureWriter {
                 connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
             )
             do throws(StoreError) {
-                // The rules run on `captures`: first the ingest tail joins it (a dry run too: moving changes where a
-                // capture is kept, not what is kept). Captures recorded meanwhile stay in the tail for the next prune.
-                try moveWholeTail { betweenChunks(PruneProgress()) }
                 run.forwardedThrough = try connection.forwardProgress()?.forwardedThrough
                 let cutoff: Int64? = policy.maxAgeMs > 0 ? now &- policy.maxAgeMs : nil
                 let initialTotal = dryRun ? try run.total() : 0
@@ -82,7 +79,7 @@ private struct PruneRun {
     }
 
     func total() throws(StoreError) -> Int {
-        try Int(connection.scalarInt("SELECT (SELECT count(*) FROM captures) + (SELECT count(*) FROM captures_recent)") ?? 0)
+        try Int(connection.scalarInt("SELECT count(*) FROM captures") ?? 0)
     }
 
     /// maxAge: `capturedAt < cutoff`, oldest first (index `captures_by_time`).

@@ -23,8 +23,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often retention runs (0 = never; 'prune' from cron still works).")
     var pruneInterval = CLIDuration(milliseconds: 600_000)
     @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
-    @Option(help: "Captures moved from the ingest tail into the indexed table per transaction (64-65536).")
-    var tailBatch = CaptureWriter.defaultMoveBatch
     @Option(help: "Close a connection idle for this long (0 = never).") var idleTimeout = CLIDuration(milliseconds: 300_000)
     @Option(help: "A longer request line is refused with -32001 and its connection closed.")
     var maxLineBytes = 1 << 20
@@ -113,8 +111,6 @@ struct Serve: AsyncParsableCommand {
             maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
         config.pruneInterval = .milliseconds(pruneInterval.milliseconds)
         config.maxConnections = maxConnections
-        guard (64...65536).contains(tailBatch) else { throw ValidationError("--tail-batch must be 64-65536") }
-        config.tailMoveBatch = tailBatch
         config.idleTimeout = .milliseconds(idleTimeout.milliseconds)
         config.maxLineBytes = maxLineBytes
         config.allowUIDs = Set(allowUid)

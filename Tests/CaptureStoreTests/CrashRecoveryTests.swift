@@ -50,7 +50,7 @@ final class CrashRecoveryTests: StoreTestCase {
         let reader = try CaptureReader(path: database)
         XCTAssertEqual(try reader.integrityCheck(), ["ok"])
         let statement = try reader.connection.prepare(
-            "SELECT openclaw_turn_id, count(*), max(id) FROM captures_all GROUP BY openclaw_turn_id"
+            "SELECT openclaw_turn_id, count(*), max(id) FROM captures GROUP BY openclaw_turn_id"
         )
         var stored: [String: (count: Int64, maxId: Int64)] = [:]
         while try statement.step() {

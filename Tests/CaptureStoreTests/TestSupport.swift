@@ -41,7 +41,7 @@ class StoreTestCase: XCTestCase {
     func storedIds(_ path: String) throws -> [Int64] {
         let connection = try Connection(path: path, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
         defer { connection.close() }
-        let statement = try connection.prepare("SELECT id FROM captures_all ORDER BY id")
+        let statement = try connection.prepare("SELECT id FROM captures ORDER BY id")
         var ids: [Int64] = []
         while try statement.step() { ids.append(statement.int64(at: 0)) }
         statement.reset()

@@ -40,15 +40,12 @@ public struct CaptureService: Service {
         let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
         let writerThread: WriterThread
-        // The writer fills it; each loop's reader consults it for lastRoute and history.
-        let tail = TailIndex()
         do {
             writerThread = try await WriterThread.start(
-                path: config.dbPath, durability: config.durability, tail: tail,
+                path: config.dbPath, durability: config.durability,
                 loop: WriterLoop(
                     queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
-                    maxGroup: config.maxGroupSize, moveBatch: config.tailMoveBatch, stats: writerStats,
-                    metrics: metrics, logger: logger
+                    maxGroup: config.maxGroupSize, stats: writerStats, metrics: metrics, logger: logger
                 ),
                 eventLoop: group.any()
             )
@@ -71,7 +68,7 @@ public struct CaptureService: Service {
         )
         context.forwarder = forwarder
         do {
-            let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, tail: tail, context: context)
+            let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, context: context)
             let quiescing = ServerQuiescingHelper(group: group)
             let server = SocketServer(
                 configuration: config, dispatchers: dispatchers,

@@ -28,8 +28,6 @@ public struct ServerConfiguration: Sendable {
     public var maxWaitingScans: Int = 1024
     /// The most records committed in one transaction.
     public var maxGroupSize: Int = 4096
-    /// Captures moved from the ingest tail into the indexed table per transaction, once the tail holds as many.
-    public var tailMoveBatch: Int = CaptureWriter.defaultMoveBatch
     /// Event loop threads (each with its own read connection); defaults to the core count.
     public var eventLoopThreads: Int = System.coreCount
     /// Reported by `taas.capture.health`.

@@ -6,12 +6,11 @@ struct LoopDispatchers: Sendable {
     private let byLoop: [ObjectIdentifier: NIOLoopBound<MethodDispatcher>]
 
     /// Opens a reader on every loop of `group`.
-    static func make(group: any EventLoopGroup, dbPath: String, tail: TailIndex, context: ServiceContext
-    ) async throws -> LoopDispatchers {
+    static func make(group: any EventLoopGroup, dbPath: String, context: ServiceContext) async throws -> LoopDispatchers {
         var byLoop: [ObjectIdentifier: NIOLoopBound<MethodDispatcher>] = [:]
         for loop in group.makeIterator() {
             let bound = try await loop.submit { () throws -> NIOLoopBound<MethodDispatcher> in
-                let reader = try CaptureReader(path: dbPath, tail: tail)
+                let reader = try CaptureReader(path: dbPath)
                 return NIOLoopBound(MethodDispatcher(context: context, reader: reader, eventLoop: loop), eventLoop: loop)
             }.get()
             byLoop[ObjectIdentifier(loop)] = bound

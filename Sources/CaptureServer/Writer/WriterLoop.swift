@@ -14,8 +14,6 @@ struct WriterLoop: Sendable {
     let retention: RetentionPolicy
     let pruneInterval: Duration
     let maxGroup: Int
-    /// The ingest tail is moved into the indexed table this many captures at a time, once it holds as many.
-    let moveBatch: Int
     let stats: WriterStats
     let metrics: ServiceMetrics?
     let logger: Logger
@@ -27,44 +25,20 @@ struct WriterLoop: Sendable {
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
         while true {
-            // While captures wait in the tail, a quiet second moves them all.
-            let idleMove = writer.tail.count > 0 ? Date().addingTimeInterval(Self.idleMoveSeconds) : nil
-            let deadline = [pruning ? nextPrune : nil, idleMove].compactMap { $0 }.min()
-            let (jobs, stopping) = queue.take(max: maxGroup, deadline: deadline)
+            let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
             if !jobs.isEmpty { process(jobs, writer: writer) }
             if stopping, jobs.isEmpty { break }
-            if jobs.isEmpty, !stopping, idleMove != nil { moveTail(writer: writer, whole: true) }
             if pruning, !stopping, Date() >= nextPrune {
                 timedPrune(writer: writer)
                 nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
             }
         }
-        moveTail(writer: writer, whole: true)
         do {
             try writer.checkpoint(truncate: true)
         } catch {
             logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
         }
         writer.close()
-    }
-
-    static let idleMoveSeconds = 1.0
-
-    /// Moves a batch of the ingest tail (or all of it) into the indexed table. A failure leaves the captures in
-    /// the tail, where every query still finds them; the next turn tries again.
-    private func moveTail(writer: CaptureWriter, whole: Bool) {
-        do {
-            if whole {
-                try writer.moveWholeTail {
-                    let records = queue.takeRecords(max: maxGroup)
-                    if !records.isEmpty { process(records, writer: writer) }
-                }
-            } else {
-                try writer.moveTail(limit: moveBatch)
-            }
-        } catch {
-            logger.warning("moving the ingest tail failed", metadata: ["error": "\(error)"])
-        }
     }
 
     private func timedPrune(writer: CaptureWriter) {
@@ -113,10 +87,7 @@ struct WriterLoop: Sendable {
                 forwarding.append(change)
             }
         }
-        if !captures.isEmpty {
-            deliver(record(captures, writer: writer), to: completions)
-            if writer.tail.count >= moveBatch { moveTail(writer: writer, whole: false) }
-        }
+        if !captures.isEmpty { deliver(record(captures, writer: writer), to: completions) }
         for change in forwarding {
             do {
                 try writer.applyForwarding(change, now: WallClock.unixMillis())

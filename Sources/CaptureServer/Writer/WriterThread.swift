@@ -10,7 +10,7 @@ struct WriterThread: Sendable {
     /// Opens (creating and migrating) the database on the writer thread, then runs `loop` there.
     /// Returns once the database is open; throws what opening threw.
     static func start(
-        path: String, durability: Durability, tail: TailIndex, loop: WriterLoop, eventLoop: any EventLoop
+        path: String, durability: Durability, loop: WriterLoop, eventLoop: any EventLoop
     ) async throws -> WriterThread {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -18,7 +18,7 @@ struct WriterThread: Sendable {
         let done = pool.runIfActive(eventLoop: eventLoop) {
             let writer: CaptureWriter
             do {
-                writer = try CaptureWriter(path: path, durability: durability, tail: tail)
+                writer = try CaptureWriter(path: path, durability: durability)
             } catch {
                 opened.fail(error)
                 return
