@@ -104,16 +104,16 @@ public final class CaptureReader {
         return statement
     }
 
-    /// Counts over the selector's captures (all captures when nil) with `since <= capturedAt < until`.
-    public func stats(_ selector: CaptureSelector?, since: Int64?, until: Int64?) throws(StoreError) -> Stats {
+    /// Counts over the selector's captures (all captures when nil) with `since <= capturedAt < until`, read from
+    /// every capture (two passes); the caller holds the read transaction.
+    func scannedStats(_ selector: CaptureSelector?, since: Int64?, until: Int64?) throws(StoreError) -> Stats {
         let filter = (selector.map { "\($0.column) = ?1 AND " } ?? "") + "captured_at >= ?2 AND captured_at < ?3"
         let bind = { (statement: Statement) throws(StoreError) in
             if let selector { try statement.bind(selector.value, at: 1) }
             try statement.bind(since ?? Int64.min, at: 2)
             try statement.bind(until ?? Int64.max, at: 3)
         }
-        // Both queries read one snapshot.
-        return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
+        do {
             var stats = Stats()
             let totals = try connection.prepare(
                 "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "

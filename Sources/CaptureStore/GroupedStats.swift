@@ -2,9 +2,9 @@ import AffinityCore
 
 extension CaptureReader {
     /// The groups of `stats` with `groupBy`: most captures first (ties by key), at most `limit`, over the
-    /// selector's captures (all when nil) with `since <= capturedAt < until`. Aggregated in SQL, so memory is
-    /// bounded by `limit`, not by the captures.
-    public func statsGroups(
+    /// selector's captures (all when nil) with `since <= capturedAt < until`. Aggregated in SQL from every
+    /// capture, so memory is bounded by `limit`, not by the captures; the caller holds the read transaction.
+    func scannedGroups(
         by grouping: StatsGrouping, selector: CaptureSelector?, since: Int64?, until: Int64?, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
         let key: String
@@ -21,7 +21,7 @@ extension CaptureReader {
             count(DISTINCT \(UsageSQL.servedModel)) \
             FROM captures WHERE \(filter)\(known) GROUP BY k ORDER BY count(*) DESC, k LIMIT ?4
             """
-        return try connection.transaction(.deferred) { () throws(StoreError) -> [StatsGroup] in
+        do {
             let statement = try connection.prepare(sql)
             defer { statement.reset() }
             if let selector { try statement.bind(selector.value, at: 1) }
@@ -54,7 +54,7 @@ extension CaptureReader {
     /// The model of the group's newest routed capture, and the oldest capture of the unbroken run of that
     /// model ending there (newest first by `(capturedAt, id)`): one indexed walk per group, which stops at
     /// the first routed capture of another model.
-    private func currentModel(
+    func currentModel(
         of key: String, _ grouping: StatsGrouping, selector: CaptureSelector?, since: Int64?, until: Int64?
     ) throws(StoreError) -> (String?, Int64?) {
         let column = grouping == .agent ? "agent_id = ?1" : "session_id = ?1"

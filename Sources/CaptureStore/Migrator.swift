@@ -10,6 +10,7 @@ enum Migrator {
         (1, String(decoding: PackageResources._001_init_sql, as: UTF8.self)),
         (2, String(decoding: PackageResources._002_usage_and_overrides_sql, as: UTF8.self)),
         (3, String(decoding: PackageResources._003_forward_progress_sql, as: UTF8.self)),
+        (4, String(decoding: PackageResources._004_rollups_sql, as: UTF8.self)),
     ]
 
     /// The schema version this binary writes and reads.

@@ -31,9 +31,11 @@ extension CaptureReader {
     /// are hours for a range up to two days, else days.
     public func report(selector: CaptureSelector?, since: Int64, until: Int64) throws(StoreError) -> ReportData {
         let bucketMs: Int64 = until - since <= 2 * 86_400_000 ? 3_600_000 : 86_400_000
-        let stats = try self.stats(selector, since: since, until: until)
-        let agents = try statsGroups(by: .agent, selector: selector, since: since, until: until, limit: 50)
-        let sessions = try statsGroups(by: .session, selector: selector, since: since, until: until, limit: 10)
+        let stats = try self.stats(selector, since: since, until: until, groupBy: .agent, limit: 50)
+        let agents = stats.groups ?? []
+        let sessions = try connection.transaction(.deferred) { () throws(StoreError) -> [StatsGroup] in
+            try scannedGroups(by: .session, selector: selector, since: since, until: until, limit: 10)
+        }
         let models = stats.byModel.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .prefix(Self.maxReportModels).map(\.key)
         let kept = Set(models)

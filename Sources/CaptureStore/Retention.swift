@@ -39,7 +39,7 @@ extension CaptureWriter {
                     let total = dryRun ? initialTotal - byAge - byPerSession : try run.total()
                     (byRows, unforwarded) = try run.pruneOldest(count: max(0, total - policy.maxRows))
                 }
-                try run.finish()
+                try run.complete()
                 let deleted = byAge + byPerSession + byRows
                 let remaining = dryRun ? initialTotal - deleted : try run.total()
                 return PruneReport(
@@ -67,6 +67,8 @@ private struct PruneRun {
     private var sessionsInChunk = 0
     /// Bounds the reads done while the write lock is held, when sessions have nothing to remove.
     private let maxSessionsPerChunk = 64
+    /// Whether a chunk took captures out of the rollups, leaving rows to clean up at the end.
+    private var rollupsTouched = false
     /// While forwarding is configured, the largest id the fleet has: the age and per-session rules stop there.
     var forwardedThrough: Int64?
     private var keepAbove: Int64 { forwardedThrough ?? Int64.max }
@@ -93,8 +95,7 @@ private struct PruneRun {
         }
         let keepAbove = self.keepAbove
         return try deleteRepeatedly(
-            "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE captured_at < ?1 AND id <= ?3 "
-                + "ORDER BY captured_at, id LIMIT ?2)",
+            "SELECT id FROM captures WHERE captured_at < ?1 AND id <= ?3 ORDER BY captured_at, id LIMIT ?2",
             bind: { statement throws(StoreError) in
                 try statement.bind(cutoff, at: 1)
                 try statement.bind(keepAbove, at: 3)
@@ -126,7 +127,7 @@ private struct PruneRun {
                     removed += try count.step() ? Int(count.int64(at: 0)) : 0
                 } else {
                     removed += try deleteRepeatedly(
-                        "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE \(range) LIMIT ?5)",
+                        "SELECT id FROM captures WHERE \(range) LIMIT ?5",
                         bind: bindRange, limitAt: 5, upTo: Int.max
                     )
                 }
@@ -159,13 +160,23 @@ private struct PruneRun {
             try note.run()
         }
         let removed = try deleteRepeatedly(
-            "DELETE FROM captures WHERE id IN (SELECT id FROM captures ORDER BY captured_at, id LIMIT ?1)",
+            "SELECT id FROM captures ORDER BY captured_at, id LIMIT ?1",
             bind: { _ throws(StoreError) in }, limitAt: 1, upTo: count
         )
         return (removed, unforwarded)
     }
 
-    /// Commits the last, partly filled chunk.
+    /// Ends the prune: removes the rollup rows it emptied (one pass over the rollups), commits the last chunk.
+    mutating func complete() throws(StoreError) {
+        if rollupsTouched, !dryRun {
+            if !connection.isInTransaction { try connection.begin(.immediate) }
+            try connection.execute("DELETE FROM capture_rollups WHERE captures <= 0")
+            rollupsTouched = false
+        }
+        try finish()
+    }
+
+    /// Commits the open, partly filled chunk.
     mutating func finish() throws(StoreError) {
         guard connection.isInTransaction else { return }
         try connection.commit()
@@ -175,19 +186,29 @@ private struct PruneRun {
 
     // MARK: Chunks
 
-    /// Runs a `DELETE … LIMIT ?` until it removes fewer rows than asked or `upTo` rows are gone, filling chunks.
+    /// Deletes the ids `select` (a `SELECT id … LIMIT ?`) picks, again and again, until it picks fewer than asked
+    /// or `upTo` rows are gone, filling chunks. Each pick is noted in `temp.doomed` so the rollups lose exactly
+    /// the captures deleted (those already folded into them) in the same transaction.
     private mutating func deleteRepeatedly(
-        _ sql: String, bind: (Statement) throws(StoreError) -> Void, limitAt limitIndex: Int32, upTo maximum: Int
+        _ select: String, bind: (Statement) throws(StoreError) -> Void, limitAt limitIndex: Int32, upTo maximum: Int
     ) throws(StoreError) -> Int {
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)")
         var removed = 0
         while removed < maximum {
             if !connection.isInTransaction { try connection.begin(.immediate) }
             let asked = min(chunkSize - deletedInChunk, maximum - removed)
-            let delete = try connection.prepare(sql)
-            try bind(delete)
-            try delete.bind(Int64(asked), at: limitIndex)
-            try delete.run()
+            try connection.execute("DELETE FROM temp.doomed")
+            let pick = try connection.prepare("INSERT INTO temp.doomed " + select)
+            try bind(pick)
+            try pick.bind(Int64(asked), at: limitIndex)
+            try pick.run()
             let changed = connection.changes
+            let unfold = try connection.prepare(
+                RollupSQL.merge("id IN (SELECT id FROM temp.doomed) AND id <= ?1", sign: -1))
+            try unfold.bind(try connection.foldedThrough(), at: 1)
+            try unfold.run()
+            try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()
+            rollupsTouched = rollupsTouched || changed > 0
             removed += changed
             deletedInChunk += changed
             progress.deleted += changed

@@ -88,6 +88,7 @@ final class Statement {
     func isNull(at column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func double(at column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
     func optionalInt64(at column: Int32) -> Int64? { isNull(at: column) ? nil : int64(at: column) }
 

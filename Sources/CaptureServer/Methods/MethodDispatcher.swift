@@ -154,11 +154,8 @@ final class MethodDispatcher {
         let grouping = try params.statsGrouping()
         let done = deliver("stats", completion) { (buffer, stats: Stats) in buffer.writeStats(stats) }
         let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
-            var stats = try reader.stats(selector, since: since, until: until)
-            if let (by, limit) = grouping {
-                stats.groups = try reader.statsGroups(by: by, selector: selector, since: since, until: until, limit: limit)
-            }
-            return stats
+            try reader.stats(
+                selector, since: since, until: until, groupBy: grouping?.0, limit: grouping?.1 ?? StatsGroup.defaultLimit)
         }
         guard let scan else { throw .overloaded("too many queries waiting") }
         scan.whenComplete { result in

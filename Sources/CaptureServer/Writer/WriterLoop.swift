@@ -24,10 +24,13 @@ struct WriterLoop: Sendable {
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
+        var folding = RollupFolding(writer: writer, logger: logger)
         while true {
-            let (jobs, stopping) = queue.take(max: maxGroup, deadline: pruning ? nextPrune : nil)
-            if !jobs.isEmpty { process(jobs, writer: writer) }
+            let deadline = [pruning ? nextPrune : nil, folding.deadline].compactMap { $0 }.min()
+            let (jobs, stopping) = queue.take(max: maxGroup, deadline: deadline)
+            if !jobs.isEmpty { folding.recorded(process(jobs, writer: writer)) }
             if stopping, jobs.isEmpty { break }
+            folding.foldIfDue(writer: writer, idle: jobs.isEmpty)
             if pruning, !stopping, Date() >= nextPrune {
                 timedPrune(writer: writer)
                 nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
@@ -66,7 +69,9 @@ struct WriterLoop: Sendable {
         return report
     }
 
-    private func process(_ jobs: [WriterJob], writer: CaptureWriter) {
+    /// Commits `jobs`; returns how many records it committed.
+    @discardableResult
+    private func process(_ jobs: [WriterJob], writer: CaptureWriter) -> Int {
         var captures: [NewCapture] = []
         var completions: [WriterCompletion<RecordOutcome>] = []
         captures.reserveCapacity(jobs.count)
@@ -87,7 +92,12 @@ struct WriterLoop: Sendable {
                 forwarding.append(change)
             }
         }
-        if !captures.isEmpty { deliver(record(captures, writer: writer), to: completions) }
+        var committed = 0
+        if !captures.isEmpty {
+            let results = record(captures, writer: writer)
+            committed = results.count { if case .success = $0 { true } else { false } }
+            deliver(results, to: completions)
+        }
         for change in forwarding {
             do {
                 try writer.applyForwarding(change, now: WallClock.unixMillis())
@@ -115,6 +125,7 @@ struct WriterLoop: Sendable {
             }
             completion.eventLoop.execute { completion.deliver(result) }
         }
+        return committed
     }
 
     private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
@@ -156,6 +167,61 @@ struct WriterLoop: Sendable {
             entry.loop.execute {
                 for (completion, result) in items { completion.deliver(result) }
             }
+        }
+    }
+}
+
+/// When the writer folds new captures into the stats rollups: a batch whenever a batch has gathered, and
+/// whatever is left after a quiet second. A backlog (the first start on schema 4) folds a batch per turn,
+/// without waiting, and is logged when it starts and when it is done.
+struct RollupFolding {
+    /// Ids above the rollups' mark, as last counted plus records committed since.
+    private var unfolded: Int
+    private var backlogStarted: Int64?
+    /// After a failed fold, the next try waits this long (a persistent failure must not spin the writer).
+    private var pausedUntil: Date?
+    private let logger: Logger
+    static let quietSeconds = 1.0
+
+    init(writer: CaptureWriter, logger: Logger) {
+        self.logger = logger
+        do {
+            unfolded = try writer.unfoldedIds()
+        } catch {
+            logger.warning("cannot read the stats rollups' mark", metadata: ["error": "\(error)"])
+            unfolded = 0
+        }
+        if unfolded >= CaptureWriter.foldBatch {
+            backlogStarted = WallClock.monotonicMillis()
+            logger.info("building the stats rollups", metadata: ["captures": "\(unfolded)"])
+        }
+    }
+
+    /// When the queue's wait should end to fold: now during a backlog, after a quiet second otherwise.
+    var deadline: Date? {
+        guard unfolded > 0 else { return nil }
+        let due = Date().addingTimeInterval(unfolded >= CaptureWriter.foldBatch ? 0 : Self.quietSeconds)
+        return pausedUntil.map { max($0, due) } ?? due
+    }
+
+    mutating func recorded(_ count: Int) { unfolded += count }
+
+    mutating func foldIfDue(writer: CaptureWriter, idle: Bool) {
+        guard unfolded >= CaptureWriter.foldBatch || (idle && unfolded > 0) else { return }
+        if let pausedUntil, Date() < pausedUntil { return }
+        pausedUntil = nil
+        do {
+            try writer.foldRollups()
+            unfolded = try writer.unfoldedIds()
+        } catch {
+            // The captures stay above the mark, where every query still counts them; the next turn tries again.
+            logger.warning("folding captures into the stats rollups failed", metadata: ["error": "\(error)"])
+            pausedUntil = Date().addingTimeInterval(5)
+            return
+        }
+        if let started = backlogStarted, unfolded < CaptureWriter.foldBatch {
+            logger.info("stats rollups built", metadata: ["ms": "\(WallClock.monotonicMillis() - started)"])
+            backlogStarted = nil
         }
     }
 }

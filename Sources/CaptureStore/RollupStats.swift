@@ -1,0 +1,275 @@
+/// What the rollups and the query's own reads of captures add up, per agent, routing, served model, algorithm,
+/// algorithm source and thinking ('' for a missing value, as in `capture_rollups`).
+struct FineKey: Hashable {
+    let agent: String
+    let autorouted: Bool
+    let model: String
+    let algo: String
+    let source: String
+    let thinking: String
+}
+
+/// The sums of `RollupSQL.sumTerms` over some captures.
+struct FineSums {
+    var captures = 0
+    var withUsage = 0
+    var input = 0.0
+    var output = 0.0
+    var cacheRead = 0.0
+    var cacheWrite = 0.0
+    var costCaptures = 0
+    var cost = 0.0
+    var savedCaptures = 0
+    var saved = 0.0
+
+    static func += (lhs: inout FineSums, rhs: FineSums) {
+        lhs.captures += rhs.captures
+        lhs.withUsage += rhs.withUsage
+        lhs.input += rhs.input
+        lhs.output += rhs.output
+        lhs.cacheRead += rhs.cacheRead
+        lhs.cacheWrite += rhs.cacheWrite
+        lhs.costCaptures += rhs.costCaptures
+        lhs.cost += rhs.cost
+        lhs.savedCaptures += rhs.savedCaptures
+        lhs.saved += rhs.saved
+    }
+
+    /// As `UsageSQL.totals` reports them: token sums saturate at the Int64 range as `total()` read back does;
+    /// a money sum of no capture is nil.
+    var usage: UsageTotals {
+        UsageTotals(
+            calls: withUsage, inputTokens: Self.saturated(input), outputTokens: Self.saturated(output),
+            cacheReadTokens: Self.saturated(cacheRead), cacheWriteTokens: Self.saturated(cacheWrite),
+            costUsd: costCaptures > 0 ? cost : nil, cacheSavedUsd: savedCaptures > 0 ? saved : nil)
+    }
+
+    private static func saturated(_ value: Double) -> Int64 {
+        if value >= 9.223372036854775807e18 { return Int64.max }
+        if value <= -9.223372036854775808e18 { return Int64.min }
+        return Int64(value)
+    }
+}
+
+/// Which parts of `since <= capturedAt < until` the rollups answer (whole hours) and which the captures do (the
+/// partial hours at the ends, when the bounds are not on the hour).
+struct RollupRange {
+    /// Buckets `lower <= bucket < upper` the rollups answer; nil when the range holds no whole hour.
+    let buckets: (lower: Int64, upper: Int64)?
+    /// `[from, to)` ranges of capture time read from the captures (for ids the rollups hold).
+    let partial: [(from: Int64, to: Int64)]
+
+    init(since: Int64?, until: Int64?) {
+        let hour = RollupSQL.bucketMs
+        let lower = since.map { Self.ceilDiv($0, hour) } ?? Int64.min
+        let upper = until.map { Self.floorDiv($0, hour) } ?? Int64.max
+        guard lower < upper else {
+            buckets = nil
+            partial = [(since ?? Int64.min, until ?? Int64.max)]
+            return
+        }
+        buckets = (lower, upper)
+        var partial: [(Int64, Int64)] = []
+        if let since, lower.multipliedReportingOverflow(by: hour).partialValue > since {
+            partial.append((since, lower * hour))
+        }
+        if let until, upper * hour < until { partial.append((upper * hour, until)) }
+        self.partial = partial
+    }
+
+    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && a < 0) ? q - 1 : q
+    }
+
+    private static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && a > 0) ? q + 1 : q
+    }
+}
+
+extension CaptureReader {
+    /// `stats` and, with `grouping`, its groups (at most `limit`, most captures first), from one snapshot.
+    ///
+    /// Over all captures or one agent's, and grouped by agent or not, the rollups answer for whole hours at or
+    /// below their mark; the partial hours at the range's ends and the captures above the mark are read from
+    /// the captures themselves. Session selectors and session or model groups read every matching capture.
+    public func stats(
+        _ selector: CaptureSelector?, since: Int64?, until: Int64?, groupBy grouping: StatsGrouping? = nil,
+        limit: Int = StatsGroup.defaultLimit
+    ) throws(StoreError) -> Stats {
+        let agent: String?
+        switch selector {
+        case nil: agent = nil
+        case .agent(let id): agent = id
+        case .session: agent = ""
+        }
+        let rollupsAnswer = agent != "" && (grouping == nil || grouping == .agent)
+        return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
+            guard rollupsAnswer else {
+                var stats = try scannedStats(selector, since: since, until: until)
+                if let grouping {
+                    stats.groups = try scannedGroups(by: grouping, selector: selector, since: since, until: until, limit: limit)
+                }
+                return stats
+            }
+            let fine = try fineSums(agent: agent, since: since, until: until)
+            var stats = try Self.stats(from: fine)
+            stats.sessions = try distinctSessions(agent: agent, since: since, until: until)
+            (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
+            if grouping == .agent {
+                stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
+            }
+            return stats
+        }
+    }
+
+    /// The fine sums over the range: rollups of whole hours, plus captures of the partial hours, plus captures
+    /// above the rollups' mark. Each capture is counted once: the first two read ids at or below the mark only.
+    private func fineSums(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> [FineKey: FineSums] {
+        let mark = try connection.foldedThrough()
+        let range = RollupRange(since: since, until: until)
+        let agentFilter = agent == nil ? "" : " AND agent_id = ?4"
+        var fine: [FineKey: FineSums] = [:]
+        if let buckets = range.buckets {
+            let rollups = try connection.prepare(RollupSQL.fineOfRollups(agent == nil ? "" : " AND agent_id = ?3"))
+            defer { rollups.reset() }
+            try rollups.bind(buckets.lower, at: 1)
+            try rollups.bind(buckets.upper, at: 2)
+            if let agent { try rollups.bind(agent, at: 3) }
+            try add(rollups, into: &fine)
+        }
+        let folded = try connection.prepare(
+            RollupSQL.fineOfCaptures("id <= ?1 AND captured_at >= ?2 AND captured_at < ?3" + agentFilter))
+        for part in range.partial {
+            try folded.bind(mark, at: 1)
+            try folded.bind(part.from, at: 2)
+            try folded.bind(part.to, at: 3)
+            if let agent { try folded.bind(agent, at: 4) }
+            try add(folded, into: &fine)
+            folded.reset()
+        }
+        let above = try connection.prepare(
+            RollupSQL.fineOfCaptures("id > ?1 AND captured_at >= ?2 AND captured_at < ?3" + agentFilter))
+        defer { above.reset() }
+        try above.bind(mark, at: 1)
+        try above.bind(since ?? Int64.min, at: 2)
+        try above.bind(until ?? Int64.max, at: 3)
+        if let agent { try above.bind(agent, at: 4) }
+        try add(above, into: &fine)
+        return fine
+    }
+
+    /// Adds the rows of a `fineOfRollups` / `fineOfCaptures` statement (six keys, ten sums).
+    private func add(_ statement: Statement, into fine: inout [FineKey: FineSums]) throws(StoreError) {
+        while try statement.step() {
+            let key = FineKey(
+                agent: statement.string(at: 0), autorouted: statement.int64(at: 1) != 0, model: statement.string(at: 2),
+                algo: statement.string(at: 3), source: statement.string(at: 4), thinking: statement.string(at: 5))
+            let sums = FineSums(
+                captures: Int(statement.int64(at: 6)), withUsage: Int(statement.int64(at: 7)),
+                input: statement.double(at: 8), output: statement.double(at: 9), cacheRead: statement.double(at: 10),
+                cacheWrite: statement.double(at: 11), costCaptures: Int(statement.int64(at: 12)),
+                cost: statement.double(at: 13), savedCaptures: Int(statement.int64(at: 14)), saved: statement.double(at: 15))
+            fine[key, default: FineSums()] += sums
+        }
+    }
+
+    /// Totals and breakdowns (sessions and time bounds are read separately).
+    private static func stats(from fine: [FineKey: FineSums]) throws(StoreError) -> Stats {
+        var stats = Stats()
+        var all = FineSums()
+        var agents = Set<String>()
+        for (key, sums) in fine where sums.captures > 0 {
+            all += sums
+            if !key.agent.isEmpty { agents.insert(key.agent) }
+            stats.byModel[key.model.isEmpty ? Stats.unknown : key.model, default: 0] += sums.captures
+            stats.byAlgo[key.algo.isEmpty ? Stats.unknown : key.algo, default: 0] += sums.captures
+            stats.byAlgoSource[key.source.isEmpty ? Stats.unknown : key.source, default: 0] += sums.captures
+            stats.byThinking[key.thinking.isEmpty ? Stats.unknown : key.thinking, default: 0] += sums.captures
+        }
+        stats.total = all.captures
+        stats.agents = agents.count
+        stats.usage = all.usage
+        return stats
+    }
+
+    /// Distinct sessions in the range: over all captures, one pass over `captures_by_session`, which holds both
+    /// columns (the planner would otherwise sort every capture).
+    private func distinctSessions(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> Int {
+        let statement = try connection.prepare(
+            agent == nil
+                ? "SELECT count(DISTINCT session_id) FROM captures INDEXED BY captures_by_session "
+                    + "WHERE captured_at >= ?1 AND captured_at < ?2"
+                : "SELECT count(DISTINCT session_id) FROM captures WHERE agent_id = ?3 AND captured_at >= ?1 "
+                    + "AND captured_at < ?2")
+        defer { statement.reset() }
+        try statement.bind(since ?? Int64.min, at: 1)
+        try statement.bind(until ?? Int64.max, at: 2)
+        if let agent { try statement.bind(agent, at: 3) }
+        return try statement.step() ? Int(statement.int64(at: 0)) : 0
+    }
+
+    /// The oldest and newest capture times in the range: one index seek each.
+    private func timeBounds(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> (Int64?, Int64?) {
+        let scope = agent == nil ? "" : "agent_id = ?3 AND "
+        var bounds: [Int64?] = []
+        for order in ["", " DESC"] {
+            let statement = try connection.prepare(
+                "SELECT captured_at FROM captures WHERE \(scope)captured_at >= ?1 AND captured_at < ?2 "
+                    + "ORDER BY captured_at\(order) LIMIT 1")
+            try statement.bind(since ?? Int64.min, at: 1)
+            try statement.bind(until ?? Int64.max, at: 2)
+            if let agent { try statement.bind(agent, at: 3) }
+            bounds.append(try statement.step() ? statement.int64(at: 0) : nil)
+            statement.reset()
+        }
+        return (bounds[0], bounds[1])
+    }
+
+    /// Agent groups from the fine sums; each group's time bounds are index seeks, and its current model a walk
+    /// only when more than one routed model served it in the range.
+    private func agentGroups(
+        from fine: [FineKey: FineSums], since: Int64?, until: Int64?, limit: Int
+    ) throws(StoreError) -> [StatsGroup] {
+        var sums: [String: FineSums] = [:]
+        var models: [String: Set<String>] = [:]
+        var routed: [String: Set<String>] = [:]
+        for (key, value) in fine where value.captures > 0 && !key.agent.isEmpty {
+            sums[key.agent, default: FineSums()] += value
+            if !key.model.isEmpty { models[key.agent, default: []].insert(key.model) }
+            if key.autorouted { routed[key.agent, default: []].insert(key.model) }
+        }
+        let top = sums.sorted { ($0.value.captures, $1.key) > ($1.value.captures, $0.key) }.prefix(limit)
+        var groups: [StatsGroup] = []
+        for (agent, value) in top {
+            let (first, last) = try timeBounds(agent: agent, since: since, until: until)
+            var group = StatsGroup(
+                key: agent, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
+                lastModel: nil, modelSince: nil, models: models[agent]?.count ?? 0, usage: value.usage)
+            let served = routed[agent] ?? []
+            if served.count == 1, let model = served.first {
+                group.lastModel = model.isEmpty ? nil : model
+                group.modelSince = try oldestRouted(agent: agent, since: since, until: until)
+            } else if served.count > 1 {
+                (group.lastModel, group.modelSince) = try currentModel(
+                    of: agent, .agent, selector: nil, since: since, until: until)
+            }
+            groups.append(group)
+        }
+        return groups
+    }
+
+    /// The time of the agent's oldest routed capture in the range: a walk of `captures_by_agent` from the oldest
+    /// end, which stops at the first routed capture.
+    private func oldestRouted(agent: String, since: Int64?, until: Int64?) throws(StoreError) -> Int64? {
+        let statement = try connection.prepare(
+            "SELECT captured_at FROM captures WHERE agent_id = ?1 AND autorouted = 1 AND captured_at >= ?2 "
+                + "AND captured_at < ?3 ORDER BY captured_at, id LIMIT 1")
+        defer { statement.reset() }
+        try statement.bind(agent, at: 1)
+        try statement.bind(since ?? Int64.min, at: 2)
+        try statement.bind(until ?? Int64.max, at: 3)
+        return try statement.step() ? statement.int64(at: 0) : nil
+    }
+}

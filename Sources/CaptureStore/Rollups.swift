@@ -1,0 +1,96 @@
+/// The hourly rollups of schema 4 (`Migrations/0004_rollups.sql`): the SQL that folds captures into them and
+/// takes deleted captures out, in one place.
+enum RollupSQL {
+    /// Milliseconds in one bucket.
+    static let bucketMs: Int64 = 3_600_000
+
+    /// The six key columns of a rollup row after its bucket, computed from a capture ('' for a missing value).
+    static let fineKey = """
+        ifnull(agent_id, ''), autorouted, ifnull(\(UsageSQL.servedModel), ''), ifnull(autorouter_algo, ''), \
+        ifnull(autorouter_algo_source, ''), ifnull(thinking_applied, '')
+        """
+    /// All seven key columns: the hour, then `fineKey`.
+    static let keyOfCapture = "captured_at / \(bucketMs), " + fineKey
+
+    /// The ten sums of a rollup row over a set of captures, in `capture_rollups` column order.
+    static let sumTerms = [
+        "count(*)", "count(*) FILTER (WHERE \(UsageSQL.hasUsage))", "total(input_tokens)", "total(output_tokens)",
+        "total(cache_read_tokens)", "total(cache_write_tokens)", "count(cost_usd)", "total(cost_usd)",
+        "count(cache_saved_usd)", "total(cache_saved_usd)",
+    ]
+    static let sumColumns = [
+        "captures", "with_usage", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+        "cost_captures", "cost_usd", "saved_captures", "cache_saved_usd",
+    ]
+
+    /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects. The WHERE keeps SQLite from reading
+    /// ON CONFLICT as a join constraint: https://www.sqlite.org/lang_upsert.html
+    static func merge(_ filter: String, sign: Int) -> String {
+        let sums = sumTerms.map { sign < 0 ? "-(\($0))" : $0 }.joined(separator: ", ")
+        return """
+            INSERT INTO capture_rollups SELECT \(keyOfCapture), \(sums) FROM captures WHERE \(filter) \
+            GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE SET \
+            \(sumColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            """
+    }
+
+    /// The same key and sums over the captures `filter` selects, keyed without the bucket: what a query adds to
+    /// the rollups of whole hours (`FineRow` reads it).
+    static func fineOfCaptures(_ filter: String) -> String {
+        "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")) "
+            + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
+    }
+
+    /// The rollups of whole buckets `?1 <= bucket < ?2` (with `extra`), summed over the buckets.
+    static func fineOfRollups(_ extra: String) -> String {
+        "SELECT agent_id, autorouted, model, algo, algo_source, thinking, "
+            + sumColumns.map { "sum(\($0))" }.joined(separator: ", ")
+            + " FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2\(extra) "
+            + "GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(captures) > 0"
+    }
+}
+
+extension Connection {
+    /// The last capture id the rollups include.
+    func foldedThrough() throws(StoreError) -> Int64 {
+        try scalarInt("SELECT folded_through FROM rollup_progress WHERE slot = 1") ?? 0
+    }
+}
+
+extension CaptureWriter {
+    /// Captures one fold takes at most: one short transaction on the writer (a GROUP BY over them and a few
+    /// rollup pages), between groups of records.
+    public static let foldBatch = 8192
+
+    /// Folds the next captures after the mark (at most `limit`) into the rollups, in one transaction; returns how
+    /// many ids the mark moved over (0 when the rollups are caught up).
+    @discardableResult
+    public func foldRollups(limit: Int = CaptureWriter.foldBatch) throws(StoreError) -> Int {
+        try connection.transaction(.immediate) { () throws(StoreError) -> Int in
+            let from = try connection.foldedThrough()
+            let last = try connection.prepare("SELECT id FROM captures WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")
+            defer { last.reset() }
+            try last.bind(from, at: 1)
+            try last.bind(Int64(max(1, limit) - 1), at: 2)
+            var through: Int64?
+            if try last.step() { through = last.int64(at: 0) }
+            last.reset()
+            if through == nil { through = try connection.scalarInt("SELECT max(id) FROM captures") }
+            guard let through, through > from else { return 0 }
+            let fold = try connection.prepare(RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1))
+            try fold.bind(from, at: 1)
+            try fold.bind(through, at: 2)
+            try fold.run()
+            let mark = try connection.prepare("UPDATE rollup_progress SET folded_through = ?1 WHERE slot = 1")
+            try mark.bind(through, at: 1)
+            try mark.run()
+            return Int(through - from)
+        }
+    }
+
+    /// Ids above the rollups' mark, up to the newest capture (an upper bound on the captures still to fold).
+    public func unfoldedIds() throws(StoreError) -> Int {
+        let newest = try connection.scalarInt("SELECT max(id) FROM captures") ?? 0
+        return Int(max(0, newest - (try connection.foldedThrough())))
+    }
+}
