@@ -10,6 +10,8 @@
                                           equal to its newest capture id (the fleet has everything)
   bench-rpc.py lagwatch SOCK STOPFILE     samples health.forward.lagCaptures every 50 ms until STOPFILE
                                           exists; prints {"samples","p50","p95","max"}
+  bench-rpc.py folded SOCK TIMEOUT_MS     ms until health.statsRollupsBehind is 0 (every capture folded into
+                                          the stats rollups, as on a database the service has run on)
   bench-rpc.py load DB ROWS SESSIONS FIRST_MS STEP_MS
                                           appends ROWS captures straight into a database the service
                                           created (and is not running on): session i % SESSIONS,
@@ -133,6 +135,19 @@ def forward_state(path):
     return forward
 
 
+def folded(path, timeout_ms):
+    started = time.monotonic()
+    deadline = started + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        s = connect(path)
+        health = json.loads(roundtrip(s, HEALTH, [b""]))["result"]
+        s.close()
+        if health.get("statsRollupsBehind", 0) == 0:
+            return round((time.monotonic() - started) * 1000)
+        time.sleep(0.05)
+    raise SystemExit(f"the rollups of {path} were not caught up within {timeout_ms} ms")
+
+
 def newest_id(path):
     """The newest capture id of the service on PATH (its database is c.sqlite3 beside the socket)."""
     db = os.path.join(os.path.dirname(path), "c.sqlite3")
@@ -212,6 +227,8 @@ if __name__ == "__main__":
         startup(sys.argv[2], sys.argv[3])
     elif cmd == "load":
         load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+    elif cmd == "folded":
+        print(folded(sys.argv[2], int(sys.argv[3])))
     elif cmd == "forwarded":
         forwarded(int(sys.argv[2]), sys.argv[3:])
     elif cmd == "lagwatch":

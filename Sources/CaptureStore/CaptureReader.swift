@@ -156,9 +156,16 @@ public final class CaptureReader {
             let pageSize = try connection.scalarInt("PRAGMA page_size") ?? 0
             // A database of schema 2 (doctor --offline on a file not yet migrated) has no forwarding row.
             let forward = version >= 3 ? try connection.forwardProgress() : nil
+            var behind = 0
+            if version >= 4 {
+                let above = try connection.prepare("SELECT count(*) FROM captures WHERE id > ?1")
+                defer { above.reset() }
+                try above.bind(try connection.foldedThrough(), at: 1)
+                behind = try above.step() ? Int(above.int64(at: 0)) : 0
+            }
             return StoreHealth(
                 captures: captures, schemaVersion: version, dbBytes: pages * pageSize,
-                walBytes: DatabaseFile.size(path + "-wal"), forward: forward
+                walBytes: DatabaseFile.size(path + "-wal"), forward: forward, rollupsBehind: behind
             )
         }
     }

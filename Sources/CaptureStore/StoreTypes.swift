@@ -242,9 +242,15 @@ public struct StoreHealth: Sendable, Hashable {
     public var walBytes: Int64
     /// The forwarding row, while forwarding is configured.
     public var forward: ForwardProgress?
+    /// Captures not yet folded into the stats rollups (schema 4); queries read those one by one.
+    public var rollupsBehind: Int
 
-    public init(captures: Int, schemaVersion: Int, dbBytes: Int64, walBytes: Int64, forward: ForwardProgress? = nil) {
+    public init(
+        captures: Int, schemaVersion: Int, dbBytes: Int64, walBytes: Int64, forward: ForwardProgress? = nil,
+        rollupsBehind: Int = 0
+    ) {
         self.forward = forward
+        self.rollupsBehind = rollupsBehind
         self.captures = captures
         self.schemaVersion = schemaVersion
         self.dbBytes = dbBytes

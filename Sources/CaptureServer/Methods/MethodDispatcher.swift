@@ -211,6 +211,8 @@ final class MethodDispatcher {
             buffer.writeJSONInt(health.dbBytes)
             buffer.writeStaticString(",\"walBytes\":")
             buffer.writeJSONInt(health.walBytes)
+            buffer.writeStaticString(",\"statsRollupsBehind\":")
+            buffer.writeJSONInt(Int64(health.rollupsBehind))
             buffer.writeStaticString(",\"uptimeMs\":")
             buffer.writeJSONInt(uptime.wholeMilliseconds)
             buffer.writeStaticString(",\"durability\":")
