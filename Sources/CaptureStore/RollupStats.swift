@@ -21,8 +21,13 @@ struct FineSums {
     var cost = 0.0
     var savedCaptures = 0
     var saved = 0.0
+    /// The oldest and newest capture time among the captures read one by one (nil for rollups).
+    var first: Int64?
+    var last: Int64?
 
     static func += (lhs: inout FineSums, rhs: FineSums) {
+        lhs.first = [lhs.first, rhs.first].compactMap { $0 }.min()
+        lhs.last = [lhs.last, rhs.last].compactMap { $0 }.max()
         lhs.captures += rhs.captures
         lhs.withUsage += rhs.withUsage
         lhs.input += rhs.input
@@ -104,7 +109,7 @@ extension CaptureReader {
         case .agent(let id): agent = id
         case .session: agent = ""
         }
-        let rollupsAnswer = agent != "" && (grouping == nil || grouping == .agent)
+        let rollupsAnswer = agent != "" && grouping != .session
         return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
             guard rollupsAnswer else {
                 var stats = try scannedStats(selector, since: since, until: until)
@@ -117,8 +122,10 @@ extension CaptureReader {
             var stats = try Self.stats(from: fine)
             stats.sessions = try distinctSessions(agent: agent, since: since, until: until)
             (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
-            if grouping == .agent {
-                stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
+            switch grouping {
+            case .agent: stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
+            case .model: stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, limit: limit)
+            case .session, nil: break
             }
             return stats
         }
@@ -170,7 +177,8 @@ extension CaptureReader {
                 captures: Int(statement.int64(at: 6)), withUsage: Int(statement.int64(at: 7)),
                 input: statement.double(at: 8), output: statement.double(at: 9), cacheRead: statement.double(at: 10),
                 cacheWrite: statement.double(at: 11), costCaptures: Int(statement.int64(at: 12)),
-                cost: statement.double(at: 13), savedCaptures: Int(statement.int64(at: 14)), saved: statement.double(at: 15))
+                cost: statement.double(at: 13), savedCaptures: Int(statement.int64(at: 14)), saved: statement.double(at: 15),
+                first: statement.optionalInt64(at: 16), last: statement.optionalInt64(at: 17))
             fine[key, default: FineSums()] += sums
         }
     }
@@ -258,6 +266,73 @@ extension CaptureReader {
             groups.append(group)
         }
         return groups
+    }
+
+    /// Model groups from the fine sums. A group's first and last capture come from the captures read one by one
+    /// and, when the rollups hold some of it, from a walk of the first and last hour that has it.
+    private func modelGroups(
+        from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?, limit: Int
+    ) throws(StoreError) -> [StatsGroup] {
+        var sums: [String: FineSums] = [:]
+        for (key, value) in fine where value.captures > 0 { sums[key.model, default: FineSums()] += value }
+        let name = { (model: String) in model.isEmpty ? Stats.unknown : model }
+        let top = sums.sorted { ($0.value.captures, name($1.key)) > ($1.value.captures, name($0.key)) }.prefix(limit)
+        let range = RollupRange(since: since, until: until)
+        let extents = try range.buckets.map { buckets throws(StoreError) in
+            try modelExtents(buckets, agent: agent)
+        } ?? [:]
+        var groups: [StatsGroup] = []
+        for (model, value) in top {
+            var first = value.first
+            var last = value.last
+            if let extent = extents[model] {
+                let hour = RollupSQL.bucketMs
+                if let found = try edgeOfHour(model, agent: agent, from: extent.first * hour, oldest: true) {
+                    first = min(first ?? found, found)
+                }
+                if let found = try edgeOfHour(model, agent: agent, from: extent.last * hour, oldest: false) {
+                    last = max(last ?? found, found)
+                }
+            }
+            groups.append(
+                StatsGroup(
+                    key: name(model), captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
+                    lastModel: model.isEmpty ? nil : model, modelSince: nil, models: model.isEmpty ? 0 : 1,
+                    usage: value.usage))
+        }
+        return groups
+    }
+
+    /// The first and last whole-hour bucket in which the rollups hold each served model.
+    private func modelExtents(
+        _ buckets: (lower: Int64, upper: Int64), agent: String?
+    ) throws(StoreError) -> [String: (first: Int64, last: Int64)] {
+        let statement = try connection.prepare(
+            "SELECT model, min(bucket), max(bucket) FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2 "
+                + "AND captures > 0\(agent == nil ? "" : " AND agent_id = ?3") GROUP BY model")
+        defer { statement.reset() }
+        try statement.bind(buckets.lower, at: 1)
+        try statement.bind(buckets.upper, at: 2)
+        if let agent { try statement.bind(agent, at: 3) }
+        var extents: [String: (Int64, Int64)] = [:]
+        while try statement.step() { extents[statement.string(at: 0)] = (statement.int64(at: 1), statement.int64(at: 2)) }
+        return extents
+    }
+
+    /// The oldest (or newest) capture of `model` ('' for none) in the hour starting at `start`, among the ids the
+    /// rollups hold: a walk of `captures_by_time` over that hour.
+    private func edgeOfHour(_ model: String, agent: String?, from start: Int64, oldest: Bool) throws(StoreError) -> Int64? {
+        let statement = try connection.prepare(
+            "SELECT captured_at FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 AND id <= ?3 "
+                + "AND ifnull(\(UsageSQL.servedModel), '') = ?4\(agent == nil ? "" : " AND agent_id = ?5") "
+                + "ORDER BY captured_at\(oldest ? "" : " DESC") LIMIT 1")
+        defer { statement.reset() }
+        try statement.bind(start, at: 1)
+        try statement.bind(start + RollupSQL.bucketMs, at: 2)
+        try statement.bind(try connection.foldedThrough(), at: 3)
+        try statement.bind(model, at: 4)
+        if let agent { try statement.bind(agent, at: 5) }
+        return try statement.step() ? statement.int64(at: 0) : nil
     }
 
     /// The time of the agent's oldest routed capture in the range: a walk of `captures_by_agent` from the oldest

@@ -36,8 +36,9 @@ enum RollupSQL {
 
     /// The same key and sums over the captures `filter` selects, keyed without the bucket: what a query adds to
     /// the rollups of whole hours (`FineRow` reads it).
+    /// Also the first and last capture time of each line, which the rollups do not keep.
     static func fineOfCaptures(_ filter: String) -> String {
-        "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")) "
+        "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")), min(captured_at), max(captured_at) "
             + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
     }
 
@@ -45,7 +46,7 @@ enum RollupSQL {
     static func fineOfRollups(_ extra: String) -> String {
         "SELECT agent_id, autorouted, model, algo, algo_source, thinking, "
             + sumColumns.map { "sum(\($0))" }.joined(separator: ", ")
-            + " FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2\(extra) "
+            + ", NULL, NULL FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2\(extra) "
             + "GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(captures) > 0"
     }
 }

@@ -51,12 +51,12 @@ final class RollupTests: StoreTestCase {
 
     /// Stats and agent groups through the rollups, and the same read from every capture.
     private func bothWays(
-        _ reader: CaptureReader, _ selector: CaptureSelector?, since: Int64?, until: Int64?
+        _ reader: CaptureReader, _ selector: CaptureSelector?, since: Int64?, until: Int64?, by grouping: StatsGrouping
     ) throws -> (rollups: Stats, scanned: Stats) {
-        let rollups = try reader.stats(selector, since: since, until: until, groupBy: .agent, limit: 1000)
+        let rollups = try reader.stats(selector, since: since, until: until, groupBy: grouping, limit: 1000)
         let scanned = try reader.connection.transaction(.deferred) { () throws(StoreError) -> Stats in
             var stats = try reader.scannedStats(selector, since: since, until: until)
-            stats.groups = try reader.scannedGroups(by: .agent, selector: selector, since: since, until: until, limit: 1000)
+            stats.groups = try reader.scannedGroups(by: grouping, selector: selector, since: since, until: until, limit: 1000)
             return stats
         }
         return (rollups, scanned)
@@ -73,8 +73,12 @@ final class RollupTests: StoreTestCase {
     private func assertAgree(_ reader: CaptureReader, _ stage: String) throws {
         for (since, until) in ranges {
             for selector in [nil, CaptureSelector.agent("agent-2"), .agent("nobody")] {
-                let (rollups, scanned) = try bothWays(reader, selector, since: since, until: until)
-                XCTAssertEqual(rollups, scanned, "\(stage), \(String(describing: selector)), \(String(describing: since))..<\(String(describing: until))")
+                for grouping in [StatsGrouping.agent, .model] {
+                    let (rollups, scanned) = try bothWays(reader, selector, since: since, until: until, by: grouping)
+                    XCTAssertEqual(
+                        rollups, scanned,
+                        "\(stage), by \(grouping), \(String(describing: selector)), \(String(describing: since))..<\(String(describing: until))")
+                }
             }
         }
     }
