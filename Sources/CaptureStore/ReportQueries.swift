@@ -33,9 +33,7 @@ extension CaptureReader {
         let bucketMs: Int64 = until - since <= 2 * 86_400_000 ? 3_600_000 : 86_400_000
         let stats = try self.stats(selector, since: since, until: until, groupBy: .agent, limit: 50)
         let agents = stats.groups ?? []
-        let sessions = try connection.transaction(.deferred) { () throws(StoreError) -> [StatsGroup] in
-            try scannedGroups(by: .session, selector: selector, since: since, until: until, limit: 10)
-        }
+        let sessions = try self.stats(selector, since: since, until: until, groupBy: .session, limit: 10).groups ?? []
         let models = stats.byModel.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .prefix(Self.maxReportModels).map(\.key)
         let kept = Set(models)

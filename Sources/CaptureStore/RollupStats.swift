@@ -96,9 +96,10 @@ struct RollupRange {
 extension CaptureReader {
     /// `stats` and, with `grouping`, its groups (at most `limit`, most captures first), from one snapshot.
     ///
-    /// Over all captures or one agent's, and grouped by agent or not, the rollups answer for whole hours at or
-    /// below their mark; the partial hours at the range's ends and the captures above the mark are read from
-    /// the captures themselves. Session selectors and session or model groups read every matching capture.
+    /// Over all captures or one agent's, the rollups answer for whole hours at or below their mark; the partial
+    /// hours at the range's ends and the captures above the mark are read from the captures themselves. Agent and
+    /// model groups come from the same sums; session groups are ranked through `captures_by_session`. A session
+    /// selector reads that session's captures.
     public func stats(
         _ selector: CaptureSelector?, since: Int64?, until: Int64?, groupBy grouping: StatsGrouping? = nil,
         limit: Int = StatsGroup.defaultLimit
@@ -109,7 +110,7 @@ extension CaptureReader {
         case .agent(let id): agent = id
         case .session: agent = ""
         }
-        let rollupsAnswer = agent != "" && grouping != .session
+        let rollupsAnswer = agent != ""
         return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
             guard rollupsAnswer else {
                 var stats = try scannedStats(selector, since: since, until: until)
@@ -125,7 +126,11 @@ extension CaptureReader {
             switch grouping {
             case .agent: stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
             case .model: stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, limit: limit)
-            case .session, nil: break
+            case .session:
+                stats.groups = agent == nil
+                    ? try sessionGroups(since: since, until: until, limit: limit)
+                    : try scannedGroups(by: .session, selector: selector, since: since, until: until, limit: limit)
+            case nil: break
             }
             return stats
         }
@@ -299,6 +304,43 @@ extension CaptureReader {
                     key: name(model), captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
                     lastModel: model.isEmpty ? nil : model, modelSince: nil, models: model.isEmpty ? 0 : 1,
                     usage: value.usage))
+        }
+        return groups
+    }
+
+    /// Session groups over all captures: ranked by one pass over `captures_by_session`, which holds the session,
+    /// the time and, counted, the captures; usage, models and the current model are then read for the `limit`
+    /// groups returned only, each through the same index.
+    private func sessionGroups(since: Int64?, until: Int64?, limit: Int) throws(StoreError) -> [StatsGroup] {
+        let rank = try connection.prepare(
+            "SELECT session_id, count(*), min(captured_at), max(captured_at) FROM captures INDEXED BY captures_by_session "
+                + "WHERE captured_at >= ?1 AND captured_at < ?2 GROUP BY session_id ORDER BY 2 DESC, 1 LIMIT ?3")
+        try rank.bind(since ?? Int64.min, at: 1)
+        try rank.bind(until ?? Int64.max, at: 2)
+        try rank.bind(Int64(limit), at: 3)
+        var groups: [StatsGroup] = []
+        while try rank.step() {
+            groups.append(
+                StatsGroup(
+                    key: rank.string(at: 0), captures: Int(rank.int64(at: 1)), firstCapturedAt: rank.int64(at: 2),
+                    lastCapturedAt: rank.int64(at: 3), lastModel: nil, modelSince: nil, models: 0, usage: UsageTotals()))
+        }
+        rank.reset()
+        let details = try connection.prepare(
+            "SELECT \(UsageSQL.totals), count(DISTINCT \(UsageSQL.servedModel)) FROM captures "
+                + "WHERE session_id = ?1 AND captured_at >= ?2 AND captured_at < ?3")
+        defer { details.reset() }
+        for index in groups.indices {
+            try details.bind(groups[index].key, at: 1)
+            try details.bind(since ?? Int64.min, at: 2)
+            try details.bind(until ?? Int64.max, at: 3)
+            if try details.step() {
+                groups[index].usage = details.usageTotals(from: 0)
+                groups[index].models = Int(details.int64(at: 7))
+            }
+            details.reset()
+            (groups[index].lastModel, groups[index].modelSince) = try currentModel(
+                of: groups[index].key, .session, selector: nil, since: since, until: until)
         }
         return groups
     }

@@ -73,7 +73,7 @@ final class RollupTests: StoreTestCase {
     private func assertAgree(_ reader: CaptureReader, _ stage: String) throws {
         for (since, until) in ranges {
             for selector in [nil, CaptureSelector.agent("agent-2"), .agent("nobody")] {
-                for grouping in [StatsGrouping.agent, .model] {
+                for grouping in StatsGrouping.allCases {
                     let (rollups, scanned) = try bothWays(reader, selector, since: since, until: until, by: grouping)
                     XCTAssertEqual(
                         rollups, scanned,
