@@ -9,10 +9,6 @@ import XCTest
 final class CommandLineTests: EndToEndTestCase {
     private var socketArguments: [String] { ["--socket", socketPath] }
 
-    private func assertSucceeded(_ result: CLIResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(result.status, 0, "\(what): stdout \(result.stdout) stderr \(result.stderr)", file: file, line: line)
-    }
-
     func testRecordThenQueryCommandsPrintTheServiceResultsAsJSON() throws {
         try startService()
         let recorded = try runCLI(

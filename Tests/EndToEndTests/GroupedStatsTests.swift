@@ -53,6 +53,38 @@ final class GroupedStatsTests: EndToEndTestCase {
         XCTAssertNil(try client.result("taas.autorouter.stats", [:])["groups"], "no groups without groupBy")
     }
 
+    /// The stats rollups (schema 4) fold in the background: every answer is the same before the fold, after it,
+    /// and after `taas-capture prune` deleted captures from another process.
+    func testAnswersAreTheSameBeforeAndAfterTheRollupsFoldAndAfterAPruneFromTheCommandLine() throws {
+        try startService(arguments: ["--max-per-session", "0"])
+        let client = try connect()
+        let t = nowMs() - 3 * 3_600_000 - 1_234
+        for index in 0..<40 {
+            try record(
+                client, agent: "agent-\(index % 3)", session: "oc:s\(index % 7)", model: index % 5 == 0 ? nil : "m\(index % 2)",
+                at: t + Int64(index) * 300_000, cacheRead: Int64(index))
+        }
+        let queries: [JSON] = [
+            [:], ["groupBy": "agent"], ["groupBy": "session"], ["groupBy": "model"], ["agentId": "agent-1", "groupBy": "model"],
+            ["groupBy": "agent", "since": .int(t + 3_600_000 + 7)], ["groupBy": "session", "until": .int(t + 7_200_000)],
+        ]
+        let answers = { () throws -> [JSON] in try queries.map { try client.result("taas.autorouter.stats", $0) } }
+        let before = try answers()
+        XCTAssertEqual(try client.result("taas.capture.health", [:])["statsRollupsBehind"], 40, "nothing folded yet")
+        let deadline = Date().addingTimeInterval(10)
+        while try client.result("taas.capture.health", [:])["statsRollupsBehind"] != 0, Date() < deadline { usleep(50_000) }
+        XCTAssertEqual(try client.result("taas.capture.health", [:])["statsRollupsBehind"], 0, "folded after a quiet second")
+        let after = try answers()
+        for (query, (old, new)) in zip(queries, zip(before, after)) { XCTAssertEqual(old, new, "\(query.encoded)") }
+
+        assertSucceeded(try runCLI(["prune", "--db", dbPath, "--max-per-session", "2", "--json"]), "prune")
+        let pruned = try client.result("taas.autorouter.stats", ["groupBy": "session"])
+        XCTAssertEqual(pruned["total"], 14, "2 in each of 7 sessions")
+        XCTAssertEqual(pruned["groups"]?.array?.compactMap { $0["captures"]?.int }, Array(repeating: 2, count: 7))
+        let byAgent = try XCTUnwrap(try client.result("taas.autorouter.stats", ["groupBy": "agent"])["groups"]?.array)
+        XCTAssertEqual(byAgent.compactMap { $0["captures"]?.int }.reduce(0, +), 14, "the rollups lost what the CLI deleted")
+    }
+
     func testBadGroupingParamsAreRefused() throws {
         try startService()
         let client = try connect()

@@ -55,6 +55,10 @@ class EndToEndTestCase: XCTestCase {
     }
 
     /// Runs the binary with `arguments` to completion (at most `timeout` seconds).
+    func assertSucceeded(_ result: CLIResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 0, "\(what): stdout \(result.stdout) stderr \(result.stderr)", file: file, line: line)
+    }
+
     func runCLI(
         _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, timeout: Double = 30
     ) throws -> CLIResult {
