@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often retention runs (0 = never; 'prune' from cron still works).")
     var pruneInterval = CLIDuration(milliseconds: 600_000)
     @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
+    @Option(help: "Event-loop threads serving connections (default: one per core).") var eventLoops: Int?
     @Option(help: "Close a connection idle for this long (0 = never).") var idleTimeout = CLIDuration(milliseconds: 300_000)
     @Option(help: "A longer request line is refused with -32001 and its connection closed.")
     var maxLineBytes = 1 << 20
@@ -111,6 +112,10 @@ struct Serve: AsyncParsableCommand {
             maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
         config.pruneInterval = .milliseconds(pruneInterval.milliseconds)
         config.maxConnections = maxConnections
+        if let eventLoops {
+            guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops must be 1-64") }
+            config.eventLoopThreads = eventLoops
+        }
         config.idleTimeout = .milliseconds(idleTimeout.milliseconds)
         config.maxLineBytes = maxLineBytes
         config.allowUIDs = Set(allowUid)

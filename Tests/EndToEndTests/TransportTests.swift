@@ -4,7 +4,20 @@ import XCTest
 final class TransportTests: EndToEndTestCase {
     func testPipelinedRequestsAreAnsweredInRequestOrder() throws {
         try startService()
-        let client = try connect()
+        try assertPipelineAnsweredInOrder(try connect())
+    }
+
+    /// `--event-loops 1`: every connection on one loop (and its one reader), still answered in order.
+    func testOneEventLoopServesSeveralPipelinedConnections() throws {
+        try startService(arguments: ["--event-loops", "1"])
+        let clients = try (0..<3).map { _ in try connect() }
+        for client in clients { try assertPipelineAnsweredInOrder(client) }
+        let refused = try runCLI(["serve", "--event-loops", "0", "--socket", workDirectory + "/x.sock", "--db", workDirectory + "/x.db"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--event-loops must be 1-64"), refused.stderr)
+    }
+
+    private func assertPipelineAnsweredInOrder(_ client: LineClient) throws {
         var text = ""
         for index in 1...300 {
             switch index % 3 {
