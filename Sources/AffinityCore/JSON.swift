@@ -105,19 +105,25 @@ public enum JSON: Sendable, Hashable {
 }
 
 /// A string compared and hashed by its Unicode scalars (its UTF-8 bytes), as JavaScript compares
-/// strings and object keys, rather than by Swift's canonical equivalence.
-struct ScalarKey: Hashable {
-    let string: String
-    init(_ string: String) { self.string = string }
+/// strings and object keys and SQLite's BINARY collation compares text, rather than by Swift's canonical
+/// equivalence (under which two distinct stored ids can be equal).
+public struct ScalarKey: Hashable, Sendable {
+    public let string: String
+    public init(_ string: String) { self.string = string }
 
-    static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { sameScalars(lhs.string, rhs.string) }
+    public static func == (lhs: ScalarKey, rhs: ScalarKey) -> Bool { sameScalars(lhs.string, rhs.string) }
 
     /// Byte equality of the UTF-8, with the O(1) length check first: most keys differ in length.
     static func sameScalars(_ a: String, _ b: String) -> Bool {
         a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
     }
 
-    func hash(into hasher: inout Hasher) {
+    /// Byte order of the UTF-8: SQLite's `ORDER BY` on text.
+    public static func precedes(_ a: ScalarKey, _ b: ScalarKey) -> Bool {
+        a.string.utf8.lexicographicallyPrecedes(b.string.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
         hasher.combine(string.utf8.count)
         for byte in string.utf8 { hasher.combine(byte) }
     }

@@ -1,12 +1,15 @@
+import AffinityCore
+
 /// What the rollups and the query's own reads of captures add up, per agent, routing, served model, algorithm,
-/// algorithm source and thinking ('' for a missing value, as in `capture_rollups`).
+/// algorithm source and thinking ('' for a missing value, as in `capture_rollups`). Keys compare by their bytes,
+/// as SQLite's GROUP BY does: two canonically equivalent ids are two agents.
 struct FineKey: Hashable {
-    let agent: String
+    let agent: ScalarKey
     let autorouted: Bool
-    let model: String
-    let algo: String
-    let source: String
-    let thinking: String
+    let model: ScalarKey
+    let algo: ScalarKey
+    let source: ScalarKey
+    let thinking: ScalarKey
 }
 
 /// The sums of `RollupSQL.sumTerms` over some captures.
@@ -64,7 +67,12 @@ struct RollupRange {
     /// `[from, to)` ranges of capture time read from the captures (for ids the rollups hold).
     let partial: [(from: Int64, to: Int64)]
 
+    /// Bounds are clamped to ±2^60 ms (36 million years), past any capture time, so the arithmetic below cannot
+    /// overflow whatever a client sends; the captures selected are the same.
     init(since: Int64?, until: Int64?) {
+        let far = Int64(1) << 60
+        let since = since.map { min(max($0, -far), far) }
+        let until = until.map { min(max($0, -far), far) }
         let hour = RollupSQL.bucketMs
         let lower = since.map { Self.ceilDiv($0, hour) } ?? Int64.min
         let upper = until.map { Self.floorDiv($0, hour) } ?? Int64.max
@@ -75,7 +83,7 @@ struct RollupRange {
         }
         buckets = (lower, upper)
         var partial: [(Int64, Int64)] = []
-        if let since, lower.multipliedReportingOverflow(by: hour).partialValue > since {
+        if let since, lower * hour > since {
             partial.append((since, lower * hour))
         }
         if let until, upper * hour < until { partial.append((upper * hour, until)) }
@@ -176,8 +184,9 @@ extension CaptureReader {
     private func add(_ statement: Statement, into fine: inout [FineKey: FineSums]) throws(StoreError) {
         while try statement.step() {
             let key = FineKey(
-                agent: statement.string(at: 0), autorouted: statement.int64(at: 1) != 0, model: statement.string(at: 2),
-                algo: statement.string(at: 3), source: statement.string(at: 4), thinking: statement.string(at: 5))
+                agent: ScalarKey(statement.string(at: 0)), autorouted: statement.int64(at: 1) != 0,
+                model: ScalarKey(statement.string(at: 2)), algo: ScalarKey(statement.string(at: 3)),
+                source: ScalarKey(statement.string(at: 4)), thinking: ScalarKey(statement.string(at: 5)))
             let sums = FineSums(
                 captures: Int(statement.int64(at: 6)), withUsage: Int(statement.int64(at: 7)),
                 input: statement.double(at: 8), output: statement.double(at: 9), cacheRead: statement.double(at: 10),
@@ -192,14 +201,15 @@ extension CaptureReader {
     private static func stats(from fine: [FineKey: FineSums]) throws(StoreError) -> Stats {
         var stats = Stats()
         var all = FineSums()
-        var agents = Set<String>()
+        var agents = Set<ScalarKey>()
+        let name = { (value: ScalarKey) in value.string.isEmpty ? Stats.unknown : value.string }
         for (key, sums) in fine where sums.captures > 0 {
             all += sums
-            if !key.agent.isEmpty { agents.insert(key.agent) }
-            stats.byModel[key.model.isEmpty ? Stats.unknown : key.model, default: 0] += sums.captures
-            stats.byAlgo[key.algo.isEmpty ? Stats.unknown : key.algo, default: 0] += sums.captures
-            stats.byAlgoSource[key.source.isEmpty ? Stats.unknown : key.source, default: 0] += sums.captures
-            stats.byThinking[key.thinking.isEmpty ? Stats.unknown : key.thinking, default: 0] += sums.captures
+            if !key.agent.string.isEmpty { agents.insert(key.agent) }
+            stats.byModel[name(key.model), default: 0] += sums.captures
+            stats.byAlgo[name(key.algo), default: 0] += sums.captures
+            stats.byAlgoSource[name(key.source), default: 0] += sums.captures
+            stats.byThinking[name(key.thinking), default: 0] += sums.captures
         }
         stats.total = all.captures
         stats.agents = agents.count
@@ -245,24 +255,24 @@ extension CaptureReader {
     private func agentGroups(
         from fine: [FineKey: FineSums], since: Int64?, until: Int64?, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
-        var sums: [String: FineSums] = [:]
-        var models: [String: Set<String>] = [:]
-        var routed: [String: Set<String>] = [:]
-        for (key, value) in fine where value.captures > 0 && !key.agent.isEmpty {
+        var sums: [ScalarKey: FineSums] = [:]
+        var models: [ScalarKey: Set<ScalarKey>] = [:]
+        var routed: [ScalarKey: Set<ScalarKey>] = [:]
+        for (key, value) in fine where value.captures > 0 && !key.agent.string.isEmpty {
             sums[key.agent, default: FineSums()] += value
-            if !key.model.isEmpty { models[key.agent, default: []].insert(key.model) }
+            if !key.model.string.isEmpty { models[key.agent, default: []].insert(key.model) }
             if key.autorouted { routed[key.agent, default: []].insert(key.model) }
         }
-        let top = sums.sorted { ($0.value.captures, $1.key) > ($1.value.captures, $0.key) }.prefix(limit)
         var groups: [StatsGroup] = []
-        for (agent, value) in top {
+        for (key, value) in Self.busiest(sums, limit: limit, name: { $0.string }) {
+            let agent = key.string
             let (first, last) = try timeBounds(agent: agent, since: since, until: until)
             var group = StatsGroup(
                 key: agent, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
-                lastModel: nil, modelSince: nil, models: models[agent]?.count ?? 0, usage: value.usage)
-            let served = routed[agent] ?? []
+                lastModel: nil, modelSince: nil, models: models[key]?.count ?? 0, usage: value.usage)
+            let served = routed[key] ?? []
             if served.count == 1, let model = served.first {
-                group.lastModel = model.isEmpty ? nil : model
+                group.lastModel = model.string.isEmpty ? nil : model.string
                 group.modelSince = try oldestRouted(agent: agent, since: since, until: until)
             } else if served.count > 1 {
                 (group.lastModel, group.modelSince) = try currentModel(
@@ -273,37 +283,56 @@ extension CaptureReader {
         return groups
     }
 
+    /// The `limit` busiest groups: most captures first, then by the group's name in byte order (SQLite's
+    /// `ORDER BY count(*) DESC, key`).
+    private static func busiest(
+        _ sums: [ScalarKey: FineSums], limit: Int, name: (ScalarKey) -> String
+    ) -> ArraySlice<(key: ScalarKey, value: FineSums)> {
+        sums.sorted { a, b in
+            a.value.captures != b.value.captures
+                ? a.value.captures > b.value.captures : ScalarKey.precedes(ScalarKey(name(a.key)), ScalarKey(name(b.key)))
+        }.prefix(limit)
+    }
+
     /// Model groups from the fine sums. A group's first and last capture come from the captures read one by one
     /// and, when the rollups hold some of it, from a walk of the first and last hour that has it.
     private func modelGroups(
         from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
-        var sums: [String: FineSums] = [:]
-        for (key, value) in fine where value.captures > 0 { sums[key.model, default: FineSums()] += value }
-        let name = { (model: String) in model.isEmpty ? Stats.unknown : model }
-        let top = sums.sorted { ($0.value.captures, name($1.key)) > ($1.value.captures, name($0.key)) }.prefix(limit)
+        // Keyed by the group's name, as `coalesce(model, 'unknown')` groups: no model and a model called
+        // "unknown" are one group.
+        let name = { (model: ScalarKey) in ScalarKey(model.string.isEmpty ? Stats.unknown : model.string) }
+        var sums: [ScalarKey: FineSums] = [:]
+        var named: [ScalarKey: Set<ScalarKey>] = [:]
+        for (key, value) in fine where value.captures > 0 {
+            sums[name(key.model), default: FineSums()] += value
+            named[name(key.model), default: []].insert(key.model)
+        }
         let range = RollupRange(since: since, until: until)
         let extents = try range.buckets.map { buckets throws(StoreError) in
             try modelExtents(buckets, agent: agent)
         } ?? [:]
         var groups: [StatsGroup] = []
-        for (model, value) in top {
+        for (key, value) in Self.busiest(sums, limit: limit, name: { $0.string }) {
             var first = value.first
             var last = value.last
-            if let extent = extents[model] {
+            let models = named[key] ?? []
+            for model in models {
+                guard let extent = extents[model] else { continue }
                 let hour = RollupSQL.bucketMs
-                if let found = try edgeOfHour(model, agent: agent, from: extent.first * hour, oldest: true) {
+                if let found = try edgeOfHour(model.string, agent: agent, from: extent.first * hour, oldest: true) {
                     first = min(first ?? found, found)
                 }
-                if let found = try edgeOfHour(model, agent: agent, from: extent.last * hour, oldest: false) {
+                if let found = try edgeOfHour(model.string, agent: agent, from: extent.last * hour, oldest: false) {
                     last = max(last ?? found, found)
                 }
             }
+            let known = key.string != Stats.unknown
             groups.append(
                 StatsGroup(
-                    key: name(model), captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
-                    lastModel: model.isEmpty ? nil : model, modelSince: nil, models: model.isEmpty ? 0 : 1,
-                    usage: value.usage))
+                    key: key.string, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
+                    lastModel: known ? key.string : nil, modelSince: nil,
+                    models: models.contains { !$0.string.isEmpty } ? 1 : 0, usage: value.usage))
         }
         return groups
     }
@@ -348,7 +377,7 @@ extension CaptureReader {
     /// The first and last whole-hour bucket in which the rollups hold each served model.
     private func modelExtents(
         _ buckets: (lower: Int64, upper: Int64), agent: String?
-    ) throws(StoreError) -> [String: (first: Int64, last: Int64)] {
+    ) throws(StoreError) -> [ScalarKey: (first: Int64, last: Int64)] {
         let statement = try connection.prepare(
             "SELECT model, min(bucket), max(bucket) FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2 "
                 + "AND captures > 0\(agent == nil ? "" : " AND agent_id = ?3") GROUP BY model")
@@ -356,8 +385,10 @@ extension CaptureReader {
         try statement.bind(buckets.lower, at: 1)
         try statement.bind(buckets.upper, at: 2)
         if let agent { try statement.bind(agent, at: 3) }
-        var extents: [String: (Int64, Int64)] = [:]
-        while try statement.step() { extents[statement.string(at: 0)] = (statement.int64(at: 1), statement.int64(at: 2)) }
+        var extents: [ScalarKey: (Int64, Int64)] = [:]
+        while try statement.step() {
+            extents[ScalarKey(statement.string(at: 0))] = (statement.int64(at: 1), statement.int64(at: 2))
+        }
         return extents
     }
 

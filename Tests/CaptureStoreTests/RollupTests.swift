@@ -11,7 +11,12 @@ final class RollupTests: StoreTestCase {
     private let start: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z, on the hour
 
     /// Varied captures over about six hours, out of time order: five agents and none, three models and none,
-    /// routed or not, usage and money (binary fractions, so sums are exact in any order) on some.
+    /// routed or not, usage and money (binary fractions, so sums are exact in any order) on some. Two agent ids
+    /// are canonically equivalent but different bytes (two agents to SQLite), and one model is called "unknown"
+    /// (one group with the captures of no model, as `coalesce` groups them).
+    private let agents: [String?] = ["agent-0", "agent-1", "agent-2", "caf\u{E9}", "cafe\u{301}", nil]
+    private let models: [String?] = ["model-0", "model-1", "unknown", nil]
+
     private func seeded(count: Int = 600) throws -> CaptureWriter {
         let writer = try CaptureWriter(path: path(), durability: .normal)
         var generator = SplitMix(seed: 7)
@@ -24,11 +29,11 @@ final class RollupTests: StoreTestCase {
             let at = start + Int64(generator.next() % UInt64(6 * hour))
             batch.append(
                 NewCapture(
-                    sessionId: "oc:s\(generator.next() % 20)", agentId: agentIndex == 5 ? nil : "agent-\(agentIndex)",
+                    sessionId: "oc:s\(generator.next() % 20)", agentId: agents[agentIndex],
                     capturedAt: at,
                     fields: CaptureFields(
                         taasRequestId: "r\(index)", taasTraceId: nil, openclawTurnId: nil, openclawAttempt: nil,
-                        autorouterModel: modelIndex == 3 ? nil : "model-\(modelIndex)",
+                        autorouterModel: models[modelIndex],
                         autorouterAlgo: generator.next() % 2 == 0 ? "best_fit" : nil,
                         autorouterAlgoSource: generator.next() % 2 == 0 ? "org" : "request",
                         thinkingApplied: generator.next() % 3 == 0 ? nil : "medium", routedContextWindow: nil),
@@ -67,12 +72,14 @@ final class RollupTests: StoreTestCase {
             (nil, nil), (start, nil), (nil, start + 3 * hour), (start + hour, start + 4 * hour),
             (start + hour / 3, start + 5 * hour + 7), (start + 2 * hour + 5, start + 2 * hour + hour / 2),
             (start + 10 * hour, nil), (start - 5, start + 5),
+            (Int64.min, Int64.max), (Int64.min + 5, Int64.min + 9), (Int64.max - 9, Int64.max - 5), (nil, Int64.min + 3),
+            (Int64.max - 3, nil), (start + hour, start),
         ]
     }
 
     private func assertAgree(_ reader: CaptureReader, _ stage: String) throws {
         for (since, until) in ranges {
-            for selector in [nil, CaptureSelector.agent("agent-2"), .agent("nobody")] {
+            for selector in [nil, CaptureSelector.agent("agent-2"), .agent("cafe\u{301}"), .agent("nobody")] {
                 for grouping in StatsGrouping.allCases {
                     let (rollups, scanned) = try bothWays(reader, selector, since: since, until: until, by: grouping)
                     XCTAssertEqual(
@@ -102,7 +109,7 @@ final class RollupTests: StoreTestCase {
         try assertAgree(reader, "all folded")
         let all = try reader.stats(nil, since: nil, until: nil, groupBy: .agent)
         XCTAssertEqual(all.total, 600)
-        XCTAssertEqual(all.groups?.count, 5, "captures without an agent form no group")
+        XCTAssertEqual(all.groups?.count, 5, "captures without an agent form no group; the two cafés are two")
     }
 
     func testRetentionTakesDeletedCapturesOutOfTheRollups() throws {

@@ -67,6 +67,9 @@ final class GroupedStatsTests: EndToEndTestCase {
         let queries: [JSON] = [
             [:], ["groupBy": "agent"], ["groupBy": "session"], ["groupBy": "model"], ["agentId": "agent-1", "groupBy": "model"],
             ["groupBy": "agent", "since": .int(t + 3_600_000 + 7)], ["groupBy": "session", "until": .int(t + 7_200_000)],
+            // Bounds at the ends of the integer range (the hour arithmetic must not overflow).
+            ["groupBy": "model", "until": .int(Int64.min + 5)], ["groupBy": "agent", "since": .int(Int64.max - 3)],
+            ["since": .int(Int64.min), "until": .int(Int64.max)],
         ]
         let answers = { () throws -> [JSON] in try queries.map { try client.result("taas.autorouter.stats", $0) } }
         let before = try answers()
