@@ -80,7 +80,9 @@ struct Doctor: AsyncParsableCommand {
             let reader = try CaptureReader(path: path)
             defer { reader.close() }
             let health = try reader.health()
-            checks.append(Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures"))
+            let behind = health.rollupsBehind > 0 ? ", \(health.rollupsBehind) not yet in the stats rollups" : ""
+            checks.append(
+                Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures\(behind)"))
             let integrity = try reader.integrityCheck()
             checks.append(Check(name: "integrity", ok: integrity == ["ok"], detail: integrity.prefix(5).joined(separator: "; ")))
         } catch {

@@ -56,7 +56,7 @@ final class GroupedStatsTests: EndToEndTestCase {
     /// The stats rollups (schema 4) fold in the background: every answer is the same before the fold, after it,
     /// and after `taas-capture prune` deleted captures from another process.
     func testAnswersAreTheSameBeforeAndAfterTheRollupsFoldAndAfterAPruneFromTheCommandLine() throws {
-        try startService(arguments: ["--max-per-session", "0"])
+        let service = try startService(arguments: ["--max-per-session", "0"])
         let client = try connect()
         let t = nowMs() - 3 * 3_600_000 - 1_234
         for index in 0..<40 {
@@ -86,6 +86,16 @@ final class GroupedStatsTests: EndToEndTestCase {
         XCTAssertEqual(pruned["groups"]?.array?.compactMap { $0["captures"]?.int }, Array(repeating: 2, count: 7))
         let byAgent = try XCTUnwrap(try client.result("taas.autorouter.stats", ["groupBy": "agent"])["groups"]?.array)
         XCTAssertEqual(byAgent.compactMap { $0["captures"]?.int }.reduce(0, +), 14, "the rollups lost what the CLI deleted")
+
+        // doctor reads the mark from the file: killed right after 3 more records, before a quiet second passed.
+        let doctorLine = { () throws -> JSON? in
+            let doctor = try self.runCLI(["doctor", "--offline", "--db", self.dbPath, "--json"])
+            return try doctor.json()["checks"]?.array?.first { $0["name"] == "schema" }?["detail"]
+        }
+        XCTAssertEqual(try doctorLine(), "version 4, 14 captures")
+        for index in 0..<3 { try record(client, agent: "late", session: "oc:late", model: "m1", at: t + Int64(index), cacheRead: 0) }
+        service.killHard()
+        XCTAssertEqual(try doctorLine(), "version 4, 17 captures, 3 not yet in the stats rollups")
     }
 
     func testBadGroupingParamsAreRefused() throws {
