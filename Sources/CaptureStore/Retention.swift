@@ -197,7 +197,7 @@ private struct PruneRun {
         while removed < maximum {
             if !connection.isInTransaction { try connection.begin(.immediate) }
             let asked = min(chunkSize - deletedInChunk, maximum - removed)
-            try connection.execute("DELETE FROM temp.doomed")
+            try connection.prepare("DELETE FROM temp.doomed").run()
             let pick = try connection.prepare("INSERT INTO temp.doomed " + select)
             try bind(pick)
             try pick.bind(Int64(asked), at: limitIndex)

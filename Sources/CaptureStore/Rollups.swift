@@ -34,9 +34,9 @@ enum RollupSQL {
             """
     }
 
-    /// The same key and sums over the captures `filter` selects, keyed without the bucket: what a query adds to
-    /// the rollups of whole hours (`FineRow` reads it).
-    /// Also the first and last capture time of each line, which the rollups do not keep.
+    /// The same key (without the bucket) and sums over the captures `filter` selects, plus each line's first and
+    /// last capture time, which the rollups do not keep: what a query adds to the rollups of whole hours
+    /// (`CaptureReader.fineSums` reads both shapes).
     static func fineOfCaptures(_ filter: String) -> String {
         "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")), min(captured_at), max(captured_at) "
             + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
