@@ -95,3 +95,36 @@ extension CaptureWriter {
         return Int(max(0, newest - (try connection.foldedThrough())))
     }
 }
+
+extension CaptureReader {
+    /// The captures the rollups count, and the captures stored at or below their mark, from one snapshot: equal
+    /// unless captures were deleted around retention (by hand, with `sqlite3`).
+    public func rollupAudit() throws(StoreError) -> (counted: Int, stored: Int) {
+        try connection.transaction(.deferred) { () throws(StoreError) -> (counted: Int, stored: Int) in
+            let counted = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM capture_rollups") ?? 0
+            let stored = try connection.prepare("SELECT count(*) FROM captures WHERE id <= ?1")
+            defer { stored.reset() }
+            try stored.bind(try connection.foldedThrough(), at: 1)
+            return (Int(counted), try stored.step() ? Int(stored.int64(at: 0)) : 0)
+        }
+    }
+}
+
+extension CaptureWriter {
+    /// Empties the rollups and folds every capture into them again, a batch per transaction (stats stay exact
+    /// meanwhile: unfolded captures are read one by one). Returns the captures folded.
+    @discardableResult
+    public func rebuildRollups(afterEachBatch: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
+        try connection.transaction(.immediate) { () throws(StoreError) in
+            try connection.execute("DELETE FROM capture_rollups")
+            try connection.execute("UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1")
+        }
+        var folded = 0
+        while true {
+            let ids = try foldRollups()
+            guard ids > 0 else { return folded }
+            folded += ids
+            afterEachBatch(folded)
+        }
+    }
+}

@@ -22,6 +22,8 @@ struct Doctor: AsyncParsableCommand {
         valueName: "url"))
     var postgres: String?
     @Option(help: "This host's fleet id, for the lag (default: host: + sha16(hostname)).") var hostId: String?
+    @Flag(help: "First empty the stats rollups and fold every capture into them again (after captures were deleted by hand).")
+    var rebuildRollups = false
 
     struct Check {
         let name: String
@@ -33,6 +35,7 @@ struct Doctor: AsyncParsableCommand {
         let socketPath = StatePaths().socketPath(flag: socket)
         let dbPath = database.databasePath
         var checks: [Check] = []
+        if rebuildRollups { checks.append(rebuild(dbPath)) }
         checks += permissionChecks(directory: (dbPath as NSString).deletingLastPathComponent, mode: 0o700, label: "database directory")
         checks += databaseChecks(dbPath)
         if !offline {
@@ -50,6 +53,22 @@ struct Doctor: AsyncParsableCommand {
             for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
         }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// `--rebuild-rollups`, safe while the service runs (each batch is one short write transaction).
+    private func rebuild(_ path: String) -> Check {
+        do throws(StoreError) {
+            // A reader first: it refuses a missing file, which the writer would create.
+            try CaptureReader(path: path).close()
+            let writer = try CaptureWriter(path: path, durability: .normal)
+            defer { writer.close() }
+            let progress = TerminalProgress(json: json)
+            let folded = try writer.rebuildRollups { progress.update("rebuilding the stats rollups: \($0) captures folded") }
+            progress.finish()
+            return Check(name: "rebuild stats rollups", ok: true, detail: "\(folded) capture ids folded")
+        } catch {
+            return Check(name: "rebuild stats rollups", ok: false, detail: error.message)
+        }
     }
 
     private func permissionChecks(directory: String, mode: Int, label: String) -> [Check] {
@@ -83,6 +102,14 @@ struct Doctor: AsyncParsableCommand {
             let behind = health.rollupsBehind > 0 ? ", \(health.rollupsBehind) not yet in the stats rollups" : ""
             checks.append(
                 Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures\(behind)"))
+            let audit = try reader.rollupAudit()
+            checks.append(
+                Check(
+                    name: "stats rollups", ok: audit.counted == audit.stored,
+                    detail: audit.counted == audit.stored
+                        ? "\(audit.counted) captures folded"
+                        : "they count \(audit.counted) captures where \(audit.stored) are stored (captures deleted by hand?); "
+                            + "run 'taas-capture doctor --rebuild-rollups'"))
             let integrity = try reader.integrityCheck()
             checks.append(Check(name: "integrity", ok: integrity == ["ok"], detail: integrity.prefix(5).joined(separator: "; ")))
         } catch {

@@ -98,6 +98,42 @@ final class GroupedStatsTests: EndToEndTestCase {
         XCTAssertEqual(try doctorLine(), "version 4, 17 captures, 3 not yet in the stats rollups")
     }
 
+    /// Captures deleted around retention (with the sqlite3 shell) leave the rollups counting them: `doctor` says
+    /// so and fails, and `doctor --rebuild-rollups` folds everything again, after which stats are right.
+    func testDoctorFindsRollupsThatCountCapturesDeletedByHandAndRebuildsThem() throws {
+        let service = try startService(arguments: ["--max-per-session", "0"])
+        let client = try connect()
+        for index in 0..<20 {
+            try record(client, agent: "a\(index % 2)", session: "oc:h\(index % 4)", model: "m1", at: nowMs() - Int64(index), cacheRead: 0)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while try client.result("taas.capture.health", [:])["statsRollupsBehind"] != 0, Date() < deadline { usleep(50_000) }
+        XCTAssertEqual(service.terminate(), 0, service.log)
+        _ = try sqliteShell(database: dbPath, sql: "DELETE FROM captures WHERE agent_id = 'a1';", scratch: workDirectory + "/delete.txt")
+
+        let check = { (arguments: [String]) throws -> (status: Int32, checks: [String: JSON]) in
+            let doctor = try self.runCLI(["doctor", "--offline", "--db", self.dbPath, "--json"] + arguments)
+            let checks = try doctor.json()["checks"]?.array ?? []
+            return (doctor.status, Dictionary(uniqueKeysWithValues: checks.compactMap { c in c["name"]?.string.map { ($0, c) } }))
+        }
+        let broken = try check([])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertEqual(broken.checks["stats rollups"]?["ok"], false)
+        XCTAssertEqual(
+            broken.checks["stats rollups"]?["detail"],
+            "they count 20 captures where 10 are stored (captures deleted by hand?); run 'taas-capture doctor --rebuild-rollups'")
+        let mended = try check(["--rebuild-rollups"])
+        XCTAssertEqual(mended.status, 0, "\(mended.checks)")
+        XCTAssertEqual(mended.checks["rebuild stats rollups"]?["ok"], true)
+        XCTAssertEqual(mended.checks["stats rollups"]?["detail"], "10 captures folded")
+
+        try startService(arguments: ["--max-per-session", "0"])
+        let stats = try connect().result("taas.autorouter.stats", ["groupBy": "agent"])
+        XCTAssertEqual(stats["total"], 10)
+        XCTAssertEqual(stats["groups"]?.array?.compactMap { $0["key"]?.string }, ["a0"])
+        XCTAssertEqual(try check([]).status, 0)
+    }
+
     func testBadGroupingParamsAreRefused() throws {
         try startService()
         let client = try connect()

@@ -73,22 +73,27 @@ final class WriteLockHolder {
 
 /// `PRAGMA integrity_check` through the sqlite3 command-line shell.
 func sqliteIntegrityCheck(database: String, scratch: String) throws -> String {
+    try sqliteShell(database: database, sql: "PRAGMA integrity_check;", scratch: scratch)
+}
+
+/// Runs `sql` in the sqlite3 command-line shell (another process, as an operator would); returns its output.
+func sqliteShell(database: String, sql: String, scratch: String) throws -> String {
     let shell = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let shell else { throw XCTSkip("needs the sqlite3 shell (apt-get install -y sqlite3) for integrity_check") }
+    guard let shell else { throw XCTSkip("needs the sqlite3 shell (apt-get install -y sqlite3)") }
     let output = URL(fileURLWithPath: scratch)
     guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
         throw ServiceError(description: "cannot create \(scratch)")
     }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: shell)
-    process.arguments = ["-bail", database, "PRAGMA integrity_check;"]
+    process.arguments = ["-bail", database, sql]
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: output)
     process.standardError = process.standardOutput
     try process.run()
     guard waitForExit(process, timeout: 60) else {
         process.terminate()
-        throw ServiceError(description: "sqlite3 integrity_check did not finish")
+        throw ServiceError(description: "sqlite3 did not finish \(sql)")
     }
     return ((try? String(contentsOf: output, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
 }
