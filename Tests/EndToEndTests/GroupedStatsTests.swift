@@ -99,7 +99,8 @@ final class GroupedStatsTests: EndToEndTestCase {
     }
 
     /// Captures deleted around retention (with the sqlite3 shell) leave the rollups counting them: `doctor` says
-    /// so and fails, and `doctor --rebuild-rollups` folds everything again, after which stats are right.
+    /// so and fails, and `doctor --rebuild-rollups`, run while the service serves, folds everything again, after
+    /// which the service's stats are right.
     func testDoctorFindsRollupsThatCountCapturesDeletedByHandAndRebuildsThem() throws {
         let service = try startService(arguments: ["--max-per-session", "0"])
         let client = try connect()
@@ -116,6 +117,9 @@ final class GroupedStatsTests: EndToEndTestCase {
             let checks = try doctor.json()["checks"]?.array ?? []
             return (doctor.status, Dictionary(uniqueKeysWithValues: checks.compactMap { c in c["name"]?.string.map { ($0, c) } }))
         }
+        // The rebuild runs beside a serving service, as an operator would run it.
+        try startService(arguments: ["--max-per-session", "0"])
+        let live = try connect()
         let broken = try check([])
         XCTAssertEqual(broken.status, 1)
         XCTAssertEqual(broken.checks["stats rollups"]?["ok"], false)
@@ -127,10 +131,11 @@ final class GroupedStatsTests: EndToEndTestCase {
         XCTAssertEqual(mended.checks["rebuild stats rollups"]?["ok"], true)
         XCTAssertEqual(mended.checks["stats rollups"]?["detail"], "10 captures folded")
 
-        try startService(arguments: ["--max-per-session", "0"])
-        let stats = try connect().result("taas.autorouter.stats", ["groupBy": "agent"])
+        let stats = try live.result("taas.autorouter.stats", ["groupBy": "agent"])
         XCTAssertEqual(stats["total"], 10)
         XCTAssertEqual(stats["groups"]?.array?.compactMap { $0["key"]?.string }, ["a0"])
+        try record(live, agent: "a2", session: "oc:h9", model: "m1", at: nowMs(), cacheRead: 0)
+        XCTAssertEqual(try live.result("taas.autorouter.stats", [:])["total"], 11, "the service records on")
         XCTAssertEqual(try check([]).status, 0)
     }
 
