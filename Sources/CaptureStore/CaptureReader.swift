@@ -113,38 +113,36 @@ public final class CaptureReader {
             try statement.bind(since ?? Int64.min, at: 2)
             try statement.bind(until ?? Int64.max, at: 3)
         }
-        do {
-            var stats = Stats()
-            let totals = try connection.prepare(
-                "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
-                    + "max(captured_at), \(UsageSQL.totals) FROM captures WHERE " + filter
-            )
-            try bind(totals)
-            if try totals.step() {
-                stats.total = Int(totals.int64(at: 0))
-                stats.sessions = Int(totals.int64(at: 1))
-                stats.agents = Int(totals.int64(at: 2))
-                stats.firstCapturedAt = totals.optionalInt64(at: 3)
-                stats.lastCapturedAt = totals.optionalInt64(at: 4)
-                stats.usage = totals.usageTotals(from: 5)
-            }
-            totals.reset()
-            // One pass for all four breakdowns; byModel counts the served model.
-            let groups = try connection.prepare(
-                "SELECT \(UsageSQL.servedModel), autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
-                    + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4"
-            )
-            defer { groups.reset() }
-            try bind(groups)
-            while try groups.step() {
-                let count = Int(groups.int64(at: 4))
-                stats.byModel[groups.optionalString(at: 0) ?? Stats.unknown, default: 0] += count
-                stats.byAlgo[groups.optionalString(at: 1) ?? Stats.unknown, default: 0] += count
-                stats.byAlgoSource[groups.optionalString(at: 2) ?? Stats.unknown, default: 0] += count
-                stats.byThinking[groups.optionalString(at: 3) ?? Stats.unknown, default: 0] += count
-            }
-            return stats
+        var stats = Stats()
+        let totals = try connection.prepare(
+            "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
+                + "max(captured_at), \(UsageSQL.totals) FROM captures WHERE " + filter
+        )
+        try bind(totals)
+        if try totals.step() {
+            stats.total = Int(totals.int64(at: 0))
+            stats.sessions = Int(totals.int64(at: 1))
+            stats.agents = Int(totals.int64(at: 2))
+            stats.firstCapturedAt = totals.optionalInt64(at: 3)
+            stats.lastCapturedAt = totals.optionalInt64(at: 4)
+            stats.usage = totals.usageTotals(from: 5)
         }
+        totals.reset()
+        // One pass for all four breakdowns; byModel counts the served model.
+        let groups = try connection.prepare(
+            "SELECT \(UsageSQL.servedModel), autorouter_algo, autorouter_algo_source, thinking_applied, count(*) "
+                + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4"
+        )
+        defer { groups.reset() }
+        try bind(groups)
+        while try groups.step() {
+            let count = Int(groups.int64(at: 4))
+            stats.byModel[groups.optionalString(at: 0) ?? Stats.unknown, default: 0] += count
+            stats.byAlgo[groups.optionalString(at: 1) ?? Stats.unknown, default: 0] += count
+            stats.byAlgoSource[groups.optionalString(at: 2) ?? Stats.unknown, default: 0] += count
+            stats.byThinking[groups.optionalString(at: 3) ?? Stats.unknown, default: 0] += count
+        }
+        return stats
     }
 
     /// Row count, schema version and file sizes, from one snapshot.

@@ -21,34 +21,32 @@ extension CaptureReader {
             count(DISTINCT \(UsageSQL.servedModel)) \
             FROM captures WHERE \(filter)\(known) GROUP BY k ORDER BY count(*) DESC, k LIMIT ?4
             """
-        do {
-            let statement = try connection.prepare(sql)
-            defer { statement.reset() }
-            if let selector { try statement.bind(selector.value, at: 1) }
-            try statement.bind(since ?? Int64.min, at: 2)
-            try statement.bind(until ?? Int64.max, at: 3)
-            try statement.bind(Int64(limit), at: 4)
-            var groups: [StatsGroup] = []
-            while try statement.step() {
-                groups.append(
-                    StatsGroup(
-                        key: statement.string(at: 0), captures: Int(statement.int64(at: 1)),
-                        firstCapturedAt: statement.int64(at: 2), lastCapturedAt: statement.int64(at: 3),
-                        lastModel: nil, modelSince: nil, models: Int(statement.int64(at: 11)),
-                        usage: statement.usageTotals(from: 4)))
-            }
-            statement.reset()
-            for i in groups.indices {
-                if grouping == .model {
-                    // A model group's model is its key; "since when" has no meaning there.
-                    groups[i].lastModel = groups[i].key == Stats.unknown ? nil : groups[i].key
-                } else {
-                    (groups[i].lastModel, groups[i].modelSince) = try currentModel(
-                        of: groups[i].key, grouping, selector: selector, since: since, until: until)
-                }
-            }
-            return groups
+        let statement = try connection.prepare(sql)
+        defer { statement.reset() }
+        if let selector { try statement.bind(selector.value, at: 1) }
+        try statement.bind(since ?? Int64.min, at: 2)
+        try statement.bind(until ?? Int64.max, at: 3)
+        try statement.bind(Int64(limit), at: 4)
+        var groups: [StatsGroup] = []
+        while try statement.step() {
+            groups.append(
+                StatsGroup(
+                    key: statement.string(at: 0), captures: Int(statement.int64(at: 1)),
+                    firstCapturedAt: statement.int64(at: 2), lastCapturedAt: statement.int64(at: 3),
+                    lastModel: nil, modelSince: nil, models: Int(statement.int64(at: 11)),
+                    usage: statement.usageTotals(from: 4)))
         }
+        statement.reset()
+        for i in groups.indices {
+            if grouping == .model {
+                // A model group's model is its key; "since when" has no meaning there.
+                groups[i].lastModel = groups[i].key == Stats.unknown ? nil : groups[i].key
+            } else {
+                (groups[i].lastModel, groups[i].modelSince) = try currentModel(
+                    of: groups[i].key, grouping, selector: selector, since: since, until: until)
+            }
+        }
+        return groups
     }
 
     /// The model of the group's newest routed capture, and the oldest capture of the unbroken run of that

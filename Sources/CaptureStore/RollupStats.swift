@@ -29,8 +29,8 @@ struct FineSums {
     var last: Int64?
 
     static func += (lhs: inout FineSums, rhs: FineSums) {
-        lhs.first = [lhs.first, rhs.first].compactMap { $0 }.min()
-        lhs.last = [lhs.last, rhs.last].compactMap { $0 }.max()
+        lhs.first = Self.either(lhs.first, rhs.first, min)
+        lhs.last = Self.either(lhs.last, rhs.last, max)
         lhs.captures += rhs.captures
         lhs.withUsage += rhs.withUsage
         lhs.input += rhs.input
@@ -41,6 +41,13 @@ struct FineSums {
         lhs.cost += rhs.cost
         lhs.savedCaptures += rhs.savedCaptures
         lhs.saved += rhs.saved
+    }
+
+    /// `pick` of both when both are known, else the one that is.
+    private static func either(_ a: Int64?, _ b: Int64?, _ pick: (Int64, Int64) -> Int64) -> Int64? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return pick(a, b)
     }
 
     /// As `UsageSQL.totals` reports them: token sums saturate at the Int64 range as `total()` read back does;
@@ -112,28 +119,28 @@ extension CaptureReader {
         _ selector: CaptureSelector?, since: Int64?, until: Int64?, groupBy grouping: StatsGrouping? = nil,
         limit: Int = StatsGroup.defaultLimit
     ) throws(StoreError) -> Stats {
-        let agent: String?
-        switch selector {
-        case nil: agent = nil
-        case .agent(let id): agent = id
-        case .session: agent = ""
-        }
-        let rollupsAnswer = agent != ""
         return try connection.transaction(.deferred) { () throws(StoreError) -> Stats in
-            guard rollupsAnswer else {
+            let agent: String?
+            switch selector {
+            case nil: agent = nil
+            case .agent(let id): agent = id
+            case .session:
                 var stats = try scannedStats(selector, since: since, until: until)
                 if let grouping {
                     stats.groups = try scannedGroups(by: grouping, selector: selector, since: since, until: until, limit: limit)
                 }
                 return stats
             }
-            let fine = try fineSums(agent: agent, since: since, until: until)
+            // One read of the mark, so every part of the answer splits the captures at the same id.
+            let mark = try connection.foldedThrough()
+            let fine = try fineSums(agent: agent, since: since, until: until, mark: mark)
             var stats = try Self.stats(from: fine)
             stats.sessions = try distinctSessions(agent: agent, since: since, until: until)
             (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
             switch grouping {
             case .agent: stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
-            case .model: stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, limit: limit)
+            case .model:
+                stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, mark: mark, limit: limit)
             case .session:
                 stats.groups = agent == nil
                     ? try sessionGroups(since: since, until: until, limit: limit)
@@ -146,8 +153,9 @@ extension CaptureReader {
 
     /// The fine sums over the range: rollups of whole hours, plus captures of the partial hours, plus captures
     /// above the rollups' mark. Each capture is counted once: the first two read ids at or below the mark only.
-    private func fineSums(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> [FineKey: FineSums] {
-        let mark = try connection.foldedThrough()
+    private func fineSums(
+        agent: String?, since: Int64?, until: Int64?, mark: Int64
+    ) throws(StoreError) -> [FineKey: FineSums] {
         let range = RollupRange(since: since, until: until)
         let agentFilter = agent == nil ? "" : " AND agent_id = ?4"
         var fine: [FineKey: FineSums] = [:]
@@ -297,7 +305,7 @@ extension CaptureReader {
     /// Model groups from the fine sums. A group's first and last capture come from the captures read one by one
     /// and, when the rollups hold some of it, from a walk of the first and last hour that has it.
     private func modelGroups(
-        from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?, limit: Int
+        from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
         // Keyed by the group's name, as `coalesce(model, 'unknown')` groups: no model and a model called
         // "unknown" are one group.
@@ -320,10 +328,10 @@ extension CaptureReader {
             for model in models {
                 guard let extent = extents[model] else { continue }
                 let hour = RollupSQL.bucketMs
-                if let found = try edgeOfHour(model.string, agent: agent, from: extent.first * hour, oldest: true) {
+                if let found = try edgeOfHour(model.string, agent: agent, from: extent.first * hour, mark: mark, oldest: true) {
                     first = min(first ?? found, found)
                 }
-                if let found = try edgeOfHour(model.string, agent: agent, from: extent.last * hour, oldest: false) {
+                if let found = try edgeOfHour(model.string, agent: agent, from: extent.last * hour, mark: mark, oldest: false) {
                     last = max(last ?? found, found)
                 }
             }
@@ -394,7 +402,9 @@ extension CaptureReader {
 
     /// The oldest (or newest) capture of `model` ('' for none) in the hour starting at `start`, among the ids the
     /// rollups hold: a walk of `captures_by_time` over that hour.
-    private func edgeOfHour(_ model: String, agent: String?, from start: Int64, oldest: Bool) throws(StoreError) -> Int64? {
+    private func edgeOfHour(
+        _ model: String, agent: String?, from start: Int64, mark: Int64, oldest: Bool
+    ) throws(StoreError) -> Int64? {
         let statement = try connection.prepare(
             "SELECT captured_at FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 AND id <= ?3 "
                 + "AND ifnull(\(UsageSQL.servedModel), '') = ?4\(agent == nil ? "" : " AND agent_id = ?5") "
@@ -402,7 +412,7 @@ extension CaptureReader {
         defer { statement.reset() }
         try statement.bind(start, at: 1)
         try statement.bind(start + RollupSQL.bucketMs, at: 2)
-        try statement.bind(try connection.foldedThrough(), at: 3)
+        try statement.bind(mark, at: 3)
         try statement.bind(model, at: 4)
         if let agent { try statement.bind(agent, at: 5) }
         return try statement.step() ? statement.int64(at: 0) : nil
