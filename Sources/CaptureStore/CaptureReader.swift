@@ -12,6 +12,8 @@ public final class CaptureReader {
     /// cache meant building and hashing their SQL text on every call, which showed in `lastRoute` profiles.
     private var lastRouteStatements: [Statement?] = [nil, nil]
     private var historyStatements: [Statement?] = [nil, nil]
+    /// The service's cache of newest routes, shared with its writer (`CaptureWriter.keepExact`); nil for the CLI.
+    public var routes: RouteCache?
 
     /// Opens an existing database migrated to this binary's schema version.
     public init(path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
@@ -47,6 +49,20 @@ public final class CaptureReader {
     /// Calls TaaS did not route carry usage but no route, so they are skipped: the index walk stops at the
     /// first autorouted row, which is the first row unless the newest calls were not autorouted.
     public func lastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
+        guard let routes else { return try queryLastRoute(selector) }
+        switch routes.lookup(selector, now: connection.walStamp()) {
+        case .hit(let capture):
+            return capture
+        case .miss(let seen):
+            let capture = try queryLastRoute(selector)
+            routes.fill(selector, capture, seen: seen, now: connection.walStamp())
+            return capture
+        case .bypass:
+            return try queryLastRoute(selector)
+        }
+    }
+
+    private func queryLastRoute(_ selector: CaptureSelector) throws(StoreError) -> Capture? {
         let statement = try held(&lastRouteStatements, selector) { column in
             "SELECT \(CaptureRow.columns) FROM captures WHERE \(column) = ?1 AND autorouted = 1 "
                 + "ORDER BY captured_at DESC, id DESC LIMIT 1"

@@ -10,6 +10,7 @@ import CSQLite
 public final class CaptureWriter {
     let connection: Connection
     let path: String
+    static let autocheckpointFrames: Int32 = 16384
 
     /// Opens (creating 0600 files, applying migrations) the database at `path`.
     public init(path: String, durability: Durability, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
@@ -31,7 +32,7 @@ public final class CaptureWriter {
         // Checkpoints (each with two fsyncs) every 64 MiB of WAL instead of every 4 MiB: a batch of captures
         // from many sessions dirties hundreds of index pages, and a small WAL would checkpoint every few batches.
         // https://www.sqlite.org/pragma.html#pragma_wal_autocheckpoint
-        try connection.execute("PRAGMA wal_autocheckpoint = 16384")
+        try connection.execute("PRAGMA wal_autocheckpoint = \(Self.autocheckpointFrames)")
         // The writer is the one long-lived connection that touches every index; 4 MiB (1,024 pages) holds the
         // interior pages of all four indexes at millions of rows. Leaves hit at random come from the OS page cache
         // (one pread), and a larger cache only grew the service's RSS past its 40 MB budget (BENCHMARKS.md).
@@ -91,7 +92,12 @@ public final class CaptureWriter {
                 try insert.bindUsage(capture.usage, from: 14)
                 try insert.run()
                 if connection.changes == 1 {
-                    outcomes.append(RecordOutcome(id: connection.lastInsertRowID, duplicate: false))
+                    let id = connection.lastInsertRowID
+                    outcomes.append(RecordOutcome(id: id, duplicate: false))
+                    connection.routes?.stage(Capture(
+                        id: id, sessionId: capture.sessionId, agentId: capture.agentId, capturedAt: capture.capturedAt,
+                        fields: capture.fields, usage: capture.usage
+                    ))
                 } else {
                     // Only the dedupe index can conflict, so the key is non-nil and its row exists.
                     try outcomes.append(RecordOutcome(id: existingId(capture.sessionId, dedupeKey), duplicate: true))
@@ -110,6 +116,20 @@ public final class CaptureWriter {
             throw StoreError(code: .internal, message: "a capture was neither stored nor found as a duplicate")
         }
         return find.int64(at: 0)
+    }
+
+    /// Keeps `routes` exact through this writer's transactions (see `RouteCache`); readers given the same
+    /// cache answer `lastRoute` from it. Call once, before the first write that readers should see cached.
+    public func keepExact(_ routes: RouteCache) throws(StoreError) {
+        try connection.watchCommits(into: routes, autocheckpoint: Self.autocheckpointFrames)
+    }
+
+    /// When the WAL-index header has moved past what `routes` last saw without this writer (another process
+    /// committed, and this writer has been idle since), an empty write transaction lets the cache catch up:
+    /// emptied, then published again. Until then readers answer from SQLite.
+    public func catchUpRoutes() throws(StoreError) {
+        guard let routes = connection.routes, routes.isBehind(connection.walStamp()) else { return }
+        try connection.transaction(.immediate) {}
     }
 
     /// Copies WAL content into the main file: https://www.sqlite.org/c3ref/wal_checkpoint_v2.html

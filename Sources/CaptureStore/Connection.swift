@@ -15,6 +15,17 @@ final class Connection {
 
     private(set) var handle: OpaquePointer?
     private var statements: [String: Statement] = [:]
+    /// The WAL index SQLite mapped for this connection, once it has (see `walStamp`).
+    private var walIndex: UnsafeRawPointer?
+    /// Set by `watchCommits`: what the WAL hook saw, and the route cache told of this writer's transactions.
+    private var commitFrames: UnsafeMutablePointer<csqlite_commit_frames>?
+    private(set) var routes: RouteCache?
+    /// The WAL-index header at this writer's `BEGIN IMMEDIATE`, while its transaction is open.
+    private var stampAtBegin: WalStamp?
+    /// Whether a `BEGIN IMMEDIATE` transaction that `routes` was told of is open.
+    private var watchingWrite = false
+    /// `PRAGMA data_version` at that BEGIN: it changes only when another connection's commit is seen.
+    private var dataVersionAtBegin: Int64?
 
     /// Opens `path` with `flags` (`SQLITE_OPEN_*`); `SQLITE_OPEN_NOMUTEX` and extended result codes are always added.
     init(path: String, flags: Int32, busyTimeoutMs: Int32) throws(StoreError) {
@@ -39,6 +50,37 @@ final class Connection {
         statements.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
+        walIndex = nil
+        commitFrames?.deallocate()
+        commitFrames = nil
+    }
+
+    /// Makes this (writer) connection tell `routes` of each of its write transactions: the WAL-index header at
+    /// `BEGIN IMMEDIATE` and after `COMMIT`, and the WAL's frame count its commit left (from a WAL hook that
+    /// also runs the automatic checkpoint every `autocheckpoint` frames, in place of SQLite's own hook).
+    func watchCommits(into routes: RouteCache, autocheckpoint: Int32) throws(StoreError) {
+        let db = try openHandle()
+        if commitFrames == nil {
+            commitFrames = .allocate(capacity: 1)
+        }
+        commitFrames!.initialize(to: csqlite_commit_frames(frames: -1, autocheckpoint: autocheckpoint))
+        csqlite_watch_commit_frames(db, commitFrames)
+        self.routes = routes
+    }
+
+    /// The WAL-index header as it is now, or nil while a commit is writing it or before this connection has
+    /// read the database in WAL mode. Two equal stamps mean no transaction committed in between, from any
+    /// connection or process: https://www.sqlite.org/walformat.html#the_wal_index_header
+    func walStamp() -> WalStamp? {
+        if walIndex == nil, let handle, let index = csqlite_wal_index(handle) {
+            walIndex = UnsafeRawPointer(index)
+        }
+        guard let walIndex else { return nil }
+        var stamp = WalStamp()
+        let agreed = withUnsafeMutableBytes(of: &stamp.bytes) { out in
+            csqlite_wal_index_header(walIndex, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return agreed == 1 ? stamp : nil
     }
 
     /// Sets an `SQLITE_DBCONFIG_*` option: https://www.sqlite.org/c3ref/c_dbconfig_defensive.html
@@ -95,21 +137,48 @@ final class Connection {
     /// Transaction control goes through cached statements too: it runs once per batch on the hot path.
     func begin(_ kind: TransactionKind) throws(StoreError) {
         try prepare(kind.rawValue).run()
+        if kind == .immediate, let routes {
+            // Holding the write lock: no other connection can commit until this transaction ends.
+            stampAtBegin = walStamp()
+            watchingWrite = true
+            dataVersionAtBegin = try? scalarInt("PRAGMA data_version")
+            routes.writerBegan(stampAtBegin)
+        }
     }
 
     /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
     /// (https://www.sqlite.org/lang_transaction.html).
     func commit() throws(StoreError) {
+        commitFrames?.pointee.frames = -1
         do {
             try prepare("COMMIT").run()
         } catch {
             rollback()
             throw error
         }
+        guard let routes else { return }
+        let frames = commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil }
+        if watchingWrite {
+            let version = dataVersionAtBegin
+            routes.writerCommitted(began: stampAtBegin, frames: frames, now: walStamp()) {
+                // https://www.sqlite.org/pragma.html#pragma_data_version: read after the header, so a commit by
+                // another connection before that read changes it.
+                (try? self.scalarInt("PRAGMA data_version")) != version
+            }
+        } else if frames != nil {
+            // A write outside `BEGIN IMMEDIATE`: its effects are unknown to the cache.
+            routes.writerLostTrack()
+        }
+        stampAtBegin = nil
+        dataVersionAtBegin = nil
+        watchingWrite = false
     }
 
     /// Rolls back the open transaction, if any.
     func rollback() {
+        if let routes, watchingWrite { routes.writerRolledBack() }
+        stampAtBegin = nil
+        watchingWrite = false
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }

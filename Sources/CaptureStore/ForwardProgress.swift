@@ -39,6 +39,11 @@ extension Connection {
 extension CaptureWriter {
     /// Applies `change` in its own short transaction.
     public func applyForwarding(_ change: ForwardingChange, now: Int64) throws(StoreError) {
+        // BEGIN IMMEDIATE, as every write of the writer, so the route cache sees the commit as this writer's.
+        try connection.transaction(.immediate) { () throws(StoreError) in try forwardingStatement(change, now: now).run() }
+    }
+
+    private func forwardingStatement(_ change: ForwardingChange, now: Int64) throws(StoreError) -> Statement {
         let statement: Statement
         switch change {
         case .start(let hostId):
@@ -56,7 +61,7 @@ extension CaptureWriter {
             try statement.bind(through, at: 1)
             try statement.bind(now, at: 2)
         }
-        try statement.run()
+        return statement
     }
 
     /// The forwarding row, if forwarding is configured.

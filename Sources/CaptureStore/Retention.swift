@@ -208,6 +208,7 @@ private struct PruneRun {
             try unfold.bind(try connection.foldedThrough(), at: 1)
             try unfold.run()
             try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()
+            if changed > 0 { connection.routes?.stageDeletion() }
             rollupsTouched = rollupsTouched || changed > 0
             removed += changed
             deletedInChunk += changed

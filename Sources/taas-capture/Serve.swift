@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     var pruneInterval = CLIDuration(milliseconds: 600_000)
     @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
     @Option(help: "Event-loop threads serving connections (default: one per core).") var eventLoops: Int?
+    @Option(help: "Sessions whose newest route lastRoute answers from memory, kept exact (0 = off; about 1 KB each).")
+    var routeCache = RouteCache.defaultCapacity
     @Option(help: "Close a connection idle for this long (0 = never).") var idleTimeout = CLIDuration(milliseconds: 300_000)
     @Option(help: "A longer request line is refused with -32001 and its connection closed.")
     var maxLineBytes = 1 << 20
@@ -116,6 +118,8 @@ struct Serve: AsyncParsableCommand {
             guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops must be 1-64") }
             config.eventLoopThreads = eventLoops
         }
+        guard (0...1_048_576).contains(routeCache) else { throw ValidationError("--route-cache must be 0-1048576") }
+        config.routeCacheSessions = routeCache
         config.idleTimeout = .milliseconds(idleTimeout.milliseconds)
         config.maxLineBytes = maxLineBytes
         config.allowUIDs = Set(allowUid)

@@ -39,10 +39,11 @@ public struct CaptureService: Service {
         let writerStats = WriterStats()
         let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
+        let routes = config.routeCacheSessions > 0 ? RouteCache(capacity: config.routeCacheSessions) : nil
         let writerThread: WriterThread
         do {
             writerThread = try await WriterThread.start(
-                path: config.dbPath, durability: config.durability,
+                path: config.dbPath, durability: config.durability, routes: routes,
                 loop: WriterLoop(
                     queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
                     maxGroup: config.maxGroupSize, stats: writerStats, metrics: metrics, logger: logger
@@ -68,7 +69,9 @@ public struct CaptureService: Service {
         )
         context.forwarder = forwarder
         do {
-            let dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, context: context)
+            let dispatchers = try await LoopDispatchers.make(
+                group: group, dbPath: config.dbPath, routes: routes, context: context
+            )
             let quiescing = ServerQuiescingHelper(group: group)
             let server = SocketServer(
                 configuration: config, dispatchers: dispatchers,

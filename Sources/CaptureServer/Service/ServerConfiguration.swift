@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var maxGroupSize: Int = 4096
     /// Event loop threads (each with its own read connection); defaults to the core count.
     public var eventLoopThreads: Int = System.coreCount
+    /// Sessions whose newest route `lastRoute` answers from memory (agents: a sixteenth of it); 0 turns the
+    /// cache off. See `RouteCache`.
+    public var routeCacheSessions: Int = RouteCache.defaultCapacity
     /// Reported by `taas.capture.health`.
     public var version: String = "0.1.0"
     public var logger: Logger

@@ -6,11 +6,14 @@ struct LoopDispatchers: Sendable {
     private let byLoop: [ObjectIdentifier: NIOLoopBound<MethodDispatcher>]
 
     /// Opens a reader on every loop of `group`.
-    static func make(group: any EventLoopGroup, dbPath: String, context: ServiceContext) async throws -> LoopDispatchers {
+    static func make(
+        group: any EventLoopGroup, dbPath: String, routes: RouteCache?, context: ServiceContext
+    ) async throws -> LoopDispatchers {
         var byLoop: [ObjectIdentifier: NIOLoopBound<MethodDispatcher>] = [:]
         for loop in group.makeIterator() {
             let bound = try await loop.submit { () throws -> NIOLoopBound<MethodDispatcher> in
                 let reader = try CaptureReader(path: dbPath)
+                reader.routes = routes
                 return NIOLoopBound(MethodDispatcher(context: context, reader: reader, eventLoop: loop), eventLoop: loop)
             }.get()
             byLoop[ObjectIdentifier(loop)] = bound

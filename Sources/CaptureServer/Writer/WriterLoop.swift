@@ -25,12 +25,17 @@ struct WriterLoop: Sendable {
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
         var folding = RollupFolding(writer: writer, logger: logger)
+        var nextCatchUp = Date().addingTimeInterval(Self.catchUpSeconds)
         while true {
-            let deadline = [pruning ? nextPrune : nil, folding.deadline].compactMap { $0 }.min()
+            let deadline = [pruning ? nextPrune : nil, folding.deadline, nextCatchUp].compactMap { $0 }.min()
             let (jobs, stopping) = queue.take(max: maxGroup, deadline: deadline)
             if !jobs.isEmpty { folding.recorded(process(jobs, writer: writer)) }
             if stopping, jobs.isEmpty { break }
             folding.foldIfDue(writer: writer, idle: jobs.isEmpty)
+            if Date() >= nextCatchUp {
+                catchUpRoutes(writer: writer)
+                nextCatchUp = Date().addingTimeInterval(Self.catchUpSeconds)
+            }
             if pruning, !stopping, Date() >= nextPrune {
                 timedPrune(writer: writer)
                 nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
@@ -42,6 +47,18 @@ struct WriterLoop: Sendable {
             logger.warning("checkpoint at shutdown failed", metadata: ["error": "\(error)"])
         }
         writer.close()
+    }
+
+    /// How long, at most, `lastRoute` goes to SQLite after another process committed while the writer was idle.
+    static let catchUpSeconds = 1.0
+
+    private func catchUpRoutes(writer: CaptureWriter) {
+        do {
+            try writer.catchUpRoutes()
+        } catch {
+            // Readers keep answering from SQLite meanwhile; the next second tries again.
+            logger.debug("route cache catch-up failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private func timedPrune(writer: CaptureWriter) {

@@ -10,7 +10,7 @@ struct WriterThread: Sendable {
     /// Opens (creating and migrating) the database on the writer thread, then runs `loop` there.
     /// Returns once the database is open; throws what opening threw.
     static func start(
-        path: String, durability: Durability, loop: WriterLoop, eventLoop: any EventLoop
+        path: String, durability: Durability, routes: RouteCache?, loop: WriterLoop, eventLoop: any EventLoop
     ) async throws -> WriterThread {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -19,6 +19,7 @@ struct WriterThread: Sendable {
             let writer: CaptureWriter
             do {
                 writer = try CaptureWriter(path: path, durability: durability)
+                if let routes { try writer.keepExact(routes) }
             } catch {
                 opened.fail(error)
                 return
