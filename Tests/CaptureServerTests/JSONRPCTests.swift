@@ -66,3 +66,61 @@ final class JSONRPCTests: XCTestCase {
         XCTAssertFalse(RPCError.internalError.closesConnection)
     }
 }
+
+/// A capture is written into one reservation: the worst case fits, and the text parses back to the capture.
+final class CaptureEncodingTests: XCTestCase {
+    func testEveryFieldAtItsWorstCaseFitsAndRoundTrips() throws {
+        // 200 control characters: each is written as \u00XX, the bound's worst case.
+        let worst = String(repeating: "\u{1}", count: 200)
+        let quotes = String(repeating: "\"\\", count: 100)
+        let capture = Capture(
+            id: .max, sessionId: worst, agentId: quotes, capturedAt: .min,
+            fields: CaptureFields(
+                taasRequestId: worst, taasTraceId: quotes, openclawTurnId: "é😀\u{7f}", openclawAttempt: worst,
+                autorouterModel: worst, autorouterAlgo: worst, autorouterAlgoSource: worst, thinkingApplied: worst,
+                routedContextWindow: Int(Int32.max)
+            ),
+            usage: CallUsage(
+                autorouted: false, provider: worst, requestedModel: worst, inputTokens: .min, outputTokens: .max,
+                cacheReadTokens: -1, cacheWriteTokens: 0, costUsd: -1.7976931348623157e+308,
+                cacheSavedUsd: 2.2250738585072014e-308, durationMs: .max, outcome: .error
+            )
+        )
+        for hostId in [nil, worst] {
+            var buffer = ByteBuffer()
+            buffer.writeStaticString("[")
+            buffer.writeCapture(capture, hostId: hostId)
+            buffer.writeStaticString(",null]")
+            let parsed = try JSONParser.parse(String(buffer: buffer))
+            guard case .array(let items) = parsed, items.count == 2, let object = items.first else {
+                return XCTFail("not a two-item array: \(String(buffer: buffer).prefix(200))")
+            }
+            XCTAssertEqual(object["hostId"], hostId.map { .string($0) })
+            XCTAssertEqual(object["id"], .int(.max))
+            XCTAssertEqual(object["sessionId"], .string(worst))
+            XCTAssertEqual(object["agentId"], .string(quotes))
+            XCTAssertEqual(object["capturedAt"], .int(.min))
+            XCTAssertEqual(object["openclawTurnId"], .string("é😀\u{7f}"))
+            XCTAssertEqual(object["routedContextWindow"], .int(Int64(Int32.max)))
+            XCTAssertEqual(object["autorouted"], .bool(false))
+            XCTAssertEqual(object["inputTokens"], .int(.min))
+            XCTAssertEqual(object["costUsd"], .double(-1.7976931348623157e+308))
+            XCTAssertEqual(object["cacheSavedUsd"], .double(2.2250738585072014e-308))
+            XCTAssertEqual(object["outcome"], .string("error"))
+            XCTAssertEqual(items[1], .null, "nothing written past the capture")
+        }
+    }
+
+    func testNullsAndNonFiniteNumbers() throws {
+        let capture = Capture(
+            id: 1, sessionId: "oc:s", agentId: nil, capturedAt: 0, fields: CaptureFields(),
+            usage: CallUsage(costUsd: .infinity, cacheSavedUsd: .nan)
+        )
+        var buffer = ByteBuffer()
+        buffer.writeCapture(capture)
+        let text = String(buffer: buffer)
+        XCTAssertTrue(text.hasPrefix(#"{"id":1,"sessionId":"oc:s","agentId":null,"capturedAt":0,"taasRequestId":null"#), text)
+        XCTAssertTrue(text.contains(#""costUsd":null,"cacheSavedUsd":null"#), text)
+        XCTAssertTrue(text.hasSuffix(#""outcome":null}"#), text)
+    }
+}

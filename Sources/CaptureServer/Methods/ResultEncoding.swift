@@ -5,65 +5,27 @@ import NIOCore
 /// Wire shapes of results (SPEC "The capture" and "Methods"), written straight into a buffer.
 extension ByteBuffer {
     /// A capture: id, sessionId, agentId, capturedAt, then the fields in SPEC order; nulls included. A fleet
-    /// capture has `hostId` first.
+    /// capture has `hostId` first. Written into one reservation (`JSONBytes`).
     mutating func writeCapture(_ c: Capture, hostId: String? = nil) {
-        if let hostId {
-            writeStaticString("{\"hostId\":")
-            writeJSONString(hostId)
-            writeStaticString(",\"id\":")
-        } else {
-            writeStaticString("{\"id\":")
-        }
-        writeJSONInt(c.id)
-        writeStaticString(",\"sessionId\":")
-        writeJSONString(c.sessionId)
-        writeStaticString(",\"agentId\":")
-        writeJSONString(c.agentId)
-        writeStaticString(",\"capturedAt\":")
-        writeJSONInt(c.capturedAt)
+        writeJSON(bound: Self.captureBound(c, hostId: hostId)) { $0.capture(c, hostId: hostId) }
+    }
+
+    /// The static text of a capture object (its keys, quotes, colons, commas and braces: under 400 bytes).
+    private static let keysBound = 512
+
+    /// The most bytes `capture` writes: its keys and punctuation, and each value at its bound.
+    private static func captureBound(_ c: Capture, hostId: String?) -> Int {
         let f = c.fields
-        writeStaticString(",\"taasRequestId\":")
-        writeJSONString(f.taasRequestId)
-        writeStaticString(",\"taasTraceId\":")
-        writeJSONString(f.taasTraceId)
-        writeStaticString(",\"openclawTurnId\":")
-        writeJSONString(f.openclawTurnId)
-        writeStaticString(",\"openclawAttempt\":")
-        writeJSONString(f.openclawAttempt)
-        writeStaticString(",\"autorouterModel\":")
-        writeJSONString(f.autorouterModel)
-        writeStaticString(",\"autorouterAlgo\":")
-        writeJSONString(f.autorouterAlgo)
-        writeStaticString(",\"autorouterAlgoSource\":")
-        writeJSONString(f.autorouterAlgoSource)
-        writeStaticString(",\"thinkingApplied\":")
-        writeJSONString(f.thinkingApplied)
-        writeStaticString(",\"routedContextWindow\":")
-        writeJSONInt(f.routedContextWindow.map { Int64($0) })
         let u = c.usage
-        writeStaticString(",\"autorouted\":")
-        writeJSONBool(u.autorouted)
-        writeStaticString(",\"provider\":")
-        writeJSONString(u.provider)
-        writeStaticString(",\"requestedModel\":")
-        writeJSONString(u.requestedModel)
-        writeStaticString(",\"inputTokens\":")
-        writeJSONInt(u.inputTokens)
-        writeStaticString(",\"outputTokens\":")
-        writeJSONInt(u.outputTokens)
-        writeStaticString(",\"cacheReadTokens\":")
-        writeJSONInt(u.cacheReadTokens)
-        writeStaticString(",\"cacheWriteTokens\":")
-        writeJSONInt(u.cacheWriteTokens)
-        writeStaticString(",\"costUsd\":")
-        writeJSONDouble(u.costUsd)
-        writeStaticString(",\"cacheSavedUsd\":")
-        writeJSONDouble(u.cacheSavedUsd)
-        writeStaticString(",\"durationMs\":")
-        writeJSONInt(u.durationMs)
-        writeStaticString(",\"outcome\":")
-        writeJSONString(u.outcome?.rawValue)
-        writeStaticString("}")
+        var strings = JSONBytes.bound(c.sessionId) + JSONBytes.bound(c.agentId)
+        strings += JSONBytes.bound(f.taasRequestId) + JSONBytes.bound(f.taasTraceId)
+        strings += JSONBytes.bound(f.openclawTurnId) + JSONBytes.bound(f.openclawAttempt)
+        strings += JSONBytes.bound(f.autorouterModel) + JSONBytes.bound(f.autorouterAlgo)
+        strings += JSONBytes.bound(f.autorouterAlgoSource) + JSONBytes.bound(f.thinkingApplied)
+        strings += JSONBytes.bound(u.provider) + JSONBytes.bound(u.requestedModel)
+        strings += JSONBytes.bound(u.outcome?.rawValue) + (hostId.map { JSONBytes.bound($0) + 10 } ?? 0)
+        // 8 integers, 2 doubles, 1 Boolean, and the static text.
+        return strings + 8 * JSONBytes.intBound + 2 * JSONBytes.doubleBound + 5 + keysBound
     }
 
     mutating func writeCapture(_ c: Capture?) {
@@ -268,5 +230,68 @@ extension PruneReport {
         var buffer = ByteBuffer()
         buffer.writePruneReport(self)
         return String(buffer: buffer)
+    }
+}
+
+extension JSONBytes {
+    /// The capture object `ByteBuffer.writeCapture` reserves room for.
+    mutating func capture(_ c: Capture, hostId: String?) {
+        if let hostId {
+            text("{\"hostId\":")
+            string(hostId)
+            text(",\"id\":")
+        } else {
+            text("{\"id\":")
+        }
+        int(c.id)
+        text(",\"sessionId\":")
+        string(c.sessionId)
+        text(",\"agentId\":")
+        string(c.agentId)
+        text(",\"capturedAt\":")
+        int(c.capturedAt)
+        let f = c.fields
+        text(",\"taasRequestId\":")
+        string(f.taasRequestId)
+        text(",\"taasTraceId\":")
+        string(f.taasTraceId)
+        text(",\"openclawTurnId\":")
+        string(f.openclawTurnId)
+        text(",\"openclawAttempt\":")
+        string(f.openclawAttempt)
+        text(",\"autorouterModel\":")
+        string(f.autorouterModel)
+        text(",\"autorouterAlgo\":")
+        string(f.autorouterAlgo)
+        text(",\"autorouterAlgoSource\":")
+        string(f.autorouterAlgoSource)
+        text(",\"thinkingApplied\":")
+        string(f.thinkingApplied)
+        text(",\"routedContextWindow\":")
+        int(f.routedContextWindow.map { Int64($0) })
+        let u = c.usage
+        text(",\"autorouted\":")
+        bool(u.autorouted)
+        text(",\"provider\":")
+        string(u.provider)
+        text(",\"requestedModel\":")
+        string(u.requestedModel)
+        text(",\"inputTokens\":")
+        int(u.inputTokens)
+        text(",\"outputTokens\":")
+        int(u.outputTokens)
+        text(",\"cacheReadTokens\":")
+        int(u.cacheReadTokens)
+        text(",\"cacheWriteTokens\":")
+        int(u.cacheWriteTokens)
+        text(",\"costUsd\":")
+        double(u.costUsd)
+        text(",\"cacheSavedUsd\":")
+        double(u.cacheSavedUsd)
+        text(",\"durationMs\":")
+        int(u.durationMs)
+        text(",\"outcome\":")
+        string(u.outcome?.rawValue)
+        byte(UInt8(ascii: "}"))
     }
 }
