@@ -178,6 +178,7 @@ final class Connection {
     func rollback() {
         if let routes, watchingWrite { routes.writerRolledBack() }
         stampAtBegin = nil
+        dataVersionAtBegin = nil
         watchingWrite = false
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)

@@ -147,16 +147,12 @@ extension ByteBuffer {
 
     /// Writes a double in its shortest round-trip form; non-finite values become `null`.
     public mutating func writeJSONDouble(_ d: Double) {
-        guard d.isFinite else {
-            writeStaticString("null")
-            return
-        }
-        writeString(d.description)
+        writeJSON(bound: JSONBytes.doubleBound) { $0.double(d) }
     }
 
     /// Writes a double, or `null`.
     public mutating func writeJSONDouble(_ d: Double?) {
-        if let d { writeJSONDouble(d) } else { writeStaticString("null") }
+        writeJSON(bound: JSONBytes.doubleBound) { $0.double(d) }
     }
 
     /// Writes `true` or `false`.
