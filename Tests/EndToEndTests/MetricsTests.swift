@@ -97,6 +97,32 @@ final class MetricsTests: EndToEndTestCase {
         XCTAssertEqual(try scrape().samples["taas_capture_pruned_total{rule=perSession}"], 3)
     }
 
+    func testConnectionsRefusedAtTheLimitAreCountedAsErrors() throws {
+        port = Int.random(in: 20_000...60_000)
+        try startService(arguments: ["--metrics-listen", "127.0.0.1:\(port)", "--max-connections", "1"])
+        // The start-up health check's own connection may not be released yet: retry until one is admitted.
+        var admitted: LineClient?
+        let deadline = Date().addingTimeInterval(5)
+        while admitted == nil, Date() < deadline {
+            let client = try connect()
+            if (try? client.call("taas.capture.health", [:]))?["result"]?["status"] == "ok" {
+                admitted = client
+            } else {
+                client.close()
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        XCTAssertNotNil(admitted, "one connection is admitted")
+        let refusedBefore = try scrape().samples["taas_capture_errors_total{code=-32002}"] ?? 0
+        for _ in 0..<2 {
+            let refused = try connect()
+            assertError(try refused.readJSON(timeout: 5), code: -32002)
+            XCTAssertTrue(refused.waitForClose(timeout: 5))
+        }
+        XCTAssertEqual(try scrape().samples["taas_capture_errors_total{code=-32002}"], refusedBefore + 2)
+        admitted?.close()
+    }
+
     func testModelLabelsStopAtFiftyThenOther() throws {
         try startWithMetrics()
         let client = try connect()

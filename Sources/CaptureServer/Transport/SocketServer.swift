@@ -62,7 +62,10 @@ struct SocketServer: Sendable {
     }
 
     private func reject(_ channel: any Channel, _ error: RPCError) -> EventLoopFuture<any Channel> {
-        channel.eventLoop.makeCompletedFuture {
+        let dispatchers = self.dispatchers
+        return channel.eventLoop.makeCompletedFuture {
+            // Counted as answered (`errors_total`), as every error line the service writes is.
+            dispatchers.dispatcher(for: channel.eventLoop).answeredError(code: error.code)
             try channel.pipeline.syncOperations.addHandler(RejectHandler(error))
             return channel
         }
