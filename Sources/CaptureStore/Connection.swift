@@ -20,12 +20,9 @@ final class Connection {
     /// Set by `watchCommits`: what the WAL hook saw, and the route cache told of this writer's transactions.
     private var commitFrames: UnsafeMutablePointer<csqlite_commit_frames>?
     private(set) var routes: RouteCache?
-    /// The WAL-index header at this writer's `BEGIN IMMEDIATE`, while its transaction is open.
-    private var stampAtBegin: WalStamp?
-    /// Whether a `BEGIN IMMEDIATE` transaction that `routes` was told of is open.
-    private var watchingWrite = false
-    /// `PRAGMA data_version` at that BEGIN: it changes only when another connection's commit is seen.
-    private var dataVersionAtBegin: Int64?
+    /// While a `BEGIN IMMEDIATE` transaction that `routes` was told of is open: the WAL-index header and
+    /// `PRAGMA data_version` (which changes only when another connection's commit is seen) at its BEGIN.
+    private var openWrite: (stamp: WalStamp?, dataVersion: Int64?)?
 
     /// Opens `path` with `flags` (`SQLITE_OPEN_*`); `SQLITE_OPEN_NOMUTEX` and extended result codes are always added.
     init(path: String, flags: Int32, busyTimeoutMs: Int32) throws(StoreError) {
@@ -139,10 +136,9 @@ final class Connection {
         try prepare(kind.rawValue).run()
         if kind == .immediate, let routes {
             // Holding the write lock: no other connection can commit until this transaction ends.
-            stampAtBegin = walStamp()
-            watchingWrite = true
-            dataVersionAtBegin = try? scalarInt("PRAGMA data_version")
-            routes.writerBegan(stampAtBegin)
+            let write = (stamp: walStamp(), dataVersion: try? scalarInt("PRAGMA data_version"))
+            openWrite = write
+            routes.writerBegan(write.stamp)
         }
     }
 
@@ -158,28 +154,23 @@ final class Connection {
         }
         guard let routes else { return }
         let frames = commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil }
-        if watchingWrite {
-            let version = dataVersionAtBegin
-            routes.writerCommitted(began: stampAtBegin, frames: frames, now: walStamp()) {
+        if let write = openWrite {
+            openWrite = nil
+            routes.writerCommitted(began: write.stamp, frames: frames, now: walStamp()) {
                 // https://www.sqlite.org/pragma.html#pragma_data_version: read after the header, so a commit by
                 // another connection before that read changes it.
-                (try? self.scalarInt("PRAGMA data_version")) != version
+                (try? self.scalarInt("PRAGMA data_version")) != write.dataVersion
             }
         } else if frames != nil {
             // A write outside `BEGIN IMMEDIATE`: its effects are unknown to the cache.
             routes.writerLostTrack()
         }
-        stampAtBegin = nil
-        dataVersionAtBegin = nil
-        watchingWrite = false
     }
 
     /// Rolls back the open transaction, if any.
     func rollback() {
-        if let routes, watchingWrite { routes.writerRolledBack() }
-        stampAtBegin = nil
-        dataVersionAtBegin = nil
-        watchingWrite = false
+        if let routes, openWrite != nil { routes.writerRolledBack() }
+        openWrite = nil
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }

@@ -63,8 +63,8 @@ public final class RouteCache: @unchecked Sendable {
         agentCapacity = max(1, capacity / 16)
     }
 
-    /// How many sessions and agents are held (for tests and health).
-    public var counts: (sessions: Int, agents: Int) {
+    /// How many sessions and agents are held (for tests).
+    var counts: (sessions: Int, agents: Int) {
         lock.withLock { (sessions.count, agents.count) }
     }
 
