@@ -49,6 +49,8 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
 
     /// Whether a password was found (URL or pgpass); says nothing of the password itself.
     public var hasPassword: Bool { password != nil }
+    /// Whether the URL itself carried the password (`user:password@` or `?password=`), rather than pgpass.
+    public private(set) var passwordInURL = false
 
     /// Parses `url`; `pgpassPath` is where to look when the URL has no password (nil: `PGPASSFILE` or `~/.pgpass`).
     public init(url: String, pgpassPath: String? = nil) throws(FleetError) {
@@ -111,6 +113,7 @@ public struct PostgresTarget: Sendable, CustomStringConvertible {
         sslMode = mode
         sslRootCert = query["sslrootcert"]
         self.user = user
+        passwordInURL = password != nil
         self.password = password ?? PGPass.lookup(
             path: pgpassPath ?? PGPass.defaultPath(), endpoint: endpoint, database: database, user: user)
     }

@@ -126,6 +126,13 @@ struct Serve: AsyncParsableCommand {
         config.version = TaasCaptureVersion.string
         config.metricsListen = try metricsAddress()
         config.forward = try forwardConfiguration()
+        if forward != nil, config.forward?.target.passwordInURL == true {
+            // Another local user can read a process's arguments (ps, /proc/PID/cmdline).
+            logger.warning("""
+                the --forward URL holds a password, which other local users can read in the process list; \
+                give the URL in TAAS_CAPTURE_FORWARD or the password in ~/.pgpass instead
+                """)
+        }
 
         let group = ServiceGroup(
             configuration: .init(

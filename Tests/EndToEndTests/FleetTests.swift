@@ -264,6 +264,24 @@ final class FleetTests: EndToEndTestCase {
         XCTAssertFalse(cli.stderr.contains(secret), cli.stderr)
     }
 
+    func testAPasswordInTheForwardFlagIsWarnedOfAndNeverLogged() throws {
+        // Nothing listens here: only the start-up warning matters.
+        let url = "postgresql://postgres:s3cret-word@/fleet?host=\(workDirectory)/no-postgres&port=5432"
+        let flagged = try forwardingService("flag", url: url)
+        XCTAssertTrue(flagged.log.contains("the --forward URL holds a password"), flagged.log)
+        XCTAssertFalse(flagged.log.contains("s3cret-word"), "the password itself is never logged")
+        flagged.terminate()
+
+        let directory = workDirectory + "/env"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fromEnvironment = try startService(
+            socket: directory + "/s.sock", db: directory + "/c.sqlite3", arguments: ["--host-id", "env"],
+            environment: ["TAAS_CAPTURE_FORWARD": url])
+        XCTAssertEqual(try health(fromEnvironment)["forward"]?["hostId"], "env", "forwarding from the variable")
+        XCTAssertFalse(fromEnvironment.log.contains("holds a password"), fromEnvironment.log)
+        XCTAssertFalse(fromEnvironment.log.contains("s3cret-word"))
+    }
+
     func testRetentionKeepsUnforwardedCapturesUnlessMaxRowsForcesItAndCountsThose() throws {
         // Nothing listens here: the forwarder keeps retrying and nothing is ever forwarded.
         let away = "postgresql://postgres@/fleet?host=\(workDirectory)/no-postgres&port=5432"
