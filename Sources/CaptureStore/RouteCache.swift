@@ -114,8 +114,7 @@ public final class RouteCache: @unchecked Sendable {
     /// At `BEGIN IMMEDIATE`: a header other than the published one means a commit the cache did not see.
     func writerBegan(_ stamp: WalStamp?) {
         lock.withLock {
-            staged.removeAll(keepingCapacity: true)
-            stagedDeletion = false
+            discardStagedLocked()
             if stamp == nil || stamp != published { emptyLocked() }
         }
     }
@@ -139,17 +138,13 @@ public final class RouteCache: @unchecked Sendable {
         // Outside the lock: it runs a statement.
         let own = shape == .own || (shape == .ambiguous && !othersCommitted())
         lock.withLock {
-            defer {
-                staged.removeAll(keepingCapacity: true)
-                stagedDeletion = false
-            }
+            defer { discardStagedLocked() }
             guard own, let now else {
                 emptyLocked()
                 return
             }
             if stagedDeletion {
-                sessions.removeAll()
-                agents.removeAll()
+                clearLocked()
             } else {
                 for capture in staged { applyLocked(capture) }
             }
@@ -174,10 +169,7 @@ public final class RouteCache: @unchecked Sendable {
     }
 
     func writerRolledBack() {
-        lock.withLock {
-            staged.removeAll(keepingCapacity: true)
-            stagedDeletion = false
-        }
+        lock.withLock { discardStagedLocked() }
     }
 
     /// Whether readers are going to SQLite because the header moved on without the writer's publication.
@@ -192,9 +184,18 @@ public final class RouteCache: @unchecked Sendable {
 
     /// Empties the cache and withdraws the published header: readers go to SQLite until the next commit.
     private func emptyLocked() {
+        clearLocked()
+        published = nil
+    }
+
+    private func clearLocked() {
         sessions.removeAll()
         agents.removeAll()
-        published = nil
+    }
+
+    private func discardStagedLocked() {
+        staged.removeAll(keepingCapacity: true)
+        stagedDeletion = false
     }
 
     /// A held entry moves to `capture` when it is newer by `(capturedAt, id)`; absent entries stay absent
