@@ -31,6 +31,8 @@ let package = Package(
             exclude: ["Migrations/postgres"],
             resources: [.embedInCode("Migrations")]
         ),
+        // The one renderer of the report and the dashboard tab's pages (SPEC v3 "The dashboard tab").
+        .target(name: "CaptureReport", dependencies: ["AffinityCore", "CaptureStore"]),
         .target(
             name: "FleetStore",
             dependencies: [
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "CaptureServer",
             dependencies: [
-                "AffinityCore", "CaptureStore", "FleetStore",
+                "AffinityCore", "CaptureStore", "CaptureReport", "FleetStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -61,14 +63,14 @@ let package = Package(
         .executableTarget(
             name: "taas-capture",
             dependencies: [
-                "AffinityCore", "CaptureStore", "CaptureServer", "FleetStore",
+                "AffinityCore", "CaptureStore", "CaptureReport", "CaptureServer", "FleetStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "store-bench", dependencies: ["AffinityCore", "CaptureStore", "CSQLite"], path: "Benchmarks/store-bench"),
         .testTarget(name: "AffinityCoreTests", dependencies: ["AffinityCore"]),
-        .testTarget(name: "CaptureStoreTests", dependencies: ["CaptureStore", "CSQLite"]),
+        .testTarget(name: "CaptureStoreTests", dependencies: ["CaptureStore", "CaptureReport", "CSQLite"]),
         .testTarget(
             name: "CaptureServerTests",
             dependencies: [

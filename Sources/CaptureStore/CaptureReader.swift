@@ -138,7 +138,8 @@ public final class CaptureReader {
         var stats = Stats()
         let totals = try connection.prepare(
             "SELECT count(*), count(DISTINCT session_id), count(DISTINCT agent_id), min(captured_at), "
-                + "max(captured_at), \(UsageSQL.totals) FROM captures WHERE " + filter
+                + "max(captured_at), \(UsageSQL.totals), count(*) FILTER (WHERE \(RollupSQL.routeChanged) = 1) "
+                + "FROM captures WHERE " + filter
         )
         try bind(totals)
         if try totals.step() {
@@ -148,6 +149,7 @@ public final class CaptureReader {
             stats.firstCapturedAt = totals.optionalInt64(at: 3)
             stats.lastCapturedAt = totals.optionalInt64(at: 4)
             stats.usage = totals.usageTotals(from: 5)
+            stats.routeChanges = Int(totals.int64(at: 12))
         }
         totals.reset()
         // One pass for all four breakdowns; byModel counts the served model.

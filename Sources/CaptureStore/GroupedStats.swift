@@ -18,7 +18,7 @@ extension CaptureReader {
         let known = grouping == .agent ? " AND agent_id IS NOT NULL" : ""
         let sql = """
             SELECT \(key) AS k, count(*), min(captured_at), max(captured_at), \(UsageSQL.totals), \
-            count(DISTINCT \(UsageSQL.servedModel)) \
+            count(DISTINCT \(UsageSQL.servedModel)), count(*) FILTER (WHERE \(RollupSQL.routeChanged) = 1) \
             FROM captures WHERE \(filter)\(known) GROUP BY k ORDER BY count(*) DESC, k LIMIT ?4
             """
         let statement = try connection.prepare(sql)
@@ -34,7 +34,7 @@ extension CaptureReader {
                     key: statement.string(at: 0), captures: Int(statement.int64(at: 1)),
                     firstCapturedAt: statement.int64(at: 2), lastCapturedAt: statement.int64(at: 3),
                     lastModel: nil, modelSince: nil, models: Int(statement.int64(at: 11)),
-                    usage: statement.usageTotals(from: 4)))
+                    usage: statement.usageTotals(from: 4), routeChanges: Int(statement.int64(at: 12))))
         }
         statement.reset()
         for i in groups.indices {
@@ -57,8 +57,10 @@ extension CaptureReader {
     ) throws(StoreError) -> (String?, Int64?) {
         let column = grouping == .agent ? "agent_id = ?1" : "session_id = ?1"
         let scope = selector.map { " AND \($0.column) = ?4" } ?? ""
+        // A session's walk goes through its own index, also beside an agent selector.
+        let source = grouping == .session ? "captures INDEXED BY captures_by_session" : "captures"
         let walk = try connection.prepare(
-            "SELECT autorouter_model, captured_at FROM captures WHERE \(column)\(scope) AND autorouted = 1 "
+            "SELECT autorouter_model, captured_at FROM \(source) WHERE \(column)\(scope) AND autorouted = 1 "
                 + "AND captured_at >= ?2 AND captured_at < ?3 ORDER BY captured_at DESC, id DESC")
         defer { walk.reset() }
         try walk.bind(key, at: 1)

@@ -11,6 +11,7 @@ enum Migrator {
         (2, String(decoding: PackageResources._002_usage_and_overrides_sql, as: UTF8.self)),
         (3, String(decoding: PackageResources._003_forward_progress_sql, as: UTF8.self)),
         (4, String(decoding: PackageResources._004_rollups_sql, as: UTF8.self)),
+        (5, String(decoding: PackageResources._005_dashboard_rollups_sql, as: UTF8.self)),
     ]
 
     /// The schema version this binary writes and reads.

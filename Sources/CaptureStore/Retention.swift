@@ -171,6 +171,7 @@ private struct PruneRun {
         if rollupsTouched, !dryRun {
             if !connection.isInTransaction { try connection.begin(.immediate) }
             try connection.execute("DELETE FROM capture_rollups WHERE captures <= 0")
+            try connection.execute("DELETE FROM session_rollups WHERE captures <= 0")
             rollupsTouched = false
         }
         try finish()
@@ -203,10 +204,12 @@ private struct PruneRun {
             try pick.bind(Int64(asked), at: limitIndex)
             try pick.run()
             let changed = connection.changes
-            let unfold = try connection.prepare(
-                RollupSQL.merge("id IN (SELECT id FROM temp.doomed) AND id <= ?1", sign: -1))
-            try unfold.bind(try connection.foldedThrough(), at: 1)
-            try unfold.run()
+            let mark = try connection.foldedThrough()
+            for sql in [RollupSQL.merge, RollupSQL.mergeSessions] {
+                let unfold = try connection.prepare(sql("id IN (SELECT id FROM temp.doomed) AND id <= ?1", -1))
+                try unfold.bind(mark, at: 1)
+                try unfold.run()
+            }
             try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()
             if changed > 0 { connection.routes?.stageDeletion() }
             rollupsTouched = rollupsTouched || changed > 0

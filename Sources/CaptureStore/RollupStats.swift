@@ -24,6 +24,8 @@ struct FineSums {
     var cost = 0.0
     var savedCaptures = 0
     var saved = 0.0
+    /// Route changes among the captures (`RollupSQL.routeChanged`).
+    var routeChanges = 0
     /// The oldest and newest capture time among the captures read one by one (nil for rollups).
     var first: Int64?
     var last: Int64?
@@ -41,6 +43,7 @@ struct FineSums {
         lhs.cost += rhs.cost
         lhs.savedCaptures += rhs.savedCaptures
         lhs.saved += rhs.saved
+        lhs.routeChanges += rhs.routeChanges
     }
 
     /// `pick` of both when both are known, else the one that is.
@@ -113,7 +116,7 @@ extension CaptureReader {
     ///
     /// Over all captures or one agent's, the rollups answer for whole hours at or below their mark; the partial
     /// hours at the range's ends and the captures above the mark are read from the captures themselves. Agent and
-    /// model groups come from the same sums; session groups are ranked through `captures_by_session`. A session
+    /// model groups come from the same sums; sessions are counted and ranked through `session_rollups`. A session
     /// selector reads that session's captures.
     public func stats(
         _ selector: CaptureSelector?, since: Int64?, until: Int64?, groupBy grouping: StatsGrouping? = nil,
@@ -135,16 +138,17 @@ extension CaptureReader {
             let mark = try connection.foldedThrough()
             let fine = try fineSums(agent: agent, since: since, until: until, mark: mark)
             var stats = try Self.stats(from: fine)
-            stats.sessions = try distinctSessions(agent: agent, since: since, until: until)
+            // One pass over the session rollups counts the sessions and, grouped by session, ranks them.
+            let ranking = try sessionRanking(
+                agent: agent, since: since, until: until, mark: mark, limit: grouping == .session ? limit : 0)
+            stats.sessions = ranking.sessions
             (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
             switch grouping {
             case .agent: stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
             case .model:
                 stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, mark: mark, limit: limit)
             case .session:
-                stats.groups = agent == nil
-                    ? try sessionGroups(since: since, until: until, limit: limit)
-                    : try scannedGroups(by: .session, selector: selector, since: since, until: until, limit: limit)
+                stats.groups = try sessionGroups(ranking.busiest, agent: agent, since: since, until: until)
             case nil: break
             }
             return stats
@@ -153,7 +157,7 @@ extension CaptureReader {
 
     /// The fine sums over the range: rollups of whole hours, plus captures of the partial hours, plus captures
     /// above the rollups' mark. Each capture is counted once: the first two read ids at or below the mark only.
-    private func fineSums(
+    func fineSums(
         agent: String?, since: Int64?, until: Int64?, mark: Int64
     ) throws(StoreError) -> [FineKey: FineSums] {
         let range = RollupRange(since: since, until: until)
@@ -178,7 +182,8 @@ extension CaptureReader {
             folded.reset()
         }
         let above = try connection.prepare(
-            RollupSQL.fineOfCaptures("id > ?1 AND captured_at >= ?2 AND captured_at < ?3" + agentFilter))
+            RollupSQL.fineOfCaptures(
+                "id > ?1 AND captured_at >= ?2 AND captured_at < ?3" + agentFilter, from: RollupSQL.unfolded))
         defer { above.reset() }
         try above.bind(mark, at: 1)
         try above.bind(since ?? Int64.min, at: 2)
@@ -188,7 +193,7 @@ extension CaptureReader {
         return fine
     }
 
-    /// Adds the rows of a `fineOfRollups` / `fineOfCaptures` statement (six keys, ten sums).
+    /// Adds the rows of a `fineOfRollups` / `fineOfCaptures` statement (six keys, eleven sums, first and last).
     private func add(_ statement: Statement, into fine: inout [FineKey: FineSums]) throws(StoreError) {
         while try statement.step() {
             let key = FineKey(
@@ -200,13 +205,14 @@ extension CaptureReader {
                 input: statement.double(at: 8), output: statement.double(at: 9), cacheRead: statement.double(at: 10),
                 cacheWrite: statement.double(at: 11), costCaptures: Int(statement.int64(at: 12)),
                 cost: statement.double(at: 13), savedCaptures: Int(statement.int64(at: 14)), saved: statement.double(at: 15),
-                first: statement.optionalInt64(at: 16), last: statement.optionalInt64(at: 17))
+                routeChanges: Int(statement.int64(at: 16)), first: statement.optionalInt64(at: 17),
+                last: statement.optionalInt64(at: 18))
             fine[key, default: FineSums()] += sums
         }
     }
 
     /// Totals and breakdowns (sessions and time bounds are read separately).
-    private static func stats(from fine: [FineKey: FineSums]) throws(StoreError) -> Stats {
+    static func stats(from fine: [FineKey: FineSums]) throws(StoreError) -> Stats {
         var stats = Stats()
         var all = FineSums()
         var agents = Set<ScalarKey>()
@@ -222,27 +228,12 @@ extension CaptureReader {
         stats.total = all.captures
         stats.agents = agents.count
         stats.usage = all.usage
+        stats.routeChanges = all.routeChanges
         return stats
     }
 
-    /// Distinct sessions in the range: over all captures, one pass over `captures_by_session`, which holds both
-    /// columns (the planner would otherwise sort every capture).
-    private func distinctSessions(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> Int {
-        let statement = try connection.prepare(
-            agent == nil
-                ? "SELECT count(DISTINCT session_id) FROM captures INDEXED BY captures_by_session "
-                    + "WHERE captured_at >= ?1 AND captured_at < ?2"
-                : "SELECT count(DISTINCT session_id) FROM captures WHERE agent_id = ?3 AND captured_at >= ?1 "
-                    + "AND captured_at < ?2")
-        defer { statement.reset() }
-        try statement.bind(since ?? Int64.min, at: 1)
-        try statement.bind(until ?? Int64.max, at: 2)
-        if let agent { try statement.bind(agent, at: 3) }
-        return try statement.step() ? Int(statement.int64(at: 0)) : 0
-    }
-
     /// The oldest and newest capture times in the range: one index seek each.
-    private func timeBounds(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> (Int64?, Int64?) {
+    func timeBounds(agent: String?, since: Int64?, until: Int64?) throws(StoreError) -> (Int64?, Int64?) {
         let scope = agent == nil ? "" : "agent_id = ?3 AND "
         var bounds: [Int64?] = []
         for order in ["", " DESC"] {
@@ -260,7 +251,7 @@ extension CaptureReader {
 
     /// Agent groups from the fine sums; each group's time bounds are index seeks, and its current model a walk
     /// only when more than one routed model served it in the range.
-    private func agentGroups(
+    func agentGroups(
         from fine: [FineKey: FineSums], since: Int64?, until: Int64?, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
         var sums: [ScalarKey: FineSums] = [:]
@@ -277,7 +268,8 @@ extension CaptureReader {
             let (first, last) = try timeBounds(agent: agent, since: since, until: until)
             var group = StatsGroup(
                 key: agent, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
-                lastModel: nil, modelSince: nil, models: models[key]?.count ?? 0, usage: value.usage)
+                lastModel: nil, modelSince: nil, models: models[key]?.count ?? 0, usage: value.usage,
+                routeChanges: value.routeChanges)
             let served = routed[key] ?? []
             if served.count == 1, let model = served.first {
                 group.lastModel = model.string.isEmpty ? nil : model.string
@@ -340,44 +332,8 @@ extension CaptureReader {
                 StatsGroup(
                     key: key.string, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
                     lastModel: known ? key.string : nil, modelSince: nil,
-                    models: models.contains { !$0.string.isEmpty } ? 1 : 0, usage: value.usage))
-        }
-        return groups
-    }
-
-    /// Session groups over all captures: ranked by one pass over `captures_by_session`, which holds the session,
-    /// the time and, counted, the captures; usage, models and the current model are then read for the `limit`
-    /// groups returned only, each through the same index.
-    private func sessionGroups(since: Int64?, until: Int64?, limit: Int) throws(StoreError) -> [StatsGroup] {
-        let rank = try connection.prepare(
-            "SELECT session_id, count(*), min(captured_at), max(captured_at) FROM captures INDEXED BY captures_by_session "
-                + "WHERE captured_at >= ?1 AND captured_at < ?2 GROUP BY session_id ORDER BY 2 DESC, 1 LIMIT ?3")
-        try rank.bind(since ?? Int64.min, at: 1)
-        try rank.bind(until ?? Int64.max, at: 2)
-        try rank.bind(Int64(limit), at: 3)
-        var groups: [StatsGroup] = []
-        while try rank.step() {
-            groups.append(
-                StatsGroup(
-                    key: rank.string(at: 0), captures: Int(rank.int64(at: 1)), firstCapturedAt: rank.int64(at: 2),
-                    lastCapturedAt: rank.int64(at: 3), lastModel: nil, modelSince: nil, models: 0, usage: UsageTotals()))
-        }
-        rank.reset()
-        let details = try connection.prepare(
-            "SELECT \(UsageSQL.totals), count(DISTINCT \(UsageSQL.servedModel)) FROM captures "
-                + "WHERE session_id = ?1 AND captured_at >= ?2 AND captured_at < ?3")
-        defer { details.reset() }
-        for index in groups.indices {
-            try details.bind(groups[index].key, at: 1)
-            try details.bind(since ?? Int64.min, at: 2)
-            try details.bind(until ?? Int64.max, at: 3)
-            if try details.step() {
-                groups[index].usage = details.usageTotals(from: 0)
-                groups[index].models = Int(details.int64(at: 7))
-            }
-            details.reset()
-            (groups[index].lastModel, groups[index].modelSince) = try currentModel(
-                of: groups[index].key, .session, selector: nil, since: since, until: until)
+                    models: models.contains { !$0.string.isEmpty } ? 1 : 0, usage: value.usage,
+                    routeChanges: value.routeChanges))
         }
         return groups
     }

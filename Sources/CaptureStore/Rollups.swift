@@ -1,5 +1,5 @@
-/// The hourly rollups of schema 4 (`Migrations/0004_rollups.sql`): the SQL that folds captures into them and
-/// takes deleted captures out, in one place.
+/// The hourly rollups of schemas 4 and 5 (`Migrations/0004_rollups.sql`, `0005_dashboard_rollups.sql`): the SQL that
+/// folds captures into them and takes deleted captures out, in one place.
 enum RollupSQL {
     /// Milliseconds in one bucket.
     static let bucketMs: Int64 = 3_600_000
@@ -12,16 +12,43 @@ enum RollupSQL {
     /// All seven key columns: the hour, then `fineKey`.
     static let keyOfCapture = "captured_at / \(bucketMs), " + fineKey
 
-    /// The ten sums of a rollup row over a set of captures, in `capture_rollups` column order.
+    /// Whether a capture (of the table `captures`, as the outer row) is a route change: autorouted, and its served
+    /// model differs from that of the previous autorouted capture of its session by `(captured_at, id)` — one seek
+    /// of `captures_by_session`. 0 for the first routed capture of a session and for captures not autorouted.
+    static let routeChangedTerm = """
+        CASE WHEN captures.autorouted = 1 THEN ifnull((SELECT p.autorouter_model IS NOT captures.autorouter_model \
+        FROM captures AS p WHERE p.session_id = captures.session_id AND p.autorouted = 1 \
+        AND (p.captured_at, p.id) < (captures.captured_at, captures.id) \
+        ORDER BY p.captured_at DESC, p.id DESC LIMIT 1), 0) ELSE 0 END
+        """
+
+    /// A capture's route change as stored once folded, computed for one that is not folded yet.
+    static let routeChanged = "coalesce(route_changed, \(routeChangedTerm))"
+
+    /// The eleven sums of a rollup row over a set of captures, in `capture_rollups` column order.
     static let sumTerms = [
         "count(*)", "count(*) FILTER (WHERE \(UsageSQL.hasUsage))", "total(input_tokens)", "total(output_tokens)",
         "total(cache_read_tokens)", "total(cache_write_tokens)", "count(cost_usd)", "total(cost_usd)",
-        "count(cache_saved_usd)", "total(cache_saved_usd)",
+        "count(cache_saved_usd)", "total(cache_saved_usd)", "count(*) FILTER (WHERE \(routeChanged) = 1)",
     ]
     static let sumColumns = [
         "captures", "with_usage", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-        "cost_captures", "cost_usd", "saved_captures", "cache_saved_usd",
+        "cost_captures", "cost_usd", "saved_captures", "cache_saved_usd", "route_changes",
     ]
+
+    /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects from `session_rollups`.
+    static func mergeSessions(_ filter: String, sign: Int) -> String {
+        """
+        INSERT INTO session_rollups SELECT session_id, ifnull(agent_id, ''), captured_at / \(bucketMs), \
+        \(sign < 0 ? "-count(*)" : "count(*)") FROM captures WHERE \(filter) GROUP BY 1, 2, 3 \
+        ON CONFLICT DO UPDATE SET captures = captures + excluded.captures
+        """
+    }
+
+    /// Sets `route_changed` on the captures `filter` selects that do not have it yet.
+    static func settleRouteChanges(_ filter: String) -> String {
+        "UPDATE captures SET route_changed = \(routeChangedTerm) WHERE route_changed IS NULL AND \(filter)"
+    }
 
     /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects. The WHERE keeps SQLite from reading
     /// ON CONFLICT as a join constraint: https://www.sqlite.org/lang_upsert.html
@@ -37,10 +64,14 @@ enum RollupSQL {
     /// The same key (without the bucket) and sums over the captures `filter` selects, plus each line's first and
     /// last capture time, which the rollups do not keep: what a query adds to the rollups of whole hours
     /// (`CaptureReader.fineSums` reads both shapes).
-    static func fineOfCaptures(_ filter: String) -> String {
+    static func fineOfCaptures(_ filter: String, from source: String = "captures") -> String {
         "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")), min(captured_at), max(captured_at) "
-            + "FROM captures WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
+            + "FROM \(source) WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
     }
+
+    /// Where the captures above the rollups' mark are read: the newest ids, one range of the table by rowid. Without
+    /// it an agent filter would walk all of that agent's captures in `captures_by_agent` for the few not folded yet.
+    static let unfolded = "captures NOT INDEXED"
 
     /// The rollups of whole buckets `?1 <= bucket < ?2` (with `extra`), summed over the buckets.
     static func fineOfRollups(_ extra: String) -> String {
@@ -78,10 +109,16 @@ extension CaptureWriter {
             last.reset()
             if through == nil { through = try connection.scalarInt("SELECT max(id) FROM captures") }
             guard let through, through > from else { return 0 }
-            let fold = try connection.prepare(RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1))
-            try fold.bind(from, at: 1)
-            try fold.bind(through, at: 2)
-            try fold.run()
+            // Route changes first, in id order (a capture's previous one is folded before it or in this batch).
+            for sql in [
+                RollupSQL.settleRouteChanges("id > ?1 AND id <= ?2"), RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1),
+                RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1),
+            ] {
+                let fold = try connection.prepare(sql)
+                try fold.bind(from, at: 1)
+                try fold.bind(through, at: 2)
+                try fold.run()
+            }
             let mark = try connection.prepare("UPDATE rollup_progress SET folded_through = ?1 WHERE slot = 1")
             try mark.bind(through, at: 1)
             try mark.run()
@@ -117,6 +154,7 @@ extension CaptureWriter {
     public func rebuildRollups(afterEachBatch: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
         try connection.transaction(.immediate) { () throws(StoreError) in
             try connection.execute("DELETE FROM capture_rollups")
+            try connection.execute("DELETE FROM session_rollups")
             try connection.execute("UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1")
         }
         var folded = 0

@@ -138,6 +138,8 @@ public struct Stats: Sendable, Hashable {
     public var byAlgoSource: [String: Int]
     public var byThinking: [String: Int]
     public var usage: UsageTotals
+    /// Route changes among the selected captures (SPEC v3 `routeChanges`); nil where the store keeps none (the fleet).
+    public var routeChanges: Int?
     /// With `groupBy`: the groups, most captures first; nil otherwise.
     public var groups: [StatsGroup]?
 
@@ -147,8 +149,9 @@ public struct Stats: Sendable, Hashable {
     public init(
         total: Int = 0, sessions: Int = 0, agents: Int = 0, firstCapturedAt: Int64? = nil, lastCapturedAt: Int64? = nil,
         byModel: [String: Int] = [:], byAlgo: [String: Int] = [:], byAlgoSource: [String: Int] = [:],
-        byThinking: [String: Int] = [:], usage: UsageTotals = UsageTotals()
+        byThinking: [String: Int] = [:], usage: UsageTotals = UsageTotals(), routeChanges: Int? = nil
     ) {
+        self.routeChanges = routeChanges
         self.total = total
         self.sessions = sessions
         self.agents = agents
@@ -281,11 +284,14 @@ public struct StatsGroup: Sendable, Hashable {
     /// Distinct served models in the group.
     public var models: Int
     public var usage: UsageTotals
+    /// Route changes among the group's captures; nil where the store keeps none (the fleet).
+    public var routeChanges: Int?
 
     public init(
         key: String, captures: Int, firstCapturedAt: Int64, lastCapturedAt: Int64, lastModel: String?,
-        modelSince: Int64?, models: Int, usage: UsageTotals
+        modelSince: Int64?, models: Int, usage: UsageTotals, routeChanges: Int? = nil
     ) {
+        self.routeChanges = routeChanges
         self.key = key
         self.captures = captures
         self.firstCapturedAt = firstCapturedAt

@@ -1,14 +1,15 @@
 import AffinityCore
 import ArgumentParser
 import CaptureServer
+import CaptureStore
 
 /// `taas-capture set-algorithm`: pin (or clear) the autorouter algorithm of a session or an agent.
 struct SetAlgorithm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set-algorithm",
         abstract: "Pin the autorouter algorithm of a session or agent (or --clear it).",
-        discussion: "Values: best_fit, price_performance, savings_curve, cost, ttft, tps. A session's pin wins "
-            + "over its agent's; the plugin sends it as X-TaaS-Autorouter-Algorithm within 2 seconds.")
+        discussion: "Values: \(AutorouterAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")). A session's pin "
+            + "wins over its agent's; the plugin sends it as X-TaaS-Autorouter-Algorithm within 2 seconds.")
 
     @OptionGroup var service: ServiceOptions
     @OptionGroup var selector: SelectorOptions
@@ -20,6 +21,11 @@ struct SetAlgorithm: ParsableCommand {
             throw ValidationError("name an --agent-id, --session-id, --workspace-dir or --local-session-id")
         }
         if clear == (algorithm != nil) { throw ValidationError("give an algorithm or --clear, not both or neither") }
+        // Bad usage (exit 2) before anything is sent, as every other argument.
+        if let algorithm, AutorouterAlgorithm(rawValue: algorithm) == nil {
+            let values = AutorouterAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown algorithm '\(algorithm)': one of \(values)")
+        }
     }
 
     func run() throws {

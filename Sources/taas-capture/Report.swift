@@ -1,5 +1,6 @@
 import AffinityCore
 import ArgumentParser
+import CaptureReport
 import CaptureStore
 import Foundation
 
@@ -32,7 +33,7 @@ struct Report: ParsableCommand {
             throw CLIFailure("cannot read \(path): \(error.message)")
         }
         let title = "taas-capture report" + (selected.map { " · \($0.1)" } ?? "")
-        let html = ReportPage.html(data, title: title, generatedAt: now)
+        let html = Pages.report(data, title: title, generatedAt: now)
         guard !FileManager.default.fileExists(atPath: out) || FileManager.default.isWritableFile(atPath: out) else {
             throw CLIFailure("cannot write \(out)")
         }

@@ -1,4 +1,5 @@
 import AffinityCore
+import CaptureReport
 import CaptureServer
 import Foundation
 
@@ -64,11 +65,11 @@ enum Table {
 
     /// A ratio 0…1 as a percentage with one decimal, "-" when null.
     static func percent(_ value: JSON?) -> String { percent(number(value)) }
-    static func percent(_ ratio: Double?) -> String { ratio.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+    static func percent(_ ratio: Double?) -> String { Figures.percent(ratio) }
 
     /// An amount in USD with four decimals, "-" when null.
     static func usd(_ value: JSON?) -> String { usd(number(value)) }
-    static func usd(_ amount: Double?) -> String { amount.map { String(format: "$%.4f", $0) } ?? "-" }
+    static func usd(_ amount: Double?) -> String { Figures.usd(amount) }
 
     private static func number(_ value: JSON?) -> Double? {
         switch value {

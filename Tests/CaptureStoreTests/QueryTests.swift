@@ -123,7 +123,7 @@ final class QueryTests: StoreTestCase {
             Stats(
                 total: 4, sessions: 2, agents: 2, firstCapturedAt: 10, lastCapturedAt: 50,
                 byModel: ["m1": 2, "m2": 1, "unknown": 1], byAlgo: ["algo": 4], byAlgoSource: ["source": 4],
-                byThinking: ["false": 3, "unknown": 1]
+                byThinking: ["false": 3, "unknown": 1], routeChanges: 1
             )
         )
         let agentX = try reader.stats(.agent("x"), since: 15, until: nil)
@@ -131,7 +131,7 @@ final class QueryTests: StoreTestCase {
         XCTAssertEqual(agentX.firstCapturedAt, 30)
         let sessionA = try reader.stats(.session("oc:a"), since: nil, until: 20)
         XCTAssertEqual([sessionA.total, sessionA.sessions, sessionA.agents], [1, 1, 1])
-        XCTAssertEqual(try reader.stats(.session("oc:none"), since: nil, until: nil), Stats())
+        XCTAssertEqual(try reader.stats(.session("oc:none"), since: nil, until: nil), Stats(routeChanges: 0))
     }
 
     func testHealthReportsCountsAndSizes() throws {

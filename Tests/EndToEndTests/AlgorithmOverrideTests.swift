@@ -130,8 +130,9 @@ final class AlgorithmOverrideTests: EndToEndTestCase {
         let listed = try JSON.parse(list.stdout)
         XCTAssertEqual(listed["overrides"]?[0]?["agentId"], "ops")
         let bad = try runCLI(["set-algorithm", "--socket", socketPath, "--agent-id", "ops", "warp"])
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("algorithm must be one of"), bad.stderr)
+        // An unknown value is bad usage, refused before anything is sent (issue 18: was exit 1, the service's refusal).
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("unknown algorithm 'warp'"), bad.stderr)
         let neither = try runCLI(["set-algorithm", "--socket", socketPath, "--agent-id", "ops"])
         XCTAssertEqual(neither.status, 2)
         let clear = try runCLI(["set-algorithm", "--socket", socketPath, "--agent-id", "ops", "--clear"])

@@ -1,4 +1,5 @@
 import AffinityCore
+import CaptureReport
 import CaptureStore
 import Logging
 import NIOCore
@@ -63,6 +64,7 @@ final class MethodDispatcher {
             case "taas.autorouter.algorithms": try algorithms(params, completion)
             case "taas.capture.prune": try prune(params, completion)
             case "taas.capture.health": health(completion)
+            case "taas.capture.page": try page(params, completion)
             case "taas.affinity.deriveSessionId": completion(try deriveSessionId(params))
             default: completion(.failure(.methodNotFound(request.method)))
             }
@@ -156,6 +158,23 @@ final class MethodDispatcher {
         let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
             try reader.stats(
                 selector, since: since, until: until, groupBy: grouping?.0, limit: grouping?.1 ?? StatsGroup.defaultLimit)
+        }
+        guard let scan else { throw .overloaded("too many queries waiting") }
+        scan.whenComplete { result in
+            done.deliver(result.mapError { $0 as? StoreError ?? StoreError(code: .internal, message: "\($0)") })
+        }
+    }
+
+    /// A dashboard page (SPEC v3 "The dashboard tab"), rendered on the scan pool: `{"html"}`.
+    private func page(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
+        let request = try params.pageRequest()
+        let done = deliver("page", completion) { (buffer, html: String) in
+            buffer.writeStaticString("{\"html\":")
+            buffer.writeJSONString(html)
+            buffer.writeStaticString("}")
+        }
+        let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
+            try Pages.html(request, reader: reader, now: WallClock.unixMillis(), links: true)
         }
         guard let scan else { throw .overloaded("too many queries waiting") }
         scan.whenComplete { result in

@@ -110,6 +110,10 @@ extension ByteBuffer {
         writeCounts(s.byThinking)
         writeStaticString(",\"usage\":")
         writeUsageTotals(s.usage)
+        if let changes = s.routeChanges {
+            writeStaticString(",\"routeChanges\":")
+            writeJSONInt(Int64(changes))
+        }
         if let groups = s.groups {
             writeStaticString(",\"groups\":[")
             for (i, group) in groups.enumerated() {
@@ -122,7 +126,8 @@ extension ByteBuffer {
         writeStaticString("}")
     }
 
-    /// `{"key", "captures", "firstCapturedAt", "lastCapturedAt", "lastModel", "modelSince", "models", "usage"}`.
+    /// `{"key", "captures", "firstCapturedAt", "lastCapturedAt", "lastModel", "modelSince", "models", "usage",
+    /// "routeChanges"}` (the last where the store keeps route changes).
     mutating func writeStatsGroup(_ g: StatsGroup) {
         writeStaticString("{\"key\":")
         writeJSONString(g.key)
@@ -140,6 +145,10 @@ extension ByteBuffer {
         writeJSONInt(Int64(g.models))
         writeStaticString(",\"usage\":")
         writeUsageTotals(g.usage)
+        if let changes = g.routeChanges {
+            writeStaticString(",\"routeChanges\":")
+            writeJSONInt(Int64(changes))
+        }
         writeStaticString("}")
     }
 

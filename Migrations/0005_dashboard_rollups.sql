@@ -1,0 +1,33 @@
+-- 0005: what the dashboard tab reads without visiting every capture (SPEC v3 "The dashboard tab"; BENCHMARKS.md
+-- "Dashboard pages").
+--
+-- captures.route_changed: 1 when an autorouted capture's served model differs from that of the previous autorouted
+-- capture of its session (by capture time, then id), else 0 (SPEC v3 "Attribution": routeChanged). The writer sets
+-- it when it folds the capture into the rollups, in the same transaction, against the captures stored then; NULL
+-- means not folded yet, and a query reading such a capture computes it the same way (RollupSQL.routeChanged).
+--
+-- capture_rollups.route_changes: the route changes among a rollup row's captures, summed like the other columns.
+--
+-- session_rollups: captures per session, agent ('' for none) and hour, folded and taken out with capture_rollups:
+-- the busiest sessions and the number of sessions in a range come from it instead of a pass over every capture.
+--
+-- The rollups are emptied so that the writer folds every capture again, off the record path, in batches (stats stay
+-- exact meanwhile: unfolded captures are read one by one); the migration itself is instant.
+
+ALTER TABLE captures ADD COLUMN route_changed INTEGER CHECK (route_changed IN (0, 1));
+
+ALTER TABLE capture_rollups ADD COLUMN route_changes INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE session_rollups (
+    session_id TEXT    NOT NULL,
+    agent_id   TEXT    NOT NULL,
+    bucket     INTEGER NOT NULL,
+    captures   INTEGER NOT NULL,
+    PRIMARY KEY (session_id, agent_id, bucket)
+) STRICT, WITHOUT ROWID;
+
+-- The sessions of one agent.
+CREATE INDEX session_rollups_by_agent ON session_rollups (agent_id, session_id, bucket, captures);
+
+DELETE FROM capture_rollups;
+UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1;

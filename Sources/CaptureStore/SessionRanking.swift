@@ -1,0 +1,112 @@
+import AffinityCore
+
+/// How many sessions have captures in a range, and the busiest of them.
+struct SessionRanking {
+    /// Sessions with at least one capture in the range.
+    var sessions = 0
+    /// The busiest sessions, most captures first, then by id in byte order (SQLite's `ORDER BY count(*) DESC, 1`).
+    var busiest: [(key: ScalarKey, captures: Int)] = []
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one session and keeps it when it is among the `limit` busiest so far.
+    mutating func add(_ key: ScalarKey, captures: Int) {
+        guard captures > 0 else { return }
+        sessions += 1
+        guard limit > 0 else { return }
+        if busiest.count == limit, let last = busiest.last, !Self.ranksBefore((key, captures), last) { return }
+        let index = busiest.firstIndex { !Self.ranksBefore($0, (key, captures)) } ?? busiest.endIndex
+        busiest.insert((key, captures), at: index)
+        if busiest.count > limit { busiest.removeLast() }
+    }
+
+    private static func ranksBefore(_ a: (key: ScalarKey, captures: Int), _ b: (key: ScalarKey, captures: Int)) -> Bool {
+        a.captures != b.captures ? a.captures > b.captures : ScalarKey.precedes(a.key, b.key)
+    }
+}
+
+extension CaptureReader {
+    /// The sessions of the range (all captures, or one agent's) ranked by captures: `session_rollups` for the whole
+    /// hours at or below the rollups' mark, streamed in session order; the captures themselves for the partial hours
+    /// at the ends and for ids above the mark (a few hours and seconds of captures, held by session meanwhile).
+    func sessionRanking(
+        agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
+    ) throws(StoreError) -> SessionRanking {
+        let range = RollupRange(since: since, until: until)
+        var loose: [ScalarKey: Int] = [:]
+        let agentFilter = agent == nil ? "" : " AND agent_id = ?4"
+        var parts = range.partial.map { ("captures", "id <= ?1", $0.from, $0.to) }
+        parts.append((RollupSQL.unfolded, "id > ?1", since ?? Int64.min, until ?? Int64.max))
+        for (source, ids, from, to) in parts {
+            let statement = try connection.prepare(
+                "SELECT session_id, count(*) FROM \(source) WHERE \(ids) AND captured_at >= ?2 AND captured_at < ?3"
+                    + "\(agentFilter) GROUP BY session_id")
+            defer { statement.reset() }
+            try statement.bind(mark, at: 1)
+            try statement.bind(from, at: 2)
+            try statement.bind(to, at: 3)
+            if let agent { try statement.bind(agent, at: 4) }
+            while try statement.step() {
+                loose[ScalarKey(statement.string(at: 0)), default: 0] += Int(statement.int64(at: 1))
+            }
+        }
+        var ranking = SessionRanking(limit: limit)
+        if let buckets = range.buckets {
+            let statement = try connection.prepare(
+                agent == nil
+                    ? "SELECT session_id, sum(captures) FROM session_rollups WHERE bucket >= ?1 AND bucket < ?2 "
+                        + "GROUP BY session_id"
+                    : "SELECT session_id, sum(captures) FROM session_rollups INDEXED BY session_rollups_by_agent "
+                        + "WHERE agent_id = ?3 AND bucket >= ?1 AND bucket < ?2 GROUP BY session_id")
+            defer { statement.reset() }
+            try statement.bind(buckets.lower, at: 1)
+            try statement.bind(buckets.upper, at: 2)
+            if let agent { try statement.bind(agent, at: 3) }
+            while try statement.step() {
+                let key = ScalarKey(statement.string(at: 0))
+                ranking.add(key, captures: Int(statement.int64(at: 1)) + (loose.removeValue(forKey: key) ?? 0))
+            }
+        }
+        for (key, captures) in loose { ranking.add(key, captures: captures) }
+        return ranking
+    }
+
+    /// The ranked sessions as stats groups: usage, models, time bounds and the current model read for each through
+    /// `captures_by_session` (an agent's: only that agent's captures of the session).
+    func sessionGroups(
+        _ busiest: [(key: ScalarKey, captures: Int)], agent: String?, since: Int64?, until: Int64?
+    ) throws(StoreError) -> [StatsGroup] {
+        let details = try connection.prepare(
+            "SELECT \(UsageSQL.totals), count(DISTINCT \(UsageSQL.servedModel)), min(captured_at), max(captured_at), "
+                + "count(*) FILTER (WHERE \(RollupSQL.routeChanged) = 1) "
+                // A session's captures through its own index, also beside an agent filter (else the planner may walk
+                // all of the agent's captures for each session).
+                + "FROM captures INDEXED BY captures_by_session WHERE session_id = ?1 AND captured_at >= ?2 AND captured_at < ?3"
+                + (agent == nil ? "" : " AND agent_id = ?4"))
+        defer { details.reset() }
+        var groups: [StatsGroup] = []
+        for (key, captures) in busiest {
+            var group = StatsGroup(
+                key: key.string, captures: captures, firstCapturedAt: 0, lastCapturedAt: 0, lastModel: nil,
+                modelSince: nil, models: 0, usage: UsageTotals(), routeChanges: 0)
+            try details.bind(key.string, at: 1)
+            try details.bind(since ?? Int64.min, at: 2)
+            try details.bind(until ?? Int64.max, at: 3)
+            if let agent { try details.bind(agent, at: 4) }
+            if try details.step() {
+                group.usage = details.usageTotals(from: 0)
+                group.models = Int(details.int64(at: 7))
+                group.firstCapturedAt = details.int64(at: 8)
+                group.lastCapturedAt = details.int64(at: 9)
+                group.routeChanges = Int(details.int64(at: 10))
+            }
+            details.reset()
+            let scope: CaptureSelector? = agent.map { .agent($0) }
+            (group.lastModel, group.modelSince) = try currentModel(
+                of: key.string, .session, selector: scope, since: since, until: until)
+            groups.append(group)
+        }
+        return groups
+    }
+}
