@@ -5,24 +5,32 @@
 // Two modes. Standalone: this plugin owns the cloudsigma provider hooks (identity, headers,
 // route capture). Alongside: CloudSigma's own provider plugin is enabled and owns them, so this
 // one registers no provider hook and no taas.autorouter.* method, and records each call's usage
-// from the host's llm_output hook. Both register taas.capture.* and persist through the service.
+// from the host's llm_output hook. Both register taas.capture.* and the dashboard tab, and
+// persist through the service.
+//
+// The same code is two plugins: `openclaw-taas-affinity` (this package, either mode) and the
+// recorder `taas-capture` (../plugin-recorder, always alongside). When the host config enables
+// both, one steps aside (lib/host-config.js `stepAsideLine`).
 import os from "node:os";
 import { readFileSync } from "node:fs";
+import { recordedSessionIdentity } from "./lib/call-identity.js";
+import { registerTaasCli } from "./lib/cli.js";
 import { readSettings } from "./lib/config.js";
+import { PAGE_TIMEOUT_CAP_MS, registerDashboard } from "./lib/dashboard.js";
 import { errorText } from "./lib/errors.js";
 import { gatewayMethodsFor } from "./lib/gateway.js";
 import { createOverrideSync } from "./lib/override-sync.js";
 import { createOverrideMemory } from "./lib/overrides.js";
 import { createGitHintsCache } from "./lib/git.js";
 import { lazyClient, onHook, registerLifecycle } from "./lib/lifecycle.js";
-import { pluginMode } from "./lib/host-config.js";
+import { AFFINITY_PLUGIN_ID, RECORDER_PLUGIN_ID, pluginMode, stepAsideLine } from "./lib/host-config.js";
 import { boundedIdentity } from "./lib/identity.js";
 import { providerHooks } from "./lib/provider.js";
 import { createRouteMemory } from "./lib/routes.js";
 import { createTraceSessions } from "./lib/trace-sessions.js";
 import { usageRecordFromLlmOutput } from "./lib/usage.js";
 
-export const PLUGIN_ID = "openclaw-taas-affinity";
+export const PLUGIN_ID = AFFINITY_PLUGIN_ID;
 export const PROVIDER_IDS = Object.freeze(["cloudsigma", "cloudsigma-staging"]);
 export const PLUGIN_VERSION = readPluginVersion();
 
@@ -36,6 +44,29 @@ function readPluginVersion() {
 }
 
 /**
+ * Which of the two plugins this registration is.
+ * @typedef {{id: string, name: string, description: string}} PluginIdentity
+ */
+
+/** @type {PluginIdentity} */
+export const AFFINITY_PLUGIN = Object.freeze({
+  id: AFFINITY_PLUGIN_ID,
+  name: "CloudSigma TaaS affinity",
+  description:
+    "Injects a stable per-conversation session id into cloudsigma LLM requests so TaaS can pin them to " +
+    "the same upstream slot, and records autorouter route captures and usage in the local taas-capture service.",
+});
+
+/** @type {PluginIdentity} */
+export const RECORDER_PLUGIN = Object.freeze({
+  id: RECORDER_PLUGIN_ID,
+  name: "TaaS capture recorder",
+  description:
+    "Records each cloudsigma call's usage, cache hits and cost in the local taas-capture service beside " +
+    "CloudSigma's provider plugin, with taas.capture.* queries and a dashboard tab.",
+});
+
+/**
  * What one registration holds; exposed through `pluginState(api)` for tests and diagnostics.
  * @typedef {object} PluginState
  * @property {import("./lib/client.js").CaptureClient | null} client  made on first use; null when sockets may not be opened or the gateway stopped before any use
@@ -47,6 +78,7 @@ function readPluginVersion() {
  * @property {import("./lib/override-sync.js").OverrideSync} sync
  * @property {ReturnType<typeof providerHooks> | null} hooks  null in alongside mode
  * @property {string[]} methods  the gateway method names registered
+ * @property {string | null} dashboard  the dashboard tab's path, or null when the host offers no tab
  */
 
 /** @type {WeakMap<object, PluginState>} */
@@ -64,16 +96,20 @@ export function pluginState(api) {
 /** @typedef {import("./lib/lifecycle.js").PluginLogger} PluginLogger */
 
 /**
+ * The host's logger, every line starting `[<plugin id>] ` (a line written with the older fixed
+ * `[taas-affinity] ` tag gets the id instead).
  * @param {any} api
  * @param {Record<string, string | undefined>} env
+ * @param {string} pluginId
  * @returns {PluginLogger}
  */
-function pluginLogger(api, env) {
+function pluginLogger(api, env, pluginId) {
   const logger = api.logger ?? console;
-  const warn = (/** @type {string} */ m) => (logger.warn ?? console.warn).call(logger, m);
-  const info = (/** @type {string} */ m) => (logger.info ?? logger.warn ?? console.info).call(logger, m);
+  const tagged = (/** @type {string} */ m) => `[${pluginId}] ${m.replace(/^\[taas-affinity\] /, "")}`;
+  const warn = (/** @type {string} */ m) => (logger.warn ?? console.warn).call(logger, tagged(m));
+  const info = (/** @type {string} */ m) => (logger.info ?? logger.warn ?? console.info).call(logger, tagged(m));
   const debug = env.OPENCLAW_DEBUG
-    ? (/** @type {string} */ m) => (logger.debug ?? logger.info ?? console.debug).call(logger, m)
+    ? (/** @type {string} */ m) => (logger.debug ?? logger.info ?? console.debug).call(logger, tagged(m))
     : () => {};
   return { warn, info, debug };
 }
@@ -81,8 +117,9 @@ function pluginLogger(api, env) {
 /**
  * @param {any} api  OpenClawPluginApi
  * @param {{host?: Partial<import("./lib/provider.js").Host>}} [testing]  for tests
+ * @param {PluginIdentity} [plugin]  which of the two plugins registers
  */
-export function registerPlugin(api, testing = {}) {
+export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   /** @type {import("./lib/provider.js").Host} */
   const host = {
     env: () => process.env,
@@ -92,13 +129,28 @@ export function registerPlugin(api, testing = {}) {
     now: () => Date.now(),
     ...testing.host,
   };
-  const log = pluginLogger(api, host.env());
-  const settings = readSettings(api.pluginConfig, { env: host.env(), home: host.home() });
-  for (const w of settings.warnings) log.warn(`[taas-affinity] config: ${w}`);
-  const { mode, reason } = pluginMode(settings.mode, api.config);
-
+  const log = pluginLogger(api, host.env(), plugin.id);
   // Discovery, setup and CLI-metadata loads must stay side-effect free: no sockets there.
   const opensSockets = api.registrationMode === undefined || api.registrationMode === "full";
+  const asideLine = stepAsideLine(plugin.id, api.config);
+  if (asideLine !== null) {
+    if (opensSockets) log.warn(asideLine);
+    return;
+  }
+  // `openclaw taas`: descriptors in every mode; a command opens the socket only when it runs.
+  registerTaasCli(api, {
+    pluginId: plugin.id,
+    pluginVersion: PLUGIN_VERSION,
+    pluginConfig: api.pluginConfig,
+    hostConfig: api.config,
+    host,
+    modeFor: (settings, hostConfig) => modeOf(plugin, settings, hostConfig),
+  });
+  // A CLI-metadata load wants the command descriptors only (and its api.runtime throws).
+  if (api.registrationMode === "cli-metadata") return;
+  const settings = readSettings(api.pluginConfig, { env: host.env(), home: host.home() });
+  for (const w of settings.warnings) log.warn(`config: ${w}`);
+  const { mode, reason } = modeOf(plugin, settings, api.config);
   const clients = lazyClient(settings, log, opensSockets);
   const memory = createRouteMemory();
   const traces = createTraceSessions({ now: host.now });
@@ -129,17 +181,34 @@ export function registerPlugin(api, testing = {}) {
     onHook(api, "model_call_started", (/** @type {any} */ event, /** @type {any} */ ctx) => rememberTrace(traces, event, ctx), log);
   } else {
     log.info(
-      `[taas-affinity] alongside CloudSigma's provider plugin (${reason}): registering no provider hooks and no ` +
+      `alongside CloudSigma's provider plugin (${reason}): registering no provider hooks and no ` +
         `taas.autorouter.* methods; recording each cloudsigma call's usage from llm_output into taas-capture ` +
-        `(needs plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess: true); queries: taas.capture.*`,
+        `(needs plugins.entries.${plugin.id}.hooks.allowConversationAccess: true); queries: taas.capture.*`,
     );
     onHook(api, "llm_output", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => recordUsage(clients, host, event, ctx, log), log);
   }
 
-  const methods = gatewayMethodsFor(mode, { client: clients.get, memory, socketPath: clients.socketPath, overrides, now: host.now });
+  const methods = gatewayMethodsFor(mode, {
+    client: clients.get,
+    memory,
+    socketPath: clients.socketPath,
+    overrides,
+    now: host.now,
+    sessionIdentity: recordedSessionIdentity(mode, settings.sessionIdentity),
+  });
   if (typeof api.registerGatewayMethod === "function") {
     for (const m of methods) api.registerGatewayMethod(m.name, m.handler, { scope: m.scope });
   }
+
+  const dashboard = opensSockets
+    ? registerDashboard(api, {
+        pluginId: plugin.id,
+        client: clients.get,
+        memory,
+        timeoutMs: Math.min(settings.requestTimeoutMs, PAGE_TIMEOUT_CAP_MS),
+        debug: log.debug,
+      })
+    : null;
 
   if (opensSockets) registerLifecycle(api, clients, settings, log, mode === "standalone" ? sync : null);
 
@@ -155,11 +224,26 @@ export function registerPlugin(api, testing = {}) {
     sync,
     hooks,
     methods: methods.map((m) => m.name),
+    dashboard,
   });
   log.debug(
-    `[taas-affinity] registered mode=${mode} registration=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
+    `registered mode=${mode} registration=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
       `sessionIdentity=${settings.sessionIdentity} queueLimit=${settings.queueLimit} requestTimeoutMs=${settings.requestTimeoutMs}`,
   );
+}
+
+/**
+ * The mode `plugin` runs in: the recorder always beside CloudSigma's provider; the affinity
+ * plugin as its config and the host config say.
+ * @param {PluginIdentity} plugin
+ * @param {import("./lib/config.js").PluginSettings} settings
+ * @param {unknown} hostConfig
+ * @returns {{mode: import("./lib/host-config.js").PluginMode, reason: string}}
+ */
+function modeOf(plugin, settings, hostConfig) {
+  return plugin.id === RECORDER_PLUGIN_ID
+    ? { mode: "alongside", reason: `${RECORDER_PLUGIN_ID} always records beside CloudSigma's provider` }
+    : pluginMode(settings.mode, hostConfig);
 }
 
 /**
@@ -192,18 +276,23 @@ function recordUsage(clients, host, event, ctx, log) {
     const params = usageRecordFromLlmOutput(event, ctx, { now: host.now(), providerIds: PROVIDER_IDS });
     if (params !== null) clients.get()?.record(params);
   } catch (error) {
-    log.debug(`[taas-affinity] usage record skipped: ${errorText(error)}`);
+    log.debug(`usage record skipped: ${errorText(error)}`);
   }
 }
 
-export default {
-  id: PLUGIN_ID,
-  name: "CloudSigma TaaS affinity",
-  description:
-    "Injects a stable per-conversation session id into cloudsigma LLM requests so TaaS can pin them to " +
-    "the same upstream slot, and records autorouter route captures and usage in the local taas-capture service.",
-  /** @param {any} api OpenClawPluginApi */
-  register(api) {
-    registerPlugin(api);
-  },
-};
+/**
+ * The module export the host loads for `plugin`: `{id, name, description, register(api)}`. The
+ * host refuses a module whose `id` differs from its manifest's (src/plugins/loader.ts).
+ * @param {PluginIdentity} plugin
+ */
+export function pluginEntry(plugin) {
+  return {
+    ...plugin,
+    /** @param {any} api OpenClawPluginApi */
+    register(api) {
+      registerPlugin(api, {}, plugin);
+    },
+  };
+}
+
+export default pluginEntry(AFFINITY_PLUGIN);

@@ -51,9 +51,24 @@ export function callAgentId(inputs) {
 }
 
 /**
+ * What TaaS is sent for a derived identity: the `oc:` id, except that in "native" mode a tier-1
+ * identity sends OpenClaw's native session id unchanged. The one place that rule lives: the
+ * provider path and the selectors of queries and pins both use it.
+ * @param {import("./identity.js").SessionIdentity} derived
+ * @param {string | null} nativeSessionId  bounded
+ * @param {SessionIdentityMode} mode
+ * @returns {string}
+ */
+export function sentSessionId(derived, nativeSessionId, mode) {
+  return mode === "native" && derived.source === "session" && nativeSessionId !== null ? nativeSessionId : derived.sessionId;
+}
+
+/**
  * The identity of one call. With `environmentTiers: false` (background and simple completions,
- * whose context names no conversation) only tiers 1–2 count and the result is null without
- * them: the environment tiers would give every such call in the gateway process one shared id.
+ * whose context names no conversation) only OpenClaw's native session id counts and the result
+ * is null without it: the workspace and environment tiers would give every such call of a
+ * workspace (or of the whole gateway process) one shared id that is not its conversation's, and
+ * would pre-empt the exact trace match that finds the conversation's own id.
  * @param {CallInputs} inputs
  * @param {HostFacts} host
  * @param {{mode: SessionIdentityMode, environmentTiers: boolean}} options
@@ -62,13 +77,45 @@ export function callAgentId(inputs) {
 export function callIdentity(inputs, host, options) {
   const nativeSessionId = boundedIdentity(inputs.nativeSessionId);
   const workspaceDir = nonEmpty(inputs.workspaceDir);
-  if (!options.environmentTiers && nativeSessionId === null && boundedIdentity(workspaceDir) === null) return null;
+  if (!options.environmentTiers && nativeSessionId === null) return null;
   const derived = deriveSessionIdentity(
     sessionInputFromEnvironment(
       { localSessionId: nativeSessionId ?? undefined, workspaceDir: workspaceDir ?? undefined },
       { env: host.env(), home: host.home(), cwd: host.cwd() },
     ),
   );
-  const sessionId = options.mode === "native" && derived.source === "session" && nativeSessionId !== null ? nativeSessionId : derived.sessionId;
+  const sessionId = sentSessionId(derived, nativeSessionId, options.mode);
   return { ...derived, sessionId, agentId: callAgentId(inputs), workspaceDir };
+}
+
+/**
+ * The session id a query or pin selector names (`localSessionId` and/or an absolute
+ * `workspaceDir`, tiers 1–2; never the environment): the id the provider path sends for that
+ * conversation, so a selector finds what was recorded and a pin matches the next request.
+ * @param {{localSessionId?: unknown, workspaceDir?: unknown}} selector
+ * @param {SessionIdentityMode} mode
+ * @returns {string | null}  null when the selector names neither
+ */
+export function selectorSessionId(selector, mode) {
+  const nativeSessionId = boundedIdentity(selector.localSessionId);
+  const workspaceDir = boundedIdentity(selector.workspaceDir);
+  if (nativeSessionId === null && workspaceDir === null) return null;
+  const derived = deriveSessionIdentity({
+    cwd: "/",
+    ...(nativeSessionId !== null ? { localSessionId: nativeSessionId } : {}),
+    ...(workspaceDir !== null ? { workspaceDir } : {}),
+  });
+  return sentSessionId(derived, nativeSessionId, mode);
+}
+
+/**
+ * The identity mode of the sessions this plugin records: alongside CloudSigma's provider the
+ * `llm_output` records carry OpenClaw's native session id (what that provider sends TaaS),
+ * whatever `sessionIdentity` says; standalone, `sessionIdentity` decides.
+ * @param {import("./host-config.js").PluginMode} pluginMode
+ * @param {SessionIdentityMode} sessionIdentity
+ * @returns {SessionIdentityMode}
+ */
+export function recordedSessionIdentity(pluginMode, sessionIdentity) {
+  return pluginMode === "alongside" ? "native" : sessionIdentity;
 }

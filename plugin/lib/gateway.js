@@ -3,7 +3,8 @@
 // method takes what; one function builds every handler from it.
 import path from "node:path";
 import { errorText } from "./errors.js";
-import { boundedIdentity, deriveSessionIdentity } from "./identity.js";
+import { selectorSessionId } from "./call-identity.js";
+import { boundedIdentity } from "./identity.js";
 import { ALGORITHMS } from "./overrides.js";
 
 export const READ_SCOPE = "operator.read";
@@ -37,9 +38,10 @@ const IDENTITY_RULE = "a non-empty string of at most 200 characters without cont
 
 /**
  * The selector in `params`: `agentId` > `sessionId` > `localSessionId` / `workspaceDir`
- * (derived as the wrapper does, tiers 1–2). Returns an error message for bad params.
+ * (resolved to the id the provider path sends for that conversation, tiers 1–2: in "native"
+ * mode a `localSessionId` is the session id itself). Returns an error message for bad params.
  * @param {unknown} params
- * @param {{required: boolean}} options
+ * @param {{required: boolean, sessionIdentity: import("./call-identity.js").SessionIdentityMode}} options
  * @returns {{selector: Selector | null} | {error: string}}
  */
 export function selectorFrom(params, options) {
@@ -61,15 +63,8 @@ export function selectorFrom(params, options) {
   if (agentId !== null) return { selector: { agentId } };
   const sessionId = boundedIdentity(p.sessionId);
   if (sessionId !== null) return { selector: { sessionId } };
-  const localSessionId = boundedIdentity(p.localSessionId);
-  if (localSessionId !== null || p.workspaceDir !== undefined) {
-    const derived = deriveSessionIdentity({
-      cwd: "/",
-      ...(localSessionId !== null ? { localSessionId } : {}),
-      ...(typeof p.workspaceDir === "string" ? { workspaceDir: p.workspaceDir } : {}),
-    });
-    return { selector: { sessionId: derived.sessionId } };
-  }
+  const derived = selectorSessionId({ localSessionId: p.localSessionId, workspaceDir: p.workspaceDir }, options.sessionIdentity);
+  if (derived !== null) return { selector: { sessionId: derived } };
   if (options.required) return { error: "give one of agentId, sessionId, workspaceDir or localSessionId" };
   return { selector: null };
 }
@@ -78,9 +73,10 @@ export function selectorFrom(params, options) {
  * The service params for a call of `spec`, or an error message for bad params.
  * @param {MethodSpec} spec
  * @param {unknown} params
+ * @param {import("./call-identity.js").SessionIdentityMode} sessionIdentity  how the recorded sessions are keyed
  * @returns {{params: Record<string, unknown>, selector: Selector | null} | {error: string}}
  */
-export function serviceParams(spec, params) {
+export function serviceParams(spec, params, sessionIdentity) {
   if (params !== undefined && params !== null && (typeof params !== "object" || Array.isArray(params))) {
     return { error: "params must be an object" };
   }
@@ -88,7 +84,7 @@ export function serviceParams(spec, params) {
   /** @type {Selector | null} */
   let selector = null;
   if (spec.selector !== "none") {
-    const parsed = selectorFrom(p, { required: spec.selector === "required" });
+    const parsed = selectorFrom(p, { required: spec.selector === "required", sessionIdentity });
     if ("error" in parsed) return parsed;
     selector = parsed.selector;
   }
@@ -158,6 +154,7 @@ function freshestRoute(memory, selector, answer) {
  * @property {() => string} socketPath
  * @property {import("./overrides.js").OverrideMemory} overrides
  * @property {() => number} now
+ * @property {import("./call-identity.js").SessionIdentityMode} sessionIdentity  how the recorded sessions are keyed (`recordedSessionIdentity`)
  */
 
 /** @param {unknown} error @returns {boolean} the service answered that the params were bad */
@@ -184,7 +181,7 @@ export function gatewayHandler(name, spec, deps) {
   const invalid = (message) => ({ code: "INVALID_REQUEST", message: `${name}: ${message}` });
   return async ({ params, respond }) => {
     try {
-      const parsed = serviceParams(spec, params);
+      const parsed = serviceParams(spec, params, deps.sessionIdentity);
       if ("error" in parsed) return respond(false, undefined, invalid(parsed.error));
       const client = deps.client();
       try {
@@ -215,9 +212,10 @@ export function gatewayHandler(name, spec, deps) {
  * The subject and algorithm of a setAlgorithm call, or an error message: exactly one selector (an
  * agent, or a session given or derived) and `algorithm` present, one of the values or null.
  * @param {unknown} params
+ * @param {import("./call-identity.js").SessionIdentityMode} sessionIdentity  how the recorded sessions are keyed
  * @returns {{subject: import("./overrides.js").OverrideSubject, algorithm: string | null} | {error: string}}
  */
-export function overrideFrom(params) {
+export function overrideFrom(params, sessionIdentity) {
   if (params === undefined || params === null || typeof params !== "object" || Array.isArray(params)) {
     return { error: "params must be an object" };
   }
@@ -226,7 +224,7 @@ export function overrideFrom(params) {
   if (p.agentId !== undefined && p.agentId !== null && namesSession) {
     return { error: "give either agentId or a session (sessionId, workspaceDir, localSessionId), not both" };
   }
-  const parsed = selectorFrom(p, { required: true });
+  const parsed = selectorFrom(p, { required: true, sessionIdentity });
   if ("error" in parsed) return parsed;
   if (!("algorithm" in p)) return { error: `algorithm is required: one of ${ALGORITHMS.join(", ")}, or null to clear` };
   if (p.algorithm !== null && (typeof p.algorithm !== "string" || !ALGORITHMS.includes(p.algorithm))) {
@@ -246,7 +244,7 @@ export function overrideFrom(params) {
 export function setAlgorithmHandler(name, deps) {
   return async ({ params, respond }) => {
     try {
-      const parsed = overrideFrom(params);
+      const parsed = overrideFrom(params, deps.sessionIdentity);
       if ("error" in parsed) return respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${parsed.error}` });
       const { subject, algorithm } = parsed;
       try {

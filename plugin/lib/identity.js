@@ -16,6 +16,9 @@ export function sha16(s) {
   return createHash("sha256").update(s, "utf8").digest("hex").slice(0, 16);
 }
 
+/** What `boundedIdentity` accepts, in words, for error messages. */
+export const BOUNDED_IDENTITY_RULE = `a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters without control characters`;
+
 /**
  * A trimmed string of 1–200 characters without control characters, else null. Trimming is
  * `String.prototype.trim` and length is in UTF-16 code units, as the golden vectors fix it.

@@ -19,6 +19,7 @@ export const MAX_LINE_BYTES = 16 * 1024 * 1024;
  * @property {() => void} onDrain
  * @property {() => void} onClose                    once, whether it ever opened or not
  * @property {(message: string) => void} debug
+ * @property {(error: Error) => void} [onError]       the socket's error, before its close (e.g. ENOENT, ECONNREFUSED)
  */
 
 /**
@@ -52,7 +53,10 @@ export function openLineConnection(socketPath, handlers) {
   socket.on("connect", handlers.onOpen);
   socket.on("data", onData);
   socket.on("drain", handlers.onDrain);
-  socket.on("error", (error) => handlers.debug(`[taas-affinity] taas-capture socket: ${error.message}`));
+  socket.on("error", (error) => {
+    handlers.debug(`[taas-affinity] taas-capture socket: ${error.message}`);
+    handlers.onError?.(error);
+  });
   socket.once("close", handlers.onClose);
 
   return {

@@ -17,6 +17,7 @@ export const AGENT_LIMIT = 256;
  * @property {(sessionId: string) => Capture | null} bySession
  * @property {(agentId: string) => Capture | null} byAgent
  * @property {() => {sessions: number, agents: number}} size
+ * @property {() => {sessions: Capture[], agents: Capture[]}} recent  every entry, most recently used first; reading does not reorder
  */
 
 /**
@@ -67,5 +68,6 @@ export function createRouteMemory(options = {}) {
     bySession: (sessionId) => getLru(sessions, sessionId),
     byAgent: (agentId) => getLru(agents, agentId),
     size: () => ({ sessions: sessions.size, agents: agents.size }),
+    recent: () => ({ sessions: [...sessions.values()].reverse(), agents: [...agents.values()].reverse() }),
   };
 }

@@ -126,12 +126,19 @@ test("gateway_stop finishes well inside its 5 s budget with the service away and
 });
 
 test("discovery and setup loads register everything but open nothing", async () => {
-  for (const registrationMode of ["discovery", "setup-only", "cli-metadata"]) {
+  for (const registrationMode of ["discovery", "setup-only"]) {
     const { host, state } = hostWith({ registrationMode });
     assert.equal(state.client, null, registrationMode);
     assert.equal(host.services.length, 0, `${registrationMode}: no service`);
     assert.equal(host.hooks.filter((h) => h.name === "gateway_stop").length, 0);
   }
+});
+
+test("a cli-metadata load registers the openclaw taas descriptor and nothing else", () => {
+  const { host, state } = hostWith({ registrationMode: "cli-metadata" });
+  assert.equal(state, undefined, "no plugin state, no client");
+  assert.deepEqual(host.cliRegistrars.map((r) => r.opts.descriptors.map((/** @type {any} */ d) => d.name)), [["taas"]]);
+  assert.deepEqual([host.providers.length, host.methods.size, host.hooks.length, host.services.length], [0, 0, 0, 0]);
 });
 
 if (!haveBinary && process.env.CI) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import { overrideFrom, newerSource } from "../lib/gateway.js";
+import { sha16 } from "../lib/identity.js";
 import { createOverrideMemory } from "../lib/overrides.js";
 
 test("a session's pin wins over its agent's; a full load replaces, changes merge, null clears", () => {
@@ -30,11 +31,23 @@ test("a pin set while the service is away survives loads until it is written", (
 });
 
 test("setAlgorithm params: exactly one selector and a known algorithm or null", () => {
-  assert.deepEqual(overrideFrom({ agentId: "ops", algorithm: "cost" }), { subject: { agentId: "ops" }, algorithm: "cost" });
-  assert.deepEqual(overrideFrom({ sessionId: "oc:1", algorithm: null }), { subject: { sessionId: "oc:1" }, algorithm: null });
+  assert.deepEqual(overrideFrom({ agentId: "ops", algorithm: "cost" }, "hashed"), { subject: { agentId: "ops" }, algorithm: "cost" });
+  assert.deepEqual(overrideFrom({ sessionId: "oc:1", algorithm: null }, "hashed"), { subject: { sessionId: "oc:1" }, algorithm: null });
   for (const bad of [{ agentId: "ops" }, { algorithm: "cost" }, { agentId: "ops", sessionId: "oc:1", algorithm: "cost" }, { agentId: "ops", algorithm: "warp" }, { agentId: "", algorithm: "cost" }, [], null]) {
-    assert.ok("error" in overrideFrom(bad), JSON.stringify(bad));
+    assert.ok("error" in overrideFrom(bad, "hashed"), JSON.stringify(bad));
   }
+});
+
+test("setAlgorithm params: a localSessionId names the session the provider path sends for it", () => {
+  const native = "5f0c8a52-6a1e-4a57-9f4a-1d2c3b4a5e6f";
+  assert.deepEqual(overrideFrom({ localSessionId: native, algorithm: "ttft" }, "native"), { subject: { sessionId: native }, algorithm: "ttft" });
+  assert.deepEqual(overrideFrom({ localSessionId: native, algorithm: "ttft" }, "hashed"), {
+    subject: { sessionId: `oc:${sha16(`session:${native}`)}` },
+    algorithm: "ttft",
+  });
+  // Tier 2 is hashed in both modes: only a native session id is ever sent unchanged.
+  const workspaceDir = "/home/u/.openclaw/workspace-a";
+  assert.deepEqual(overrideFrom({ workspaceDir, algorithm: "cost" }, "native"), { subject: { sessionId: `oc:${sha16(workspaceDir)}` }, algorithm: "cost" });
 });
 
 test("lastRoute: the newer of memory and service wins, the same call prefers the service's stored copy", () => {

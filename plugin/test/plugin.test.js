@@ -356,7 +356,8 @@ test("no socket is opened unless the registration mode is full", async (t) => {
     await new Promise((r) => server.close(() => r(undefined)));
     removeDir(dir);
   });
-  for (const mode of ["discovery", "setup-only", "setup-runtime", "cli-metadata"]) {
+  // cli-metadata registers the CLI descriptor only (test/cli.test.js); these register everything.
+  for (const mode of ["discovery", "setup-only", "setup-runtime"]) {
     const s = setup({ socketPath, registrationMode: mode });
     assert.equal(s.state.client, null, mode);
     await runStream(s.provider.wrapStreamFn, workspaceCtx, { responseHeaders: autoroutedHeaders() });

@@ -6,9 +6,14 @@
 // with lower-case headers, `model_call_started` / `llm_output` / `model_call_ended` hooks (the
 // conversation hooks only with `hooks.allowConversationAccess`), gateway methods refused on a second
 // registration with only a diagnostic, scopes, `gateway_stop` awaited with a 5 s budget per handler,
-// then services stopped in reverse start order. Kept outside test/ so node --test does not run it.
+// then services stopped in reverse start order; plugin HTTP routes and Control UI tabs as
+// host-http.js describes them (a host of 2026.10 by default; `ui: false` is an older host without
+// `registerHttpRoute` or `session.controls`); CLI registrars collected as `registerCli` gets them (a
+// second one for the same command refused with a diagnostic) for testkit/host-cli.js to run. Kept
+// outside test/ so node --test does not run it.
 import { randomBytes, randomUUID } from "node:crypto";
 import { fakeEventStream } from "./harness.js";
+import { createHttpSurface } from "./host-http.js";
 
 export const GATEWAY_STOP_BUDGET_MS = 5000;
 
@@ -18,6 +23,7 @@ export const GATEWAY_STOP_BUDGET_MS = 5000;
  * @property {"2026.8" | "2026.9.3"} [version]  2026.9.3+: the completions transport merges resolveTransportTurnState headers
  * @property {"owner" | "first"} [selection]  provider selection: 2026.8+ "owner" (default), older "first"
  * @property {string} [registrationMode]
+ * @property {boolean | "routes-only" | "controls-only"} [ui]  which of registerHttpRoute and session.controls the host offers (default both)
  */
 
 /**
@@ -41,6 +47,10 @@ export function createHost(options = {}) {
   const logs = [];
   /** @type {any[]} */
   const requests = [];
+  /** @type {{pluginId: string, registrar: Function, opts: any}[]} */
+  const cliRegistrars = [];
+  const ui = options.ui ?? true;
+  const web = createHttpSurface({ diagnostics });
 
   /** @param {string} pluginId */
   const conversationAccess = (pluginId) => config?.plugins?.entries?.[pluginId]?.hooks?.allowConversationAccess === true;
@@ -70,7 +80,26 @@ export function createHost(options = {}) {
       },
       on: (/** @type {string} */ name, /** @type {Function} */ handler, /** @type {any} */ o) => hooks.push({ pluginId, name, handler, options: o }),
       registerService: (/** @type {any} */ service) => services.push({ pluginId, service }),
+      // The registry refuses a second registrar for a command path with only a diagnostic
+      // (`cli command already registered`); testkit/host-cli.js runs the registrars.
+      registerCli: (/** @type {Function} */ registrar, /** @type {any} */ o) => {
+        const names = [...(o?.commands ?? []), ...(o?.descriptors ?? []).map((/** @type {any} */ d) => d.name)];
+        const taken = cliRegistrars.find((r) => [...(r.opts?.commands ?? []), ...(r.opts?.descriptors ?? []).map((/** @type {any} */ d) => d.name)].some((n) => names.includes(n)));
+        if (taken) diagnostics.push(`cli command already registered: ${names[0]} (${taken.pluginId})`);
+        else cliRegistrars.push({ pluginId, registrar, opts: o });
+      },
     };
+    if (ui === true || ui === "routes-only") {
+      /** @type {any} */ (api).registerHttpRoute = (/** @type {any} */ route) => web.registerHttpRoute(pluginId, route);
+    }
+    if (ui === true || ui === "controls-only") {
+      /** @type {any} */ (api).session = {
+        controls: {
+          registerControlUiDescriptor: (/** @type {any} */ descriptor) => web.registerControlUiDescriptor(pluginId, descriptor),
+          registerSessionAction: () => {},
+        },
+      };
+    }
     const returned = plugin.register(api);
     if (returned && typeof returned.then === "function") diagnostics.push(`${pluginId}: register returned a promise (ignored)`);
     return api;
@@ -205,12 +234,39 @@ export function createHost(options = {}) {
     return { ms: Date.now() - started, outcomes };
   }
 
-  return { load, providerFor, llmCall, gatewayCall, startServices, stop, emit, methods, hooks, services, diagnostics, logs, requests, providers };
+  return { load, providerFor, llmCall, gatewayCall, startServices, stop, emit, methods, hooks, services, diagnostics, logs, requests, providers, web, cliRegistrars };
+}
+
+/** @param {unknown} value @returns {Record<string, any> | undefined} */
+function asRecord(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? /** @type {Record<string, any>} */ (value) : undefined;
 }
 
 /**
+ * CloudSigma's coexistence check, as its provider ships it (cloudsigma/openclaw-taas-provider
+ * index.ts `legacyAffinityIsEnabled`, commit 1ea8de74d3b7): an entry for `openclaw-taas-affinity`
+ * that is not disabled, or that id in `plugins.allow`. It names that one id and no other.
+ * @param {unknown} config
+ */
+export function legacyAffinityIsEnabled(config) {
+  const plugins = asRecord(asRecord(config)?.plugins);
+  const entries = asRecord(plugins?.entries);
+  const legacyEntry = asRecord(entries?.["openclaw-taas-affinity"]);
+  if (legacyEntry && legacyEntry.enabled !== false) return true;
+  const allow = plugins?.allow;
+  return Array.isArray(allow) && allow.includes("openclaw-taas-affinity");
+}
+
+/** The warning CloudSigma's provider logs on every start when that check is true (same file). */
+export const CLOUDSIGMA_LEGACY_WARNING =
+  "[cloudsigma] legacy openclaw-taas-affinity is also enabled; " +
+  "@cloudsigma/openclaw-taas-provider owns CloudSigma runtime hooks and now supplies supported affinity behavior. " +
+  "Remove the legacy plugin in the next controlled configuration update.";
+
+/**
  * A stand-in for `@cloudsigma/openclaw-taas-provider` (id `cloudsigma`): it owns the cloudsigma
- * provider, marks the requests it wraps, and registers `taas.autorouter.lastRoute` / `setAlgorithm`.
+ * provider, marks the requests it wraps, warns about the legacy plugin as the real one does (in
+ * its `register`, after the provider), and registers `taas.autorouter.lastRoute` / `setAlgorithm`.
  */
 export const cloudsigmaProviderPlugin = {
   default: {
@@ -223,6 +279,7 @@ export const cloudsigmaProviderPlugin = {
         wrapStreamFn: (/** @type {any} */ ctx) => (/** @type {any} */ model, /** @type {any} */ context, /** @type {any} */ options) =>
           ctx.streamFn(model, context, { ...options, headers: { ...options?.headers, "x-cloudsigma-provider": "0.2.3" } }),
       });
+      if (legacyAffinityIsEnabled(api.config)) api.logger?.warn?.(CLOUDSIGMA_LEGACY_WARNING);
       api.registerGatewayMethod("taas.autorouter.lastRoute", ({ respond }) => respond(true, { from: "cloudsigma" }), { scope: "operator.read" });
       api.registerGatewayMethod("taas.autorouter.setAlgorithm", ({ respond }) => respond(true, { from: "cloudsigma" }), { scope: "operator.write" });
     },
