@@ -6,6 +6,9 @@
   bench-rpc.py startup BIN DIR            ms from process start to the first answered lastRoute
   bench-rpc.py stall SOCK [METHOD PARAMS] longest lastRoute latency while one call runs (default:
                                           taas.capture.prune {}), and how long that call took
+  bench-rpc.py pages SOCK AGENT SESSION   taas.capture.page per view (overview 30d and 24h, the agent's and the
+                                          session's 30d): median and worst of 5 calls, and the longest lastRoute
+                                          stall meanwhile
   bench-rpc.py forwarded TIMEOUT_MS SOCK...  ms until every service's health.forward shows lag 0 and a mark
                                           equal to its newest capture id (the fleet has everything)
   bench-rpc.py lagwatch SOCK STOPFILE     samples health.forward.lagCaptures every 50 ms until STOPFILE
@@ -126,6 +129,57 @@ def stall(path, method="taas.capture.prune", params="{}"):
                       "groups": len(r.get("groups") or []), "lastRouteCalls": count[0]}))
 
 
+def pages(path, agent, session, rounds=5):
+    """Times taas.capture.page for each view (median and worst of ROUNDS calls, one connection) while a second
+    connection asks lastRoute in a closed loop; prints one JSON object with the figures and the longest stall."""
+    done = threading.Event()
+    worst = [0.0]
+
+    def reader():
+        s = connect(path)
+        buf = [b""]
+        i = 0
+        while not done.is_set():
+            i += 1
+            line = b'{"jsonrpc":"2.0","id":%d,"method":"taas.autorouter.lastRoute","params":{"sessionId":"oc:%016x"}}\n' % (i, i % 10000)
+            t = time.monotonic()
+            roundtrip(s, line, buf)
+            worst[0] = max(worst[0], time.monotonic() - t)
+        s.close()
+
+    views = {
+        "overview30d": {"view": "overview", "range": "30d"},
+        "overview24h": {"view": "overview", "range": "24h"},
+        "agent30d": {"view": "agent", "agentId": agent, "range": "30d"},
+        "session30d": {"view": "session", "sessionId": session, "range": "30d"},
+    }
+    th = threading.Thread(target=reader)
+    th.start()
+    time.sleep(0.5)
+    worst[0] = 0.0
+    s = connect(path)
+    buf = [b""]
+    out = {}
+    for name, params in views.items():
+        times = []
+        for i in range(rounds):
+            request = json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "taas.capture.page", "params": params})
+            started = time.monotonic()
+            answer = json.loads(roundtrip(s, request.encode() + b"\n", buf))
+            times.append((time.monotonic() - started) * 1000)
+            if "html" not in answer.get("result", {}):
+                raise SystemExit(f"taas.capture.page {params} answered {answer}")
+        times.sort()
+        out[name + "Ms"] = round(times[len(times) // 2], 1)
+        out[name + "WorstMs"] = round(times[-1], 1)
+    s.close()
+    time.sleep(0.2)
+    done.set()
+    th.join()
+    out["maxStallMs"] = round(worst[0] * 1000, 2)
+    print(json.dumps(out))
+
+
 def forward_state(path):
     s = connect(path)
     health = json.loads(roundtrip(s, HEALTH, [b""]))["result"]
@@ -233,6 +287,8 @@ if __name__ == "__main__":
         forwarded(int(sys.argv[2]), sys.argv[3:])
     elif cmd == "lagwatch":
         lagwatch(sys.argv[2], sys.argv[3])
+    elif cmd == "pages":
+        pages(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "stall":
         stall(*sys.argv[2:5])
     else:
