@@ -5,7 +5,7 @@ import CaptureStore
 enum AgentPage {
     static func body(_ data: ReportData, agent: String, _ page: Layout) -> String {
         let colors = Charts.colors(data)
-        var body = page.summary(data.stats, extra: "\(data.stats.sessions) sessions")
+        var body = page.summary(data.stats, extra: Figures.counted(data.stats.sessions, "session"))
         if let group = data.agents.first {
             body += "<p>Model now: <b>\(HTML.escape(group.lastModel ?? "-"))</b>"
                 + (group.modelSince.map { " since \(HTML.escape(Figures.minute($0))) UTC" } ?? "") + "</p>"
@@ -31,7 +31,7 @@ enum SessionPage {
             HistoryQuery(
                 selector: .session(session), limit: PageRequest.sessionPageSize, cursor: request.cursor,
                 since: page.since, until: page.until))
-        var body = page.summary(stats, extra: "\(stats.agents) agents")
+        var body = page.summary(stats, extra: Figures.counted(stats.agents, "agent"))
         let agents = (stats.groups ?? []).map { page.agentLink($0.key) }
         if !agents.isEmpty { body += "<p>Agent: \(agents.joined(separator: ", "))</p>" }
         body += Layout.section(request.cursor == nil ? "Calls, newest first" : "Older calls", captureTable(history.captures))
@@ -61,8 +61,8 @@ enum SessionPage {
                 count(c.usage.cacheReadTokens) + " / " + count(c.usage.cacheWriteTokens),
                 Figures.usd(c.usage.costUsd), HTML.escape(c.usage.outcome?.rawValue ?? "-"),
             ]
-            let numeric: Set<Int> = [4, 5, 6]
-            rows += "<tr>" + cells.enumerated().map { numeric.contains($0.offset) ? "<td class=n>\($0.element)</td>" : "<td>\($0.element)</td>" }.joined() + "</tr>"
+            let classes = ["t", "id", "", "", "n", "n", "n", ""]
+            rows += "<tr>" + zip(classes, cells).map { $0.isEmpty ? "<td>\($1)</td>" : "<td class=\($0)>\($1)</td>" }.joined() + "</tr>"
         }
         return rows + "</table>"
     }

@@ -39,6 +39,9 @@ public enum HTML {
 
 /// The one place for how figures read, in pages and in the CLI's tables: numbers, money, ratios and times (UTC).
 public enum Figures {
+    /// "1 agent", "3 agents".
+    public static func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     /// One decimal place.
     public static func decimal(_ value: Double) -> String { String(format: "%.1f", value) }
 

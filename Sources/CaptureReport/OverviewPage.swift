@@ -32,7 +32,8 @@ public enum Pages {
 
     static func overview(_ data: ReportData, _ page: Layout) -> String {
         let colors = Charts.colors(data)
-        var body = page.summary(data.stats, extra: "\(data.stats.agents) agents · \(data.stats.sessions) sessions")
+        var body = page.summary(
+            data.stats, extra: Figures.counted(data.stats.agents, "agent") + " · " + Figures.counted(data.stats.sessions, "session"))
         body += Layout.section("Served models over time", Charts.stackedBars(data, colors: colors) + Charts.legend(data.models, colors: colors))
         body += Layout.section("Cache hit ratio over time", Charts.cacheLine(data))
         body += Layout.section("Agents: which model serves each, since when", agentTable(data, page))
@@ -49,8 +50,8 @@ public enum Pages {
         var rows = "<table><tr><th>agent</th><th>model now</th><th>since (UTC)</th><th class=n>route changes</th>"
             + "<th class=n>calls</th><th class=n>cache hit</th><th class=n>cost</th><th class=n>saved (est.)</th></tr>"
         for g in data.agents {
-            rows += "<tr><td>\(page.agentLink(g.key))</td><td>\(HTML.escape(g.lastModel ?? "-"))</td>"
-                + "<td>\(HTML.escape(g.modelSince.map(Figures.minute) ?? "-"))</td>"
+            rows += "<tr><td class=id>\(page.agentLink(g.key))</td><td class=id>\(HTML.escape(g.lastModel ?? "-"))</td>"
+                + "<td class=t>\(HTML.escape(g.modelSince.map(Figures.minute) ?? "-"))</td>"
                 + "<td class=n>\(g.routeChanges ?? 0)</td><td class=n>\(g.captures)</td>"
                 + "<td class=n>\(Figures.percent(g.usage.cacheHitRatio))</td><td class=n>\(Figures.usd(g.usage.costUsd))</td>"
                 + "<td class=n>\(Figures.usd(g.usage.cacheSavedUsd))</td></tr>"
@@ -63,8 +64,8 @@ public enum Pages {
         var rows = "<table><tr><th>session</th><th>model now</th><th class=n>calls</th><th>last (UTC)</th>"
             + "<th class=n>route changes</th><th class=n>cache hit</th><th class=n>cost</th></tr>"
         for g in sessions {
-            rows += "<tr><td>\(page.sessionLink(g.key))</td><td>\(HTML.escape(g.lastModel ?? "-"))</td>"
-                + "<td class=n>\(g.captures)</td><td>\(HTML.escape(Figures.minute(g.lastCapturedAt)))</td>"
+            rows += "<tr><td class=id>\(page.sessionLink(g.key))</td><td class=id>\(HTML.escape(g.lastModel ?? "-"))</td>"
+                + "<td class=n>\(g.captures)</td><td class=t>\(HTML.escape(Figures.minute(g.lastCapturedAt)))</td>"
                 + "<td class=n>\(g.routeChanges ?? 0)</td><td class=n>\(Figures.percent(g.usage.cacheHitRatio))</td>"
                 + "<td class=n>\(Figures.usd(g.usage.costUsd))</td></tr>"
         }
@@ -101,8 +102,9 @@ struct Layout {
         h1{font-size:22px;margin:0 0 4px;overflow-wrap:anywhere}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #dde1e7;padding-bottom:4px}
         .meta{color:#5b6472;margin:0 0 12px}.cards{display:flex;gap:12px;flex-wrap:wrap}
         .card{border:1px solid #dde1e7;border-radius:6px;padding:8px 12px;min-width:140px}.card b{display:block;font-size:18px}
-        table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;overflow-wrap:anywhere}
-        th{color:#5b6472;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+        table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3}
+        th{color:#5b6472;font-weight:600;white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        td.t{white-space:nowrap}td.id{overflow-wrap:anywhere}
         .legend span{display:inline-block;margin:4px 12px 0 0;overflow-wrap:anywhere;max-width:100%}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
         .pair{display:grid;grid-template-columns:1fr 1fr;gap:24px}svg text{font-size:11px;fill:#5b6472}
         nav{margin:0 0 12px}nav a,nav b{margin-right:10px}a{color:#3b6fd4}
@@ -118,7 +120,7 @@ struct Layout {
     var navigation: String {
         guard links else { return "" }
         var nav = "<nav>"
-        if request.view != .overview { nav += link(to: request.linking(.overview), "overview") + " · " }
+        if request.view != .overview { nav += link(to: request.linking(.overview), "overview") + " " }
         for preset in PageRequest.Preset.allCases {
             var other = request
             other.preset = preset
