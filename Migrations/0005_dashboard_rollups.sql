@@ -3,8 +3,9 @@
 --
 -- captures.route_changed: 1 when an autorouted capture's served model differs from that of the previous autorouted
 -- capture of its session (by capture time, then id), else 0 (SPEC v3 "Attribution": routeChanged). The writer sets
--- it when it folds the capture into the rollups, in the same transaction, against the captures stored then; NULL
--- means not folded yet, and a query reading such a capture computes it the same way (RollupSQL.routeChanged).
+-- it in the capture's INSERT, against the captures stored then; for captures stored before this migration (NULL) it
+-- sets it when it folds them into the rollups, and a query reading one before that computes it the same way
+-- (RollupSQL.routeChanged).
 --
 -- capture_rollups.route_changes: the route changes among a rollup row's captures, summed like the other columns.
 --
@@ -29,5 +30,9 @@ CREATE TABLE session_rollups (
 -- The sessions of one agent.
 CREATE INDEX session_rollups_by_agent ON session_rollups (agent_id, session_id, bucket, captures);
 
+-- The newest id stored before this migration: the fold sets route_changed up to it, in smaller batches.
+ALTER TABLE rollup_progress ADD COLUMN unsettled_through INTEGER NOT NULL DEFAULT 0;
+
 DELETE FROM capture_rollups;
-UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1;
+UPDATE rollup_progress SET folded_through = 0, unsettled_through = (SELECT coalesce(max(id), 0) FROM captures)
+WHERE slot = 1;

@@ -262,6 +262,9 @@ def load(db, rows, sessions, first_ms, step_ms):
                'trace-abc', 't1', '1', 'anthropic/claude-sonnet-4', 'best_fit', 'org', 'medium', 200000,
                'req-bulk-' || i || '-' || ?3
            FROM n""", (rows, sessions, first_ms, step_ms))
+    # Schema 5: the service sets route_changed on insert; every loaded capture has the same model (no change).
+    if any(row[1] == "route_changed" for row in con.execute("PRAGMA table_info(captures)")):
+        con.execute("UPDATE captures SET route_changed = 0 WHERE route_changed IS NULL")
     for _, sql in indexes:
         con.execute(sql)
     con.execute("COMMIT")

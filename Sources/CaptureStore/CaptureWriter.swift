@@ -10,6 +10,8 @@ import CSQLite
 public final class CaptureWriter {
     let connection: Connection
     let path: String
+    /// Each recent session's newest routed capture, for the route change of the next one.
+    var sessionRoutes = SessionRoutes()
     static let autocheckpointFrames: Int32 = 16384
 
     /// Opens (creating 0600 files, applying migrations) the database at `path`.
@@ -58,9 +60,18 @@ public final class CaptureWriter {
         INSERT INTO captures (session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
         openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
         routed_context_window, dedupe_key, autorouted, provider, requested_model, input_tokens, output_tokens, \
-        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome) \
+        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome, route_changed) \
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-        ?23, ?24) ON CONFLICT DO NOTHING
+        ?23, ?24, ?25) ON CONFLICT DO NOTHING
+        """
+    /// A session's newest routed capture (`lastRoute`'s order), and its newest at or before a time.
+    private static let newestRouteSQL = """
+        SELECT captured_at, id, autorouter_model FROM captures WHERE session_id = ?1 AND autorouted = 1 \
+        ORDER BY captured_at DESC, id DESC LIMIT 1
+        """
+    private static let routeBeforeSQL = """
+        SELECT autorouter_model FROM captures WHERE session_id = ?1 AND autorouted = 1 AND captured_at <= ?2 \
+        ORDER BY captured_at DESC, id DESC LIMIT 1
         """
     private static let findDuplicateSQL = "SELECT id FROM captures WHERE session_id = ?1 AND dedupe_key = ?2"
 
@@ -70,41 +81,89 @@ public final class CaptureWriter {
     /// is not stored again: its outcome is the first id with `duplicate: true`. Outcomes are in batch order.
     public func record(_ batch: [NewCapture]) throws(StoreError) -> [RecordOutcome] {
         guard !batch.isEmpty else { return [] }
-        return try connection.transaction(.immediate) { () throws(StoreError) -> [RecordOutcome] in
-            let insert = try connection.prepare(Self.insertSQL)
-            var outcomes: [RecordOutcome] = []
-            outcomes.reserveCapacity(batch.count)
-            for capture in batch {
-                let dedupeKey = capture.dedupeKey
-                try insert.bind(capture.sessionId, at: 1)
-                try insert.bind(capture.agentId, at: 2)
-                try insert.bind(capture.capturedAt, at: 3)
-                try insert.bind(capture.fields.taasRequestId, at: 4)
-                try insert.bind(capture.fields.taasTraceId, at: 5)
-                try insert.bind(capture.fields.openclawTurnId, at: 6)
-                try insert.bind(capture.fields.openclawAttempt, at: 7)
-                try insert.bind(capture.fields.autorouterModel, at: 8)
-                try insert.bind(capture.fields.autorouterAlgo, at: 9)
-                try insert.bind(capture.fields.autorouterAlgoSource, at: 10)
-                try insert.bind(capture.fields.thinkingApplied, at: 11)
-                try insert.bind(capture.fields.routedContextWindow, at: 12)
-                try insert.bind(dedupeKey, at: 13)
-                try insert.bindUsage(capture.usage, from: 14)
-                try insert.run()
-                if connection.changes == 1 {
-                    let id = connection.lastInsertRowID
-                    outcomes.append(RecordOutcome(id: id, duplicate: false))
-                    connection.routes?.stage(Capture(
-                        id: id, sessionId: capture.sessionId, agentId: capture.agentId, capturedAt: capture.capturedAt,
-                        fields: capture.fields, usage: capture.usage
-                    ))
-                } else {
-                    // Only the dedupe index can conflict, so the key is non-nil and its row exists.
-                    try outcomes.append(RecordOutcome(id: existingId(capture.sessionId, dedupeKey), duplicate: true))
-                }
+        do {
+            return try connection.transaction(.immediate) { () throws(StoreError) -> [RecordOutcome] in
+                try sessionRoutes.check(dataVersion: connection.scalarInt("PRAGMA data_version") ?? 0)
+                return try insert(batch)
             }
-            return outcomes
+        } catch {
+            // Rolled back: what it noted was not stored.
+            sessionRoutes.forget()
+            throw error
         }
+    }
+
+    /// The inserts of `record`, inside its transaction.
+    private func insert(_ batch: [NewCapture]) throws(StoreError) -> [RecordOutcome] {
+        let insert = try connection.prepare(Self.insertSQL)
+        var outcomes: [RecordOutcome] = []
+        outcomes.reserveCapacity(batch.count)
+        for capture in batch {
+            let dedupeKey = capture.dedupeKey
+            try insert.bind(capture.sessionId, at: 1)
+            try insert.bind(capture.agentId, at: 2)
+            try insert.bind(capture.capturedAt, at: 3)
+            try insert.bind(capture.fields.taasRequestId, at: 4)
+            try insert.bind(capture.fields.taasTraceId, at: 5)
+            try insert.bind(capture.fields.openclawTurnId, at: 6)
+            try insert.bind(capture.fields.openclawAttempt, at: 7)
+            try insert.bind(capture.fields.autorouterModel, at: 8)
+            try insert.bind(capture.fields.autorouterAlgo, at: 9)
+            try insert.bind(capture.fields.autorouterAlgoSource, at: 10)
+            try insert.bind(capture.fields.thinkingApplied, at: 11)
+            try insert.bind(capture.fields.routedContextWindow, at: 12)
+            try insert.bind(dedupeKey, at: 13)
+            try insert.bindUsage(capture.usage, from: 14)
+            let session = ScalarKey(capture.sessionId)
+            try insert.bind(Int64(try routeChanged(capture, session: session) ? 1 : 0), at: 25)
+            try insert.run()
+            if connection.changes == 1 {
+                let id = connection.lastInsertRowID
+                outcomes.append(RecordOutcome(id: id, duplicate: false))
+                if capture.usage.autorouted {
+                    sessionRoutes.note(
+                        SessionRoutes.Route(capturedAt: capture.capturedAt, id: id, model: capture.fields.autorouterModel),
+                        of: session)
+                }
+                connection.routes?.stage(Capture(
+                    id: id, sessionId: capture.sessionId, agentId: capture.agentId, capturedAt: capture.capturedAt,
+                    fields: capture.fields, usage: capture.usage
+                ))
+            } else {
+                // Only the dedupe index can conflict, so the key is non-nil and its row exists.
+                try outcomes.append(RecordOutcome(id: existingId(capture.sessionId, dedupeKey), duplicate: true))
+            }
+        }
+        return outcomes
+    }
+
+    /// Whether `capture` changes its session's route: autorouted, with a served model other than that of the
+    /// session's previous routed capture by `(capturedAt, id)` (every stored capture has a smaller id, so "previous"
+    /// is the newest at or before its time). The same rule as `RollupSQL.routeChangedTerm`.
+    private func routeChanged(_ capture: NewCapture, session: ScalarKey) throws(StoreError) -> Bool {
+        guard capture.usage.autorouted else { return false }
+        var newest = sessionRoutes.newest(of: session)
+        if newest == nil {
+            let statement = try connection.prepare(Self.newestRouteSQL)
+            defer { statement.reset() }
+            try statement.bind(capture.sessionId, at: 1)
+            guard try statement.step() else { return false }
+            let route = SessionRoutes.Route(
+                capturedAt: statement.int64(at: 0), id: statement.int64(at: 1), model: statement.optionalString(at: 2))
+            sessionRoutes.note(route, of: session)
+            newest = route
+        }
+        guard let newest else { return false }
+        if newest.capturedAt <= capture.capturedAt {
+            return SessionRoutes.differs(capture.fields.autorouterModel, newest.model)
+        }
+        // A capture older than the session's newest: its previous one is read.
+        let before = try connection.prepare(Self.routeBeforeSQL)
+        defer { before.reset() }
+        try before.bind(capture.sessionId, at: 1)
+        try before.bind(capture.capturedAt, at: 2)
+        guard try before.step() else { return false }
+        return SessionRoutes.differs(capture.fields.autorouterModel, before.optionalString(at: 0))
     }
 
     private func existingId(_ sessionId: String, _ dedupeKey: String?) throws(StoreError) -> Int64 {

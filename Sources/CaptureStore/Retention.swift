@@ -21,7 +21,14 @@ extension CaptureWriter {
         betweenChunks: (PruneProgress) -> Void = { _ in }
     ) throws(StoreError) -> PruneReport {
         let started = WallClock.monotonicMillis()
-        return try withoutActuallyEscaping(betweenChunks) { (betweenChunks) throws(StoreError) -> PruneReport in
+        // Records committed between chunks must not take a deleted capture for their session's newest route.
+        sessionRoutes.forget()
+        defer { sessionRoutes.forget() }
+        let forgetting = { (progress: PruneProgress) in
+            self.sessionRoutes.forget()
+            betweenChunks(progress)
+        }
+        return try withoutActuallyEscaping(forgetting) { (betweenChunks) throws(StoreError) -> PruneReport in
             var run = PruneRun(
                 connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
             )

@@ -22,7 +22,7 @@ enum RollupSQL {
         ORDER BY p.captured_at DESC, p.id DESC LIMIT 1), 0) ELSE 0 END
         """
 
-    /// A capture's route change as stored once folded, computed for one that is not folded yet.
+    /// A capture's route change as stored, computed for one stored before schema 5 and not folded since.
     static let routeChanged = "coalesce(route_changed, \(routeChangedTerm))"
 
     /// The eleven sums of a rollup row over a set of captures, in `capture_rollups` column order.
@@ -93,6 +93,9 @@ extension CaptureWriter {
     /// Captures one fold takes at most: one short transaction on the writer (a GROUP BY over them and a few
     /// rollup pages), between groups of records.
     public static let foldBatch = 8192
+    /// Captures one fold takes while it also sets the route changes of captures stored before schema 5 (a seek and
+    /// a row rewrite each, about 16 µs here): the transaction stays short for the records waiting behind it.
+    public static let settleBatch = 1024
 
     /// Folds the next captures after the mark (at most `limit`) into the rollups, in one transaction; returns how
     /// many ids the mark moved over (0 when the rollups are caught up).
@@ -100,20 +103,25 @@ extension CaptureWriter {
     public func foldRollups(limit: Int = CaptureWriter.foldBatch) throws(StoreError) -> Int {
         try connection.transaction(.immediate) { () throws(StoreError) -> Int in
             let from = try connection.foldedThrough()
+            // Ids at or below this mark were stored before schema 5 and may lack their route change.
+            let unsettled = try connection.scalarInt("SELECT unsettled_through FROM rollup_progress WHERE slot = 1") ?? 0
+            let settles = from < unsettled
             let last = try connection.prepare("SELECT id FROM captures WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")
             defer { last.reset() }
             try last.bind(from, at: 1)
-            try last.bind(Int64(max(1, limit) - 1), at: 2)
+            try last.bind(Int64(max(1, settles ? min(limit, Self.settleBatch) : limit) - 1), at: 2)
             var through: Int64?
             if try last.step() { through = last.int64(at: 0) }
             last.reset()
             if through == nil { through = try connection.scalarInt("SELECT max(id) FROM captures") }
             guard let through, through > from else { return 0 }
-            // Route changes first, in id order (a capture's previous one is folded before it or in this batch).
-            for sql in [
-                RollupSQL.settleRouteChanges("id > ?1 AND id <= ?2"), RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1),
-                RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1),
-            ] {
+            // Captures stored before schema 5 get their route change first (new ones have it from their insert).
+            var steps = [RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1), RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1)]
+            if settles {
+                steps.insert(RollupSQL.settleRouteChanges("id > ?1 AND id <= ?2"), at: 0)
+                if through >= unsettled { try connection.execute("UPDATE rollup_progress SET unsettled_through = 0 WHERE slot = 1") }
+            }
+            for sql in steps {
                 let fold = try connection.prepare(sql)
                 try fold.bind(from, at: 1)
                 try fold.bind(through, at: 2)
@@ -134,15 +142,16 @@ extension CaptureWriter {
 }
 
 extension CaptureReader {
-    /// The captures the rollups count, and the captures stored at or below their mark, from one snapshot: equal
-    /// unless captures were deleted around retention (by hand, with `sqlite3`).
-    public func rollupAudit() throws(StoreError) -> (counted: Int, stored: Int) {
-        try connection.transaction(.deferred) { () throws(StoreError) -> (counted: Int, stored: Int) in
+    /// The captures the rollups and the session rollups count, and the captures stored at or below their mark,
+    /// from one snapshot: all three equal unless captures were deleted around retention (by hand, with `sqlite3`).
+    public func rollupAudit() throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) {
+        try connection.transaction(.deferred) { () throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) in
             let counted = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM capture_rollups") ?? 0
+            let sessions = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_rollups") ?? 0
             let stored = try connection.prepare("SELECT count(*) FROM captures WHERE id <= ?1")
             defer { stored.reset() }
             try stored.bind(try connection.foldedThrough(), at: 1)
-            return (Int(counted), try stored.step() ? Int(stored.int64(at: 0)) : 0)
+            return (Int(counted), Int(sessions), try stored.step() ? Int(stored.int64(at: 0)) : 0)
         }
     }
 }

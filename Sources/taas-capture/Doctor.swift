@@ -103,12 +103,15 @@ struct Doctor: AsyncParsableCommand {
             checks.append(
                 Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures\(behind)"))
             let audit = try reader.rollupAudit()
+            let agree = audit.counted == audit.stored && audit.sessionsCounted == audit.stored
             checks.append(
                 Check(
-                    name: "stats rollups", ok: audit.counted == audit.stored,
-                    detail: audit.counted == audit.stored
+                    name: "stats rollups", ok: agree,
+                    detail: agree
                         ? "\(audit.counted) captures folded"
-                        : "they count \(audit.counted) captures where \(audit.stored) are stored (captures deleted by hand?); "
+                        : "they count \(audit.counted) captures"
+                            + (audit.sessionsCounted == audit.counted ? "" : " (by session \(audit.sessionsCounted))")
+                            + " where \(audit.stored) are stored (captures deleted by hand?); "
                             + "run 'taas-capture doctor --rebuild-rollups'"))
             let integrity = try reader.integrityCheck()
             checks.append(Check(name: "integrity", ok: integrity == ["ok"], detail: integrity.prefix(5).joined(separator: "; ")))

@@ -70,6 +70,10 @@ final class DashboardTests: StoreTestCase {
         let reader = try CaptureReader(path: path())
         let expected = referenceChanges(captures)
         XCTAssertGreaterThan(expected, 20, "the data has route changes")
+        let stored = try Connection(path: path(), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+        XCTAssertEqual(try stored.scalarInt("SELECT count(*) FROM captures WHERE route_changed IS NULL"), 0, "set on insert")
+        XCTAssertEqual(try stored.scalarInt("SELECT sum(route_changed) FROM captures"), Int64(expected))
+        stored.close()
         XCTAssertEqual(try reader.stats(nil, since: nil, until: nil).routeChanges, expected, "nothing folded")
         try writer.foldRollups(limit: 333)
         XCTAssertEqual(try reader.stats(nil, since: nil, until: nil).routeChanges, expected, "a third folded")
@@ -155,6 +159,88 @@ final class DashboardTests: StoreTestCase {
         XCTAssertEqual(stats.routeChanges, referenceChanges(captures))
         XCTAssertEqual(stats.sessions, 12)
         XCTAssertEqual(stats.groups?.count, 3)
+    }
+
+    /// The writer's memory of each session's newest route gives what reading the previous capture gives: the same
+    /// records (late ones, duplicates, unrouted ones) into two files, one writer forgetting before every batch;
+    /// between batches another connection deletes captures and the writer prunes, in both files alike.
+    func testTheWritersRouteMemoryAgreesWithReadingEveryTime() throws {
+        let remembering = try CaptureWriter(path: path("a.sqlite3"), durability: .normal)
+        let reading = try CaptureWriter(path: path("b.sqlite3"), durability: .normal)
+        var state: UInt64 = 3
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        for round in 0..<60 {
+            var batch: [NewCapture] = []
+            for index in 0..<7 {
+                let late = next(5) == 0
+                var capture = capture(
+                    session: "oc:m\(next(6))", at: start + Int64(round * 100 + index * 10) - (late ? Int64(next(900)) : 0),
+                    requestId: "r\(next(400))", model: ["model-a", "model-b", nil][Int(next(3))])
+                capture.usage = CallUsage(autorouted: next(7) != 0)
+                batch.append(capture)
+            }
+            _ = try remembering.record(batch)
+            reading.sessionRoutes.forget()
+            _ = try reading.record(batch)
+            if round % 3 == 1 {
+                // Each session's newest capture, as the sqlite3 shell or another process might delete it.
+                for file in ["a.sqlite3", "b.sqlite3"] {
+                    let other = try Connection(path: path(file), flags: SQLITE_OPEN_READWRITE, busyTimeoutMs: 1000)
+                    try other.execute(
+                        "DELETE FROM captures WHERE id IN (SELECT max(id) FROM captures WHERE autorouted = 1 GROUP BY session_id)")
+                    other.close()
+                }
+            }
+            if round % 13 == 6 {
+                for writer in [remembering, reading] {
+                    _ = try writer.prune(
+                        RetentionPolicy(maxAgeMs: 0, maxPerSession: 4, maxRows: 0), now: start, dryRun: false, chunkSize: 2)
+                }
+            }
+        }
+        let stored = { (file: String) throws -> [[Int64]] in
+            let connection = try Connection(path: self.path(file), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+            defer { connection.close() }
+            let rows = try connection.prepare("SELECT id, route_changed FROM captures ORDER BY id")
+            var out: [[Int64]] = []
+            while try rows.step() { out.append([rows.int64(at: 0), rows.int64(at: 1)]) }
+            rows.reset()
+            return out
+        }
+        let a = try stored("a.sqlite3")
+        XCTAssertEqual(a, try stored("b.sqlite3"))
+        XCTAssertGreaterThan(a.filter { $0[1] == 1 }.count, 10, "route changes happened")
+    }
+
+    func testCapturesFromBeforeSchemaFiveGetTheirRouteChangesWhenFolded() throws {
+        let file = path()
+        try FileManager.default.copyItem(atPath: UsageTests.schemaOneFixture.path, toPath: file)
+        chmod(file, 0o600)
+        let writer = try CaptureWriter(path: file, durability: .normal)
+        let connection = try Connection(path: file, flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+        defer { connection.close() }
+        XCTAssertEqual(try connection.scalarInt("SELECT count(*) FROM captures WHERE route_changed IS NULL"), 240)
+        // The same answer before the fold (computed by the query) and after it (stored by the fold).
+        let reader = try CaptureReader(path: file)
+        let before = try reader.stats(nil, since: nil, until: nil, groupBy: .session, limit: 12)
+        // A reference from the rows themselves: per session in (captured_at, id) order.
+        let rows = try connection.prepare(
+            "SELECT session_id, autorouter_model FROM captures WHERE autorouted = 1 ORDER BY session_id, captured_at, id")
+        var changes = 0
+        var last: (String, String?)?
+        while try rows.step() {
+            let row = (rows.string(at: 0), rows.optionalString(at: 1))
+            if let last, last.0 == row.0, last.1 != row.1 { changes += 1 }
+            last = row
+        }
+        rows.reset()
+        XCTAssertEqual(before.routeChanges, changes)
+        while try writer.foldRollups(limit: 50) > 0 {}
+        XCTAssertEqual(try connection.scalarInt("SELECT count(*) FROM captures WHERE route_changed IS NULL"), 0)
+        XCTAssertEqual(try reader.stats(nil, since: nil, until: nil, groupBy: .session, limit: 12), before)
     }
 
     // MARK: Pages

@@ -170,7 +170,7 @@ function addSetAlgorithm(taas, deps) {
 /** @param {any} taas @param {CliDeps} deps */
 function addReport(taas, deps) {
   withSelectorOptions(taas.command("report"))
-    .description("Write the service's HTML report (the dashboard's overview page) to a file")
+    .description("Write the service's HTML report to a file: the dashboard's overview, or an agent's or a session's page")
     .requiredOption("--out <file>", "The HTML file to write (owner-only, replaced atomically).")
     .option("--since <time>", "The range: from this long ago (default 7d), or ms since epoch.")
     .option("--until <time>", "Up to this time (ms since epoch, or a duration ago; default now).")
@@ -182,12 +182,24 @@ function addReport(taas, deps) {
         const range = rangeParams(opts, deps.host.now());
         if (range.since !== undefined && range.until !== undefined && range.since >= range.until) throw usage("--since must be before --until");
         const out = resolvePath(deps.host.cwd(), opts.out);
-        const result = await ask(service, "taas.capture.page", { view: "overview", ...selector, ...range });
+        const result = await ask(service, "taas.capture.page", { view: reportView(selector), ...selector, ...range });
         if (typeof result?.html !== "string") throw failure("the service answered taas.capture.page without an html page");
         const bytes = await writeFileAtomically(out, result.html);
         return `wrote ${opts.out} (${bytes} bytes)\n`;
       }),
     );
+}
+
+/**
+ * The page a report draws: an agent's or a session's when the flags select one, else the overview
+ * (as `taas-capture report` does).
+ * @param {Record<string, unknown>} selector
+ * @returns {"overview" | "agent" | "session"}
+ */
+export function reportView(selector) {
+  if (typeof selector.agentId === "string") return "agent";
+  if (typeof selector.sessionId === "string") return "session";
+  return "overview";
 }
 
 /** Every subcommand, in the order `--help` lists them. */
