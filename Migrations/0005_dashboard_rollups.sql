@@ -9,8 +9,10 @@
 --
 -- capture_rollups.route_changes: the route changes among a rollup row's captures, summed like the other columns.
 --
--- session_rollups: captures per session, agent ('' for none) and hour, folded and taken out with capture_rollups:
+-- session_rollups: captures per hour, session and agent ('' for none), folded and taken out with capture_rollups:
 -- the busiest sessions and the number of sessions in a range come from it instead of a pass over every capture.
+-- Keyed by the hour first, so a range reads its own hours only, and a fold (captures of the last hours) writes
+-- near the end of the tree.
 --
 -- The rollups are emptied so that the writer folds every capture again, off the record path, in batches (stats stay
 -- exact meanwhile: unfolded captures are read one by one); the migration itself is instant.
@@ -20,15 +22,15 @@ ALTER TABLE captures ADD COLUMN route_changed INTEGER CHECK (route_changed IN (0
 ALTER TABLE capture_rollups ADD COLUMN route_changes INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE session_rollups (
+    bucket     INTEGER NOT NULL,
     session_id TEXT    NOT NULL,
     agent_id   TEXT    NOT NULL,
-    bucket     INTEGER NOT NULL,
     captures   INTEGER NOT NULL,
-    PRIMARY KEY (session_id, agent_id, bucket)
+    PRIMARY KEY (bucket, session_id, agent_id)
 ) STRICT, WITHOUT ROWID;
 
--- The sessions of one agent.
-CREATE INDEX session_rollups_by_agent ON session_rollups (agent_id, session_id, bucket, captures);
+-- The sessions of one agent in a range.
+CREATE INDEX session_rollups_by_agent ON session_rollups (agent_id, bucket, session_id, captures);
 
 -- The newest id stored before this migration: the fold sets route_changed up to it, in smaller batches.
 ALTER TABLE rollup_progress ADD COLUMN unsettled_through INTEGER NOT NULL DEFAULT 0;

@@ -203,7 +203,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   const dashboard = opensSockets
     ? registerDashboard(api, {
         pluginId: plugin.id,
-        client: clients.get,
+        socketPath: clients.socketPath,
         memory,
         timeoutMs: Math.min(settings.requestTimeoutMs, PAGE_TIMEOUT_CAP_MS),
         debug: log.debug,

@@ -24,12 +24,6 @@ public enum Pages {
         }
     }
 
-    /// `taas-capture report`: the overview (or one agent's or session's page) of `data`, without links.
-    public static func report(_ data: ReportData, title: String, generatedAt: Int64) -> String {
-        let page = Layout(request: PageRequest(), since: data.since, until: data.until, now: generatedAt, links: false)
-        return page.render(title: title, body: overview(data, page))
-    }
-
     static func overview(_ data: ReportData, _ page: Layout) -> String {
         let colors = Charts.colors(data)
         var body = page.summary(

@@ -178,7 +178,6 @@ private struct PruneRun {
         if rollupsTouched, !dryRun {
             if !connection.isInTransaction { try connection.begin(.immediate) }
             try connection.execute("DELETE FROM capture_rollups WHERE captures <= 0")
-            try connection.execute("DELETE FROM session_rollups WHERE captures <= 0")
             rollupsTouched = false
         }
         try finish()
@@ -212,8 +211,9 @@ private struct PruneRun {
             try pick.run()
             let changed = connection.changes
             let mark = try connection.foldedThrough()
-            for sql in [RollupSQL.merge, RollupSQL.mergeSessions] {
-                let unfold = try connection.prepare(sql("id IN (SELECT id FROM temp.doomed) AND id <= ?1", -1))
+            let doomed = "id IN (SELECT id FROM temp.doomed) AND id <= ?1"
+            for sql in [RollupSQL.merge(doomed, sign: -1), RollupSQL.mergeSessions(doomed, sign: -1), RollupSQL.emptiedSessions(doomed)] {
+                let unfold = try connection.prepare(sql)
                 try unfold.bind(mark, at: 1)
                 try unfold.run()
             }

@@ -39,9 +39,18 @@ enum RollupSQL {
     /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects from `session_rollups`.
     static func mergeSessions(_ filter: String, sign: Int) -> String {
         """
-        INSERT INTO session_rollups SELECT session_id, ifnull(agent_id, ''), captured_at / \(bucketMs), \
+        INSERT INTO session_rollups SELECT captured_at / \(bucketMs), session_id, ifnull(agent_id, ''), \
         \(sign < 0 ? "-count(*)" : "count(*)") FROM captures WHERE \(filter) GROUP BY 1, 2, 3 \
         ON CONFLICT DO UPDATE SET captures = captures + excluded.captures
+        """
+    }
+
+    /// Removes the `session_rollups` rows left empty in the hours of the captures `filter` selects: a prune never
+    /// scans the whole table under the write lock, only the hours it took captures out of (the key starts with them).
+    static func emptiedSessions(_ filter: String) -> String {
+        """
+        DELETE FROM session_rollups WHERE bucket IN (SELECT DISTINCT captured_at / \(bucketMs) FROM captures WHERE \(filter)) \
+        AND captures <= 0
         """
     }
 

@@ -28,8 +28,9 @@ struct SessionRanking {
 
 extension CaptureReader {
     /// The sessions of the range (all captures, or one agent's) ranked by captures: `session_rollups` for the whole
-    /// hours at or below the rollups' mark, streamed in session order; the captures themselves for the partial hours
-    /// at the ends and for ids above the mark (a few hours and seconds of captures, held by session meanwhile).
+    /// hours at or below the rollups' mark (its rows of those hours, summed by session in SQLite's own bounded
+    /// sorter); the captures themselves for the partial hours at the ends and for ids above the mark (a few hours
+    /// and seconds of captures, held by session meanwhile).
     func sessionRanking(
         agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
     ) throws(StoreError) -> SessionRanking {
@@ -59,6 +60,7 @@ extension CaptureReader {
                         + "GROUP BY session_id"
                     : "SELECT session_id, sum(captures) FROM session_rollups INDEXED BY session_rollups_by_agent "
                         + "WHERE agent_id = ?3 AND bucket >= ?1 AND bucket < ?2 GROUP BY session_id")
+            // Both read the hours of the range only (the table's key, or the agent's index, starts with them).
             defer { statement.reset() }
             try statement.bind(buckets.lower, at: 1)
             try statement.bind(buckets.upper, at: 2)

@@ -23,17 +23,21 @@ struct Report: ParsableCommand {
         let end = until?.milliseconds ?? now
         let start = since?.milliseconds ?? (end - 7 * 86_400_000)
         guard start < end else { throw CLIFailure("--since must be before --until") }
-        let selected = try selector.resolved()
-        let data: ReportData
+        // The dashboard's page of the selection (the overview, an agent's or a session's), without links.
+        var request = PageRequest(since: start, until: end)
+        switch try selector.resolved()?.0 {
+        case .agent(let id)?: (request.view, request.agentId) = (.agent, id)
+        case .session(let id)?: (request.view, request.sessionId) = (.session, id)
+        case nil: break
+        }
+        let html: String
         do throws(StoreError) {
             let reader = try CaptureReader(path: path)
             defer { reader.close() }
-            data = try reader.report(selector: selected?.0, since: start, until: end)
+            html = try Pages.html(request, reader: reader, now: now, links: false)
         } catch {
             throw CLIFailure("cannot read \(path): \(error.message)")
         }
-        let title = "taas-capture report" + (selected.map { " · \($0.1)" } ?? "")
-        let html = Pages.report(data, title: title, generatedAt: now)
         guard !FileManager.default.fileExists(atPath: out) || FileManager.default.isWritableFile(atPath: out) else {
             throw CLIFailure("cannot write \(out)")
         }
@@ -42,6 +46,6 @@ struct Report: ParsableCommand {
         } catch {
             throw CLIFailure("cannot write \(out): \(error.localizedDescription)")
         }
-        print("wrote \(out): \(data.stats.total) captures, \(data.agents.count) agents, \(data.models.count) models")
+        print("wrote \(out) (\(html.utf8.count) bytes)")
     }
 }

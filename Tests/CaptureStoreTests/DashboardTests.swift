@@ -332,10 +332,15 @@ final class DashboardTests: StoreTestCase {
     func testAFileReportHasNoLinks() throws {
         _ = try hostile()
         let reader = try CaptureReader(path: path())
-        let data = try reader.report(selector: nil, since: start, until: start + hour)
-        let html = Pages.report(data, title: "report", generatedAt: start + hour)
-        XCTAssertTrue(hrefs(html).isEmpty)
-        XCTAssertFalse(html.contains("<script"))
+        for request in [
+            PageRequest(since: start, until: start + hour), PageRequest(view: .agent, agentId: "javascript:alert(1)"),
+            PageRequest(view: .session, sessionId: "oc:javascript:alert(1)"),
+        ] {
+            let html = try Pages.html(request, reader: reader, now: start + hour, links: false)
+            XCTAssertTrue(hrefs(html).isEmpty, request.query)
+            XCTAssertFalse(html.contains("<script"))
+            XCTAssertFalse(html.contains("<nav>"), "no presets or paging either")
+        }
     }
 
     func testPresetsCoverTheirLengthOnWholeHours() {

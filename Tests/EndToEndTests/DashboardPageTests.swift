@@ -45,6 +45,10 @@ final class DashboardPageTests: EndToEndTestCase {
         XCTAssertTrue(session.contains("session oc:page-1"))
         XCTAssertTrue(session.contains("href=\"?view=agent&amp;agentId=page-ops\""), "links its agent")
         XCTAssertEqual(session.components(separatedBy: "<tr>").count - 2, 15, "its 15 captures, under one header row")
+
+        let saved = try page(client, ["view": "agent", "agentId": "page-ops", "links": false])
+        XCTAssertTrue(saved.contains("agent page-ops"))
+        XCTAssertFalse(saved.contains("href="), "a page for a file links nowhere")
     }
 
     func testBadParamsAreRefusedByName() throws {
@@ -55,7 +59,7 @@ final class DashboardPageTests: EndToEndTestCase {
             (["view": "session"], "sessionId"), (["view": "agent", "agentId": .string(String(repeating: "a", count: 201))], "agentId"),
             (["range": "2d"], "range"), (["since": "yesterday"], "since"), (["since": 10, "until": 10], "since"),
             (["until": .int(Int64(1) << 61)], "until"),
-            (["view": "session", "sessionId": "oc:x", "cursor": "not-a-cursor"], "cursor"),
+            (["view": "session", "sessionId": "oc:x", "cursor": "not-a-cursor"], "cursor"), (["links": "no"], "links"),
         ]
         for (params, field) in cases {
             assertError(try client.call("taas.capture.page", params), code: -32602, fields: [field], params.encoded)

@@ -182,7 +182,7 @@ function addReport(taas, deps) {
         const range = rangeParams(opts, deps.host.now());
         if (range.since !== undefined && range.until !== undefined && range.since >= range.until) throw usage("--since must be before --until");
         const out = resolvePath(deps.host.cwd(), opts.out);
-        const result = await ask(service, "taas.capture.page", { view: reportView(selector), ...selector, ...range });
+        const result = await ask(service, "taas.capture.page", { view: reportView(selector), ...selector, ...range, links: false });
         if (typeof result?.html !== "string") throw failure("the service answered taas.capture.page without an html page");
         const bytes = await writeFileAtomically(out, result.html);
         return `wrote ${opts.out} (${bytes} bytes)\n`;
@@ -193,12 +193,12 @@ function addReport(taas, deps) {
 /**
  * The page a report draws: an agent's or a session's when the flags select one, else the overview
  * (as `taas-capture report` does).
- * @param {Record<string, unknown>} selector
+ * @param {Record<string, unknown> | null} selector
  * @returns {"overview" | "agent" | "session"}
  */
 export function reportView(selector) {
-  if (typeof selector.agentId === "string") return "agent";
-  if (typeof selector.sessionId === "string") return "session";
+  if (typeof selector?.agentId === "string") return "agent";
+  if (typeof selector?.sessionId === "string") return "session";
   return "overview";
 }
 

@@ -24,6 +24,17 @@ export const TAAS_COMMAND = Object.freeze({
  */
 export function registerTaasCli(api, deps) {
   if (typeof api.registerCli !== "function") return false;
+  try {
+    registerWith(api, deps);
+    return true;
+  } catch {
+    // A host that refuses the command (another plugin registered `taas` first) must not fail the plugin.
+    return false;
+  }
+}
+
+/** @param {any} api @param {CliDeps} deps */
+function registerWith(api, deps) {
   api.registerCli(
     (/** @type {any} */ ctx) => {
       addTaasCommand(ctx.program, { ...deps, hostConfig: ctx.config ?? deps.hostConfig });
@@ -33,7 +44,6 @@ export function registerTaasCli(api, deps) {
       descriptors: [{ ...TAAS_COMMAND, machineOutput: (/** @type {{argv: readonly string[]}} */ o) => o.argv.includes("--json") }],
     },
   );
-  return true;
 }
 
 /**

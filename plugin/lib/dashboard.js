@@ -4,10 +4,10 @@
 // query string to that method's params, and answers with the service's HTML under headers that
 // allow no script and nothing fetched. With the service away it answers 503 with what the plugin's
 // memory holds. Host facts and the files they come from: ../HOST-NOTES-tab.md.
-import { CaptureServiceError } from "./client.js";
 import { badRequestPage, failedPage, methodNotAllowedPage, serviceAwayPage } from "./dashboard-page.js";
 import { errorText } from "./errors.js";
 import { BOUNDED_IDENTITY_RULE, boundedIdentity } from "./identity.js";
+import { callServiceOnce } from "./service-call.js";
 
 export const PAGE_METHOD = "taas.capture.page";
 /** A page answers in ≤ 1 s at the default maxRows (SPEC v3); past this the tab shows the 503 page. */
@@ -72,7 +72,8 @@ export function pageParams(query) {
 
 /**
  * @typedef {object} DashboardDeps
- * @property {() => import("./client.js").CaptureClient | null} client
+ * @property {() => string} socketPath  the service's socket; each page asks on a connection of its own, so a
+ *   slow page never holds up the records queued on the gateway's long-lived connection
  * @property {import("./routes.js").RouteMemory} memory
  * @property {number} timeoutMs  how long a page may take before the tab shows the 503 page
  * @property {(m: string) => void} debug
@@ -81,22 +82,6 @@ export function pageParams(query) {
 /**
  * @typedef {{html: string} | {badParams: string} | {away: import("./dashboard-page.js").AwayReason}} PageOutcome
  */
-
-/**
- * Reject with a timeout error if `promise` has not settled within `ms`.
- * @template T
- * @param {Promise<T>} promise
- * @param {number} ms
- * @returns {Promise<T>}
- */
-function within(promise, ms) {
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new CaptureServiceError("timeout", `no page within ${ms} ms`)), ms);
-  });
-  return /** @type {Promise<T>} */ (Promise.race([promise, late]).finally(() => clearTimeout(timer)));
-}
 
 /**
  * The words of a -32602 answer: its `data` `{field, reason}` (SPEC "Errors") when it has them,
@@ -116,10 +101,8 @@ function badParamsText(error) {
  * @returns {Promise<PageOutcome>}
  */
 export async function pageFromService(deps, params) {
-  const client = deps.client();
-  if (client === null) return { away: "unreachable" };
   try {
-    const result = await within(client.call(PAGE_METHOD, params), deps.timeoutMs);
+    const result = await callServiceOnce(deps.socketPath(), PAGE_METHOD, params, deps.timeoutMs);
     return typeof result?.html === "string" ? { html: result.html } : { away: "no-page" };
   } catch (error) {
     const e = /** @type {{kind?: string, code?: number}} */ (error);

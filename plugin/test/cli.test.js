@@ -337,6 +337,7 @@ if (!haveBinary && process.env.CI) {
       assert.match(html, /<html/i);
       assert.equal(html.length > 0 && html.includes(agentCall.agentId), true);
       assert.match(html, new RegExp(`<title>agent ${agentCall.agentId}</title>`), "the agent's page, not the overview");
+      assert.ok(!html.includes("href="), "a page saved to a file links nowhere");
       const all = await gateway.openclaw(["report", "--out", out]);
       assert.equal(all.code, 0, all.stderr);
       assert.match(readFileSync(out, "utf8"), /<title>taas-capture<\/title>/, "no selector: the overview");

@@ -90,7 +90,7 @@ if ("skip" in browser && process.env.CI) {
     assert.deepEqual(tripwire.hits, [], "nothing reached the loopback listener");
   });
 
-  describe("each view of the real service in Chromium", { skip: existsSync(bin) ? false : `no taas-capture binary at ${bin}` }, () => {
+  describe("each view of the real service in Chromium", { skip: existsSync(bin) || process.env.CI ? false : `no taas-capture binary at ${bin}` }, () => {
     const dir = tempDir("taas-views-");
     /** @type {Awaited<ReturnType<typeof startRealService>>} */
     let service;
@@ -145,7 +145,7 @@ if ("skip" in browser && process.env.CI) {
 
     for (const view of ["overview", "agent", "session"]) {
       test(`the ${view} view is drawn, links to the others, and its hostile strings run no script and fetch nothing`, async (t) => {
-        if (noPages) return t.skip(noPages);
+        assert.equal(noPages, false, "the service must serve taas.capture.page");
         const query =
           view === "overview" ? "" : view === "agent" ? `?view=agent&agentId=${encodeURIComponent(bad.img)}` : `?view=session&sessionId=${encodeURIComponent(bad.long)}`;
         const direct = await fetch(`${served.strict.url}${query}`);

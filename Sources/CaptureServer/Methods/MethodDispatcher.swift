@@ -168,13 +168,15 @@ final class MethodDispatcher {
     /// A dashboard page (SPEC v3 "The dashboard tab"), rendered on the scan pool: `{"html"}`.
     private func page(_ params: Params, _ completion: @escaping Completion) throws(RPCError) {
         let request = try params.pageRequest()
+        // A page saved to a file (`openclaw taas report`) has no links: they would only reload the file.
+        let links = try params.bool("links") ?? true
         let done = deliver("page", completion) { (buffer, html: String) in
             buffer.writeStaticString("{\"html\":")
             buffer.writeJSONString(html)
             buffer.writeStaticString("}")
         }
         let scan = context.scanReader.run(on: eventLoop) { (reader) throws(StoreError) in
-            try Pages.html(request, reader: reader, now: WallClock.unixMillis(), links: true)
+            try Pages.html(request, reader: reader, now: WallClock.unixMillis(), links: links)
         }
         guard let scan else { throw .overloaded("too many queries waiting") }
         scan.whenComplete { result in

@@ -2,7 +2,7 @@ import CaptureReport
 import CaptureStore
 
 extension Params {
-    /// `taas.capture.page`'s params: `view` (overview, agent or session; default overview), `agentId` for the agent
+    /// `taas.capture.page`'s params (but `links`, whether the page links to the others, default true): `view` (overview, agent or session; default overview), `agentId` for the agent
     /// view, `sessionId` for the session view, `range` (a preset) or `since`/`until` (ms), and the session view's
     /// `cursor`.
     func pageRequest() throws(RPCError) -> PageRequest {
