@@ -32,6 +32,18 @@ CREATE TABLE session_rollups (
 -- The sessions of one agent in a range.
 CREATE INDEX session_rollups_by_agent ON session_rollups (agent_id, bucket, session_id, captures);
 
+-- The same by UTC day (day = captured_at / 86400000): a range of days reads a row per session and day instead of
+-- one per session and hour (a session active every hour of 30 days: 30 rows instead of 720).
+CREATE TABLE session_days (
+    day        INTEGER NOT NULL,
+    session_id TEXT    NOT NULL,
+    agent_id   TEXT    NOT NULL,
+    captures   INTEGER NOT NULL,
+    PRIMARY KEY (day, session_id, agent_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX session_days_by_agent ON session_days (agent_id, day, session_id, captures);
+
 -- The newest id stored before this migration: the fold sets route_changed up to it, in smaller batches.
 ALTER TABLE rollup_progress ADD COLUMN unsettled_through INTEGER NOT NULL DEFAULT 0;
 

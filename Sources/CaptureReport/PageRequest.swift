@@ -47,11 +47,15 @@ public struct PageRequest: Sendable, Hashable {
         self.cursor = cursor
     }
 
-    /// `[since, until)` at `now`. A preset covers at least its length and is widened to whole UTC hours (the rollups'
-    /// unit, so a page reads no capture one by one but those not folded yet); `since`/`until` are taken as given,
-    /// with the missing end from the preset.
+    /// The unit a preset's range is widened to: whole UTC days past two days (the charts' buckets then are days, and
+    /// the busiest sessions come from the daily session rollups), else whole hours (the rollups' unit). Either way a
+    /// page reads no capture one by one but those not folded yet.
+    public var unit: Int64 { (preset ?? Self.defaultPreset).milliseconds > 2 * 86_400_000 ? 86_400_000 : 3_600_000 }
+
+    /// `[since, until)` at `now`. A preset covers at least its length, widened to whole units (`unit`);
+    /// `since`/`until` are taken as given, with the missing end from the preset.
     public func range(now: Int64) -> (since: Int64, until: Int64) {
-        let hour: Int64 = 3_600_000
+        let hour = unit
         let length = (preset ?? Self.defaultPreset).milliseconds
         switch (since, until) {
         case let (since?, until?): return (since, until)

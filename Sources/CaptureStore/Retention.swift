@@ -212,7 +212,9 @@ private struct PruneRun {
             let changed = connection.changes
             let mark = try connection.foldedThrough()
             let doomed = "id IN (SELECT id FROM temp.doomed) AND id <= ?1"
-            for sql in [RollupSQL.merge(doomed, sign: -1), RollupSQL.mergeSessions(doomed, sign: -1), RollupSQL.emptiedSessions(doomed)] {
+            let steps = [RollupSQL.merge(doomed, sign: -1)] + RollupSQL.mergeSessions(doomed, sign: -1)
+                + RollupSQL.emptiedSessions(doomed)
+            for sql in steps {
                 let unfold = try connection.prepare(sql)
                 try unfold.bind(mark, at: 1)
                 try unfold.run()

@@ -100,12 +100,12 @@ struct RollupRange {
         self.partial = partial
     }
 
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && a < 0) ? q - 1 : q
     }
 
-    private static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && a > 0) ? q + 1 : q
     }

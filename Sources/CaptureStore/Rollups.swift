@@ -36,22 +36,36 @@ enum RollupSQL {
         "cost_captures", "cost_usd", "saved_captures", "cache_saved_usd", "route_changes",
     ]
 
-    /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects from `session_rollups`.
-    static func mergeSessions(_ filter: String, sign: Int) -> String {
-        """
-        INSERT INTO session_rollups SELECT captured_at / \(bucketMs), session_id, ifnull(agent_id, ''), \
-        \(sign < 0 ? "-count(*)" : "count(*)") FROM captures WHERE \(filter) GROUP BY 1, 2, 3 \
-        ON CONFLICT DO UPDATE SET captures = captures + excluded.captures
-        """
+    /// Milliseconds in one `session_days` row.
+    static let dayMs: Int64 = 86_400_000
+
+    /// The per-session tables and the span of one of their rows: hours, then days.
+    static let sessionTables: [(table: String, key: String, unitMs: Int64)] = [
+        ("session_rollups", "bucket", bucketMs), ("session_days", "day", dayMs),
+    ]
+
+    /// Adds (`sign` 1) or takes out (`sign` -1) the captures `filter` selects from `session_rollups` and
+    /// `session_days`: one statement each.
+    static func mergeSessions(_ filter: String, sign: Int) -> [String] {
+        sessionTables.map { table, _, unitMs in
+            """
+            INSERT INTO \(table) SELECT captured_at / \(unitMs), session_id, ifnull(agent_id, ''), \
+            \(sign < 0 ? "-count(*)" : "count(*)") FROM captures WHERE \(filter) GROUP BY 1, 2, 3 \
+            ON CONFLICT DO UPDATE SET captures = captures + excluded.captures
+            """
+        }
     }
 
-    /// Removes the `session_rollups` rows left empty in the hours of the captures `filter` selects: a prune never
-    /// scans the whole table under the write lock, only the hours it took captures out of (the key starts with them).
-    static func emptiedSessions(_ filter: String) -> String {
-        """
-        DELETE FROM session_rollups WHERE bucket IN (SELECT DISTINCT captured_at / \(bucketMs) FROM captures WHERE \(filter)) \
-        AND captures <= 0
-        """
+    /// Removes the per-session rows left empty in the hours and days of the captures `filter` selects: a prune
+    /// never scans a whole table under the write lock, only the hours and days it took captures out of (each key
+    /// starts with them).
+    static func emptiedSessions(_ filter: String) -> [String] {
+        sessionTables.map { table, key, unitMs in
+            """
+            DELETE FROM \(table) WHERE \(key) IN (SELECT DISTINCT captured_at / \(unitMs) FROM captures WHERE \(filter)) \
+            AND captures <= 0
+            """
+        }
     }
 
     /// Sets `route_changed` on the captures `filter` selects that do not have it yet.
@@ -125,7 +139,7 @@ extension CaptureWriter {
             if through == nil { through = try connection.scalarInt("SELECT max(id) FROM captures") }
             guard let through, through > from else { return 0 }
             // Captures stored before schema 5 get their route change first (new ones have it from their insert).
-            var steps = [RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1), RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1)]
+            var steps = [RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1)] + RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1)
             if settles {
                 steps.insert(RollupSQL.settleRouteChanges("id > ?1 AND id <= ?2"), at: 0)
                 if through >= unsettled { try connection.execute("UPDATE rollup_progress SET unsettled_through = 0 WHERE slot = 1") }
@@ -156,7 +170,10 @@ extension CaptureReader {
     public func rollupAudit() throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) {
         try connection.transaction(.deferred) { () throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) in
             let counted = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM capture_rollups") ?? 0
-            let sessions = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_rollups") ?? 0
+            // Both per-session tables: the smaller of two sums when they disagree, so any difference shows.
+            let hours = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_rollups") ?? 0
+            let days = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_days") ?? 0
+            let sessions = hours == counted ? days : hours
             let stored = try connection.prepare("SELECT count(*) FROM captures WHERE id <= ?1")
             defer { stored.reset() }
             try stored.bind(try connection.foldedThrough(), at: 1)
@@ -173,6 +190,7 @@ extension CaptureWriter {
         try connection.transaction(.immediate) { () throws(StoreError) in
             try connection.execute("DELETE FROM capture_rollups")
             try connection.execute("DELETE FROM session_rollups")
+            try connection.execute("DELETE FROM session_days")
             try connection.execute("UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1")
         }
         var folded = 0

@@ -27,9 +27,9 @@ struct SessionRanking {
 }
 
 extension CaptureReader {
-    /// The sessions of the range (all captures, or one agent's) ranked by captures: `session_rollups` for the whole
-    /// hours at or below the rollups' mark (its rows of those hours, summed by session in SQLite's own bounded
-    /// sorter); the captures themselves for the partial hours at the ends and for ids above the mark (a few hours
+    /// The sessions of the range (all captures, or one agent's) ranked by captures: `session_days` and
+    /// `session_rollups` for the whole days and hours at or below the rollups' mark (summed by session in SQLite's
+    /// own bounded sorter); the captures themselves for the partial hours at the ends and for ids above the mark (a few hours
     /// and seconds of captures, held by session meanwhile).
     func sessionRanking(
         agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
@@ -54,17 +54,21 @@ extension CaptureReader {
         }
         var ranking = SessionRanking(limit: limit)
         if let buckets = range.buckets {
-            let statement = try connection.prepare(
-                agent == nil
-                    ? "SELECT session_id, sum(captures) FROM session_rollups WHERE bucket >= ?1 AND bucket < ?2 "
-                        + "GROUP BY session_id"
-                    : "SELECT session_id, sum(captures) FROM session_rollups INDEXED BY session_rollups_by_agent "
-                        + "WHERE agent_id = ?3 AND bucket >= ?1 AND bucket < ?2 GROUP BY session_id")
-            // Both read the hours of the range only (the table's key, or the agent's index, starts with them).
+            // The whole UTC days inside the whole hours from `session_days`, the hours around them from
+            // `session_rollups`: one sum by session over the three, in SQLite's own bounded sorter.
+            let days = (lower: RollupRange.ceilDiv(buckets.lower, 24), upper: RollupRange.floorDiv(buckets.upper, 24))
+            let hours: [(Int64, Int64)] = days.lower < days.upper
+                ? [(buckets.lower, days.lower * 24), (days.upper * 24, buckets.upper)]
+                : [(buckets.lower, buckets.upper), (0, 0)]
+            let statement = try connection.prepare(Self.sessionSumsSQL(byAgent: agent != nil))
             defer { statement.reset() }
-            try statement.bind(buckets.lower, at: 1)
-            try statement.bind(buckets.upper, at: 2)
-            if let agent { try statement.bind(agent, at: 3) }
+            try statement.bind(days.lower < days.upper ? days.lower : 0, at: 1)
+            try statement.bind(days.lower < days.upper ? days.upper : 0, at: 2)
+            try statement.bind(hours[0].0, at: 3)
+            try statement.bind(hours[0].1, at: 4)
+            try statement.bind(hours[1].0, at: 5)
+            try statement.bind(hours[1].1, at: 6)
+            if let agent { try statement.bind(agent, at: 7) }
             while try statement.step() {
                 let key = ScalarKey(statement.string(at: 0))
                 ranking.add(key, captures: Int(statement.int64(at: 1)) + (loose.removeValue(forKey: key) ?? 0))
@@ -72,6 +76,21 @@ extension CaptureReader {
         }
         for (key, captures) in loose { ranking.add(key, captures: captures) }
         return ranking
+    }
+
+    /// Captures by session in days `?1..<?2` and hours `?3..<?4` and `?5..<?6` (and of agent `?7`): each part reads
+    /// its own days or hours only (the tables' keys, or the agent indexes, start with them).
+    static func sessionSumsSQL(byAgent: Bool) -> String {
+        let agent = byAgent ? " AND agent_id = ?7" : ""
+        let days = byAgent ? "session_days INDEXED BY session_days_by_agent" : "session_days"
+        let hours = byAgent ? "session_rollups INDEXED BY session_rollups_by_agent" : "session_rollups"
+        return """
+            SELECT session_id, sum(n) FROM (\
+            SELECT session_id, captures AS n FROM \(days) WHERE day >= ?1 AND day < ?2\(agent) \
+            UNION ALL SELECT session_id, captures FROM \(hours) WHERE bucket >= ?3 AND bucket < ?4\(agent) \
+            UNION ALL SELECT session_id, captures FROM \(hours) WHERE bucket >= ?5 AND bucket < ?6\(agent)) \
+            GROUP BY session_id
+            """
     }
 
     /// The ranked sessions as stats groups: usage, models, time bounds and the current model read for each through

@@ -136,8 +136,17 @@ final class DashboardTests: StoreTestCase {
         XCTAssertGreaterThan(folded, 50, "some folded captures outlive the prune")
         XCTAssertEqual(try connection.scalarInt("SELECT sum(captures) FROM session_rollups"), folded)
         XCTAssertEqual(try connection.scalarInt("SELECT count(*) FROM session_rollups WHERE captures <= 0"), 0)
+        XCTAssertEqual(try connection.scalarInt("SELECT sum(captures) FROM session_days"), folded)
+        XCTAssertEqual(try connection.scalarInt("SELECT count(*) FROM session_days WHERE captures <= 0"), 0)
         while try writer.foldRollups() > 0 {}
         XCTAssertEqual(try connection.scalarInt("SELECT sum(captures) FROM session_rollups"), 300)
+        XCTAssertEqual(
+            try connection.scalarInt(
+                """
+                SELECT count(*) FROM (SELECT session_id, ifnull(agent_id, '') AS a, captured_at / 86400000 AS d, count(*) AS n \
+                FROM captures GROUP BY 1, 2, 3) AS c FULL JOIN session_days AS r \
+                ON r.session_id = c.session_id AND r.agent_id = c.a AND r.day = c.d WHERE r.captures IS NOT c.n
+                """), 0)
         // Per session and hour, exactly what is stored.
         XCTAssertEqual(
             try connection.scalarInt(
@@ -343,15 +352,18 @@ final class DashboardTests: StoreTestCase {
         }
     }
 
-    func testPresetsCoverTheirLengthOnWholeHours() {
+    func testPresetsCoverTheirLengthOnWholeHoursOrDays() {
         let now = start + 5 * hour + 1234
         for preset in PageRequest.Preset.allCases {
-            let (since, until) = PageRequest(preset: preset).range(now: now)
-            XCTAssertEqual(since % hour, 0)
-            XCTAssertEqual(until % hour, 0)
+            let request = PageRequest(preset: preset)
+            let unit = preset.milliseconds > 2 * 86_400_000 ? 86_400_000 : hour
+            XCTAssertEqual(request.unit, unit)
+            let (since, until) = request.range(now: now)
+            XCTAssertEqual(since % unit, 0)
+            XCTAssertEqual(until % unit, 0)
             XCTAssertLessThanOrEqual(since, now - preset.milliseconds)
             XCTAssertGreaterThan(until, now)
-            XCTAssertLessThanOrEqual(until - since, preset.milliseconds + 2 * hour)
+            XCTAssertLessThanOrEqual(until - since, preset.milliseconds + 2 * unit)
         }
         XCTAssertEqual(PageRequest(since: 5, until: 9).range(now: now).since, 5, "given bounds are kept")
         XCTAssertEqual(PageRequest(view: .agent, agentId: "a b&c", preset: .week).query, "?view=agent&agentId=a%20b%26c&range=7d")
