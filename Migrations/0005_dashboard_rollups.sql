@@ -9,10 +9,13 @@
 --
 -- capture_rollups.route_changes: the route changes among a rollup row's captures, summed like the other columns.
 --
--- session_rollups: captures per hour, session and agent ('' for none), folded and taken out with capture_rollups:
--- the busiest sessions and the number of sessions in a range come from it instead of a pass over every capture.
--- Keyed by the hour first, so a range reads its own hours only, and a fold (captures of the last hours) writes
--- near the end of the tree.
+-- session_rollups: captures per hour, session and agent ('' for none): the busiest sessions and the number of
+-- sessions in a range come from it instead of a pass over every capture. It holds the captures at or below the
+-- rollups' id mark whose time is before rollup_progress.sessions_through: the writer adds each hour once it has
+-- ended, in one pass over that hour's captures (rows appended at the end of the tree, keyed by the hour first),
+-- and a capture that arrives for an hour already added is added when it is folded. Queries read the hours after
+-- sessions_through (the current one) from the captures. Retention takes out what it deletes, as for
+-- capture_rollups.
 --
 -- The rollups are emptied so that the writer folds every capture again, off the record path, in batches (stats stay
 -- exact meanwhile: unfolded captures are read one by one); the migration itself is instant.
@@ -46,6 +49,9 @@ CREATE INDEX session_days_by_agent ON session_days (agent_id, day, session_id, c
 
 -- The newest id stored before this migration: the fold sets route_changed up to it, in smaller batches.
 ALTER TABLE rollup_progress ADD COLUMN unsettled_through INTEGER NOT NULL DEFAULT 0;
+
+-- The session tables hold the captures (at or below folded_through) with captured_at before this time (ms).
+ALTER TABLE rollup_progress ADD COLUMN sessions_through INTEGER NOT NULL DEFAULT -4611686018427387904;
 
 DELETE FROM capture_rollups;
 UPDATE rollup_progress SET folded_through = 0, unsettled_through = (SELECT coalesce(max(id), 0) FROM captures)

@@ -212,11 +212,15 @@ private struct PruneRun {
             let changed = connection.changes
             let mark = try connection.foldedThrough()
             let doomed = "id IN (SELECT id FROM temp.doomed) AND id <= ?1"
-            let steps = [RollupSQL.merge(doomed, sign: -1)] + RollupSQL.mergeSessions(doomed, sign: -1)
-                + RollupSQL.emptiedSessions(doomed)
+            // The session tables hold only the captures of the times before their own mark.
+            let inSessions = doomed + " AND captured_at < ?2"
+            let steps = [RollupSQL.merge(doomed, sign: -1)] + RollupSQL.mergeSessions(inSessions, sign: -1)
+                + RollupSQL.emptiedSessions(inSessions)
+            let sessionsThrough = try connection.sessionsThrough()
             for sql in steps {
                 let unfold = try connection.prepare(sql)
                 try unfold.bind(mark, at: 1)
+                if sql.contains("?2") { try unfold.bind(sessionsThrough, at: 2) }
                 try unfold.run()
             }
             try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()

@@ -110,6 +110,11 @@ extension Connection {
     func foldedThrough() throws(StoreError) -> Int64 {
         try scalarInt("SELECT folded_through FROM rollup_progress WHERE slot = 1") ?? 0
     }
+
+    /// The session tables hold the captures at or below the rollups' mark with `captured_at` before this time.
+    func sessionsThrough() throws(StoreError) -> Int64 {
+        try scalarInt("SELECT sessions_through FROM rollup_progress WHERE slot = 1") ?? 0
+    }
 }
 
 extension CaptureWriter {
@@ -119,11 +124,16 @@ extension CaptureWriter {
     /// Captures one fold takes while it also sets the route changes of captures stored before schema 5 (a seek and
     /// a row rewrite each, about 16 µs here): the transaction stays short for the records waiting behind it.
     public static let settleBatch = 1024
+    /// Captures one fold adds to the session tables by time at least (whole ended hours, or a part of one that
+    /// holds more), so that adding them keeps pace with folding.
+    public static let sessionBatch = 8192
 
     /// Folds the next captures after the mark (at most `limit`) into the rollups, in one transaction; returns how
     /// many ids the mark moved over (0 when the rollups are caught up).
     @discardableResult
-    public func foldRollups(limit: Int = CaptureWriter.foldBatch) throws(StoreError) -> Int {
+    public func foldRollups(
+        limit: Int = CaptureWriter.foldBatch, sessionLimit: Int = CaptureWriter.sessionBatch, now: Int64 = WallClock.unixMillis()
+    ) throws(StoreError) -> Int {
         try connection.transaction(.immediate) { () throws(StoreError) -> Int in
             let from = try connection.foldedThrough()
             // Ids at or below this mark were stored before schema 5 and may lack their route change.
@@ -137,24 +147,96 @@ extension CaptureWriter {
             if try last.step() { through = last.int64(at: 0) }
             last.reset()
             if through == nil { through = try connection.scalarInt("SELECT max(id) FROM captures") }
-            guard let through, through > from else { return 0 }
+            guard let through, through > from else {
+                try addEndedHours(mark: from, now: now, limit: sessionLimit)
+                return 0
+            }
             // Captures stored before schema 5 get their route change first (new ones have it from their insert).
-            var steps = [RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1)] + RollupSQL.mergeSessions("id > ?1 AND id <= ?2", sign: 1)
+            // The session tables take only captures of times they already hold (late ones): the rest come with
+            // their hour, below.
+            var steps = [RollupSQL.merge("id > ?1 AND id <= ?2", sign: 1)]
+                + RollupSQL.mergeSessions("id > ?1 AND id <= ?2 AND captured_at < ?3", sign: 1)
             if settles {
                 steps.insert(RollupSQL.settleRouteChanges("id > ?1 AND id <= ?2"), at: 0)
                 if through >= unsettled { try connection.execute("UPDATE rollup_progress SET unsettled_through = 0 WHERE slot = 1") }
             }
+            let sessionsThrough = try connection.sessionsThrough()
             for sql in steps {
                 let fold = try connection.prepare(sql)
                 try fold.bind(from, at: 1)
                 try fold.bind(through, at: 2)
+                if sql.contains("?3") { try fold.bind(sessionsThrough, at: 3) }
                 try fold.run()
             }
             let mark = try connection.prepare("UPDATE rollup_progress SET folded_through = ?1 WHERE slot = 1")
             try mark.bind(through, at: 1)
             try mark.run()
+            try addEndedHours(mark: through, now: now, limit: sessionLimit)
             return Int(through - from)
         }
+    }
+
+    /// Adds to the session tables the captures (at or below `mark`) of the hours that ended before `now` and are not
+    /// in them yet, at least `limit` of them unless all are in: one pass over each hour's captures in time order,
+    /// its rows appended at the end of the tables (their keys start with the hour). Empty hours are skipped; an hour
+    /// of more than `limit` captures is added in parts. Inside the caller's transaction.
+    private func addEndedHours(mark: Int64, now: Int64, limit: Int) throws(StoreError) {
+        let hour = RollupSQL.bucketMs
+        let horizon = RollupRange.floorDiv(now, hour) * hour
+        var start = try connection.sessionsThrough()
+        var added = 0
+        let first = try connection.prepare(
+            "SELECT captured_at FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 ORDER BY captured_at LIMIT 1 OFFSET ?3")
+        defer { first.reset() }
+        while start < horizon && added < limit {
+            // The first capture at or after `start`, and the one `limit` captures later: where this part ends.
+            try first.bind(start, at: 1)
+            try first.bind(horizon, at: 2)
+            try first.bind(Int64(0), at: 3)
+            guard try first.step() else {
+                start = horizon
+                break
+            }
+            let from = max(start, RollupRange.floorDiv(first.int64(at: 0), hour) * hour)
+            first.reset()
+            var end = RollupRange.floorDiv(from, hour) * hour + hour
+            try first.bind(from, at: 1)
+            try first.bind(end, at: 2)
+            try first.bind(Int64(limit), at: 3)
+            if try first.step() { end = max(first.int64(at: 0), from + 1) }
+            first.reset()
+            for sql in RollupSQL.mergeSessions("captured_at >= ?1 AND captured_at < ?2 AND id <= ?3", sign: 1) {
+                let add = try connection.prepare(sql)
+                try add.bind(from, at: 1)
+                try add.bind(end, at: 2)
+                try add.bind(mark, at: 3)
+                try add.run()
+            }
+            let counted = try connection.prepare(
+                "SELECT count(*) FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 AND id <= ?3")
+            try counted.bind(from, at: 1)
+            try counted.bind(end, at: 2)
+            try counted.bind(mark, at: 3)
+            added += try counted.step() ? Int(counted.int64(at: 0)) : 0
+            counted.reset()
+            start = end
+        }
+        let moved = try connection.prepare("UPDATE rollup_progress SET sessions_through = ?1 WHERE slot = 1")
+        defer { moved.reset() }
+        try moved.bind(start, at: 1)
+        try moved.run()
+    }
+
+    /// Whether the session tables lack captures of hours that ended before `now` (a fold adds them).
+    public func sessionsBehind(now: Int64 = WallClock.unixMillis()) throws(StoreError) -> Bool {
+        let horizon = RollupRange.floorDiv(now, RollupSQL.bucketMs) * RollupSQL.bucketMs
+        let statement = try connection.prepare(
+            "SELECT 1 FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 AND id <= ?3 LIMIT 1")
+        defer { statement.reset() }
+        try statement.bind(try connection.sessionsThrough(), at: 1)
+        try statement.bind(horizon, at: 2)
+        try statement.bind(try connection.foldedThrough(), at: 3)
+        return try statement.step()
     }
 
     /// Ids above the rollups' mark, up to the newest capture (an upper bound on the captures still to fold).
@@ -165,19 +247,23 @@ extension CaptureWriter {
 }
 
 extension CaptureReader {
-    /// The captures the rollups and the session rollups count, and the captures stored at or below their mark,
-    /// from one snapshot: all three equal unless captures were deleted around retention (by hand, with `sqlite3`).
-    public func rollupAudit() throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) {
-        try connection.transaction(.deferred) { () throws(StoreError) -> (counted: Int, sessionsCounted: Int, stored: Int) in
+    /// What the rollups count and what is stored that they should count, from one snapshot: `capture_rollups`
+    /// against the captures at or below the mark, and each session table against those of them before its time
+    /// mark. All equal unless captures were deleted around retention (by hand, with `sqlite3`).
+    public func rollupAudit() throws(StoreError) -> (counted: Int, stored: Int, sessionsCounted: Int, sessionsStored: Int) {
+        typealias Audit = (counted: Int, stored: Int, sessionsCounted: Int, sessionsStored: Int)
+        return try connection.transaction(.deferred) { () throws(StoreError) -> Audit in
             let counted = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM capture_rollups") ?? 0
-            // Both per-session tables: the smaller of two sums when they disagree, so any difference shows.
+            // Both session tables: the one that differs from what is stored, when one does.
             let hours = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_rollups") ?? 0
             let days = try connection.scalarInt("SELECT coalesce(sum(captures), 0) FROM session_days") ?? 0
-            let sessions = hours == counted ? days : hours
-            let stored = try connection.prepare("SELECT count(*) FROM captures WHERE id <= ?1")
+            let stored = try connection.prepare("SELECT count(*), count(*) FILTER (WHERE captured_at < ?2) FROM captures WHERE id <= ?1")
             defer { stored.reset() }
             try stored.bind(try connection.foldedThrough(), at: 1)
-            return (Int(counted), Int(sessions), try stored.step() ? Int(stored.int64(at: 0)) : 0)
+            try stored.bind(try connection.sessionsThrough(), at: 2)
+            guard try stored.step() else { return (Int(counted), 0, Int(hours), 0) }
+            let sessionsStored = stored.int64(at: 1)
+            return (Int(counted), Int(stored.int64(at: 0)), Int(hours == sessionsStored ? days : hours), Int(sessionsStored))
         }
     }
 }
@@ -191,6 +277,7 @@ extension CaptureWriter {
             try connection.execute("DELETE FROM capture_rollups")
             try connection.execute("DELETE FROM session_rollups")
             try connection.execute("DELETE FROM session_days")
+            try connection.execute("UPDATE rollup_progress SET sessions_through = -4611686018427387904 WHERE slot = 1")
             try connection.execute("UPDATE rollup_progress SET folded_through = 0 WHERE slot = 1")
         }
         var folded = 0

@@ -27,19 +27,23 @@ struct SessionRanking {
 }
 
 extension CaptureReader {
-    /// The sessions of the range (all captures, or one agent's) ranked by captures: `session_days` and
-    /// `session_rollups` for the whole days and hours at or below the rollups' mark (summed by session in SQLite's
-    /// own bounded sorter); the captures themselves for the partial hours at the ends and for ids above the mark (a few hours
-    /// and seconds of captures, held by session meanwhile).
+    /// The sessions of the range (all captures, or one agent's) ranked by captures. The session tables answer for
+    /// the whole days and hours of the range before their time mark (ids at or below the rollups' mark; summed by
+    /// session in SQLite's own bounded sorter); the captures themselves for the partial hours at the ends, the
+    /// times from the mark on (the current hour), and ids above the rollups' mark, held by session meanwhile.
     func sessionRanking(
         agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
     ) throws(StoreError) -> SessionRanking {
         let range = RollupRange(since: since, until: until)
+        let through = try connection.sessionsThrough()
+        let lower = since ?? Int64.min
+        let upper = until ?? Int64.max
         var loose: [ScalarKey: Int] = [:]
         let agentFilter = agent == nil ? "" : " AND agent_id = ?4"
-        var parts = range.partial.map { ("captures", "id <= ?1", $0.from, $0.to) }
-        parts.append((RollupSQL.unfolded, "id > ?1", since ?? Int64.min, until ?? Int64.max))
-        for (source, ids, from, to) in parts {
+        var parts = range.partial.map { ("captures", "id <= ?1", $0.from, min($0.to, through)) }
+        parts.append(("captures", "id <= ?1", max(lower, through), upper))
+        parts.append((RollupSQL.unfolded, "id > ?1", lower, upper))
+        for (source, ids, from, to) in parts where from < to {
             let statement = try connection.prepare(
                 "SELECT session_id, count(*) FROM \(source) WHERE \(ids) AND captured_at >= ?2 AND captured_at < ?3"
                     + "\(agentFilter) GROUP BY session_id")
@@ -54,12 +58,15 @@ extension CaptureReader {
         }
         var ranking = SessionRanking(limit: limit)
         if let buckets = range.buckets {
-            // The whole UTC days inside the whole hours from `session_days`, the hours around them from
-            // `session_rollups`: one sum by session over the three, in SQLite's own bounded sorter.
-            let days = (lower: RollupRange.ceilDiv(buckets.lower, 24), upper: RollupRange.floorDiv(buckets.upper, 24))
+            // Whole hours from the tables up to the one that holds the time mark (its row has the captures before
+            // the mark; the rest of it was read above); whole days among the hours wholly before the mark.
+            let hour = RollupSQL.bucketMs
+            let tableHours = (lower: buckets.lower, upper: min(buckets.upper, RollupRange.ceilDiv(through, hour)))
+            let wholeHours = min(buckets.upper, RollupRange.floorDiv(through, hour))
+            let days = (lower: RollupRange.ceilDiv(buckets.lower, 24), upper: RollupRange.floorDiv(wholeHours, 24))
             let hours: [(Int64, Int64)] = days.lower < days.upper
-                ? [(buckets.lower, days.lower * 24), (days.upper * 24, buckets.upper)]
-                : [(buckets.lower, buckets.upper), (0, 0)]
+                ? [(tableHours.lower, days.lower * 24), (days.upper * 24, tableHours.upper)]
+                : [(tableHours.lower, tableHours.upper), (0, 0)]
             let statement = try connection.prepare(Self.sessionSumsSQL(byAgent: agent != nil))
             defer { statement.reset() }
             try statement.bind(days.lower < days.upper ? days.lower : 0, at: 1)

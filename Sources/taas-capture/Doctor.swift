@@ -103,14 +103,15 @@ struct Doctor: AsyncParsableCommand {
             checks.append(
                 Check(name: "schema", ok: true, detail: "version \(health.schemaVersion), \(health.captures) captures\(behind)"))
             let audit = try reader.rollupAudit()
-            let agree = audit.counted == audit.stored && audit.sessionsCounted == audit.stored
+            let agree = audit.counted == audit.stored && audit.sessionsCounted == audit.sessionsStored
             checks.append(
                 Check(
                     name: "stats rollups", ok: agree,
                     detail: agree
                         ? "\(audit.counted) captures folded"
                         : "they count \(audit.counted) captures"
-                            + (audit.sessionsCounted == audit.counted ? "" : " (by session \(audit.sessionsCounted))")
+                            + (audit.sessionsCounted == audit.sessionsStored
+                                ? "" : " (by session \(audit.sessionsCounted) of \(audit.sessionsStored))")
                             + " where \(audit.stored) are stored (captures deleted by hand?); "
                             + "run 'taas-capture doctor --rebuild-rollups'"))
             let integrity = try reader.integrityCheck()

@@ -159,6 +159,55 @@ final class DashboardTests: StoreTestCase {
         XCTAssertEqual(try reader.stats(nil, since: nil, until: nil).sessions, 12)
     }
 
+    /// The session tables take each ended hour in parts (here of 50 captures, so their time mark is mostly not on the
+    /// hour), late captures when folded, and retention's deletions: at every stage the busiest sessions and the
+    /// session count equal those read from every capture, over ranges on and off the hour and across days.
+    func testSessionTablesAgreeWithEveryCaptureWhileTheirTimeMarkMoves() throws {
+        let (writer, _) = try seeded()
+        let reader = try CaptureReader(path: path())
+        let later = start + 40 * 86_400_000
+        let ranges: [(Int64?, Int64?)] = [
+            (nil, nil), (start, start + 8 * hour), (start + hour / 3, start + 5 * hour + 7), (start - 2 * 86_400_000, later),
+            (start + 2 * hour, nil),
+        ]
+        func assertAgree(_ stage: String) throws {
+            for (since, until) in ranges {
+                for selector in [nil, CaptureSelector.agent("agent-1")] {
+                    let rolled = try reader.stats(selector, since: since, until: until, groupBy: .session, limit: 12)
+                    let scanned = try reader.connection.transaction(.deferred) { () throws(StoreError) -> Stats in
+                        var stats = try reader.scannedStats(selector, since: since, until: until)
+                        stats.groups = try reader.scannedGroups(by: .session, selector: selector, since: since, until: until, limit: 12)
+                        return stats
+                    }
+                    XCTAssertEqual(rolled, scanned, "\(stage), \(String(describing: selector)), \(String(describing: since))..<\(String(describing: until))")
+                }
+            }
+            let audit = try reader.rollupAudit()
+            XCTAssertEqual(audit.sessionsCounted, audit.sessionsStored, stage)
+        }
+        try assertAgree("nothing folded")
+        var steps = 0
+        while try writer.foldRollups(limit: 100, sessionLimit: 50, now: later) > 0 {
+            steps += 1
+            if steps % 3 == 0 { try assertAgree("step \(steps)") }
+        }
+        let marked = try Connection(path: path(), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+        let through = try marked.sessionsThrough()
+        marked.close()
+        XCTAssertLessThan(through, start + 8 * hour, "the session tables are still behind: their mark moves 50 captures a fold")
+        try assertAgree("all ids folded, the session tables behind")
+        // Late captures: times the session tables already hold.
+        _ = try writer.record((0..<9).map { capture(session: "oc:dash-\($0)", agent: "agent-1", at: start + Int64($0) * 1000, requestId: "late-\($0)") })
+        try writer.foldRollups(limit: 100, sessionLimit: 50, now: later)
+        try assertAgree("late captures folded")
+        _ = try writer.prune(
+            RetentionPolicy(maxAgeMs: 0, maxPerSession: 30, maxRows: 0), now: later, dryRun: false, chunkSize: 13)
+        try assertAgree("after a prune")
+        while try writer.foldRollups(now: later) > 0 {}
+        try writer.foldRollups(now: later)
+        try assertAgree("the session tables caught up")
+    }
+
     func testRebuildingTheRollupsKeepsRouteChangesAndRefillsSessions() throws {
         let (writer, captures) = try seeded(count: 200)
         while try writer.foldRollups() > 0 {}

@@ -190,10 +190,13 @@ struct WriterLoop: Sendable {
 
 /// When the writer folds new captures into the stats rollups: a batch whenever a batch has gathered, and
 /// whatever is left after a quiet second. A backlog (the first start on schema 4) folds a batch per turn,
-/// without waiting, and is logged when it starts and when it is done.
+/// without waiting, and is logged when it starts and when it is done. Each fold also adds ended hours to the session
+/// tables; while they lag behind with nothing left to fold, a quiet second brings another.
 struct RollupFolding {
     /// Ids above the rollups' mark, as last counted plus records committed since.
     private var unfolded: Int
+    /// Whether the session tables lack captures of ended hours, as last checked.
+    private var sessionsBehind = false
     private var backlogStarted: Int64?
     /// After a failed fold, the next try waits this long (a persistent failure must not spin the writer).
     private var pausedUntil: Date?
@@ -204,6 +207,7 @@ struct RollupFolding {
         self.logger = logger
         do {
             unfolded = try writer.unfoldedIds()
+            sessionsBehind = try writer.sessionsBehind()
         } catch {
             logger.warning("cannot read the stats rollups' mark", metadata: ["error": "\(error)"])
             unfolded = 0
@@ -216,20 +220,23 @@ struct RollupFolding {
 
     /// When the queue's wait should end to fold: now during a backlog, after a quiet second otherwise.
     var deadline: Date? {
-        guard unfolded > 0 else { return nil }
-        let due = Date().addingTimeInterval(unfolded >= CaptureWriter.foldBatch ? 0 : Self.quietSeconds)
+        guard unfolded > 0 || sessionsBehind else { return nil }
+        // A backlog, of ids or of ended hours for the session tables alone, goes on at once (each fold is short).
+        let backlog = unfolded >= CaptureWriter.foldBatch || (unfolded == 0 && sessionsBehind)
+        let due = Date().addingTimeInterval(backlog ? 0 : Self.quietSeconds)
         return pausedUntil.map { max($0, due) } ?? due
     }
 
     mutating func recorded(_ count: Int) { unfolded += count }
 
     mutating func foldIfDue(writer: CaptureWriter, idle: Bool) {
-        guard unfolded >= CaptureWriter.foldBatch || (idle && unfolded > 0) else { return }
+        guard unfolded >= CaptureWriter.foldBatch || (idle && (unfolded > 0 || sessionsBehind)) else { return }
         if let pausedUntil, Date() < pausedUntil { return }
         pausedUntil = nil
         do {
             try writer.foldRollups()
             unfolded = try writer.unfoldedIds()
+            sessionsBehind = try writer.sessionsBehind()
         } catch {
             // The captures stay above the mark, where every query still counts them; the next turn tries again.
             logger.warning("folding captures into the stats rollups failed", metadata: ["error": "\(error)"])
