@@ -92,71 +92,66 @@ def startup(binary, directory):
         proc.wait()
 
 
-def stall(path, method="taas.capture.prune", params="{}"):
-    done = threading.Event()
-    worst = [0.0]
-    count = [0]
+class LastRouteWatch:
+    """A second connection asking lastRoute in a closed loop: the longest answer while it runs is the stall a
+    call on another connection caused. `start()` warms it up, then resets the worst; `stop()` ends it."""
 
-    def reader():
-        s = connect(path)
+    def __init__(self, path):
+        self.path, self.done, self.worst, self.count = path, threading.Event(), 0.0, 0
+        self.thread = threading.Thread(target=self._loop)
+
+    def _loop(self):
+        s = connect(self.path)
         buf = [b""]
         i = 0
-        while not done.is_set():
+        while not self.done.is_set():
             i += 1
             line = b'{"jsonrpc":"2.0","id":%d,"method":"taas.autorouter.lastRoute","params":{"sessionId":"oc:%016x"}}\n' % (i, i % 10000)
             t = time.monotonic()
             roundtrip(s, line, buf)
-            worst[0] = max(worst[0], time.monotonic() - t)
-            count[0] += 1
+            self.worst = max(self.worst, time.monotonic() - t)
+            self.count += 1
         s.close()
 
-    th = threading.Thread(target=reader)
-    th.start()
-    time.sleep(0.5)
-    worst[0] = 0.0
+    def start(self):
+        self.thread.start()
+        time.sleep(0.5)
+        self.worst = 0.0
+
+    def stop(self):
+        time.sleep(0.2)
+        self.done.set()
+        self.thread.join()
+        return round(self.worst * 1000, 2)
+
+
+def stall(path, method="taas.capture.prune", params="{}"):
+    watch = LastRouteWatch(path)
+    watch.start()
     s = connect(path)
     started = time.monotonic()
     request = ('{"jsonrpc":"2.0","id":1,"method":"%s","params":%s}\n' % (method, params)).encode()
     result = json.loads(roundtrip(s, request, [b""]))
     call_ms = (time.monotonic() - started) * 1000
     s.close()
-    time.sleep(0.2)
-    done.set()
-    th.join()
+    worst = watch.stop()
     r = result.get("result", {})
-    print(json.dumps({"maxStallMs": round(worst[0] * 1000, 2), "deleted": r.get("deleted"),
+    print(json.dumps({"maxStallMs": worst, "deleted": r.get("deleted"),
                       "pruneMs": r.get("durationMs"), "callMs": round(call_ms, 1),
-                      "groups": len(r.get("groups") or []), "lastRouteCalls": count[0]}))
+                      "groups": len(r.get("groups") or []), "lastRouteCalls": watch.count}))
 
 
 def pages(path, agent, session, rounds=5):
     """Times taas.capture.page for each view (median and worst of ROUNDS calls, one connection) while a second
     connection asks lastRoute in a closed loop; prints one JSON object with the figures and the longest stall."""
-    done = threading.Event()
-    worst = [0.0]
-
-    def reader():
-        s = connect(path)
-        buf = [b""]
-        i = 0
-        while not done.is_set():
-            i += 1
-            line = b'{"jsonrpc":"2.0","id":%d,"method":"taas.autorouter.lastRoute","params":{"sessionId":"oc:%016x"}}\n' % (i, i % 10000)
-            t = time.monotonic()
-            roundtrip(s, line, buf)
-            worst[0] = max(worst[0], time.monotonic() - t)
-        s.close()
-
     views = {
         "overview30d": {"view": "overview", "range": "30d"},
         "overview24h": {"view": "overview", "range": "24h"},
         "agent30d": {"view": "agent", "agentId": agent, "range": "30d"},
         "session30d": {"view": "session", "sessionId": session, "range": "30d"},
     }
-    th = threading.Thread(target=reader)
-    th.start()
-    time.sleep(0.5)
-    worst[0] = 0.0
+    watch = LastRouteWatch(path)
+    watch.start()
     s = connect(path)
     buf = [b""]
     out = {}
@@ -173,10 +168,7 @@ def pages(path, agent, session, rounds=5):
         out[name + "Ms"] = round(times[len(times) // 2], 1)
         out[name + "WorstMs"] = round(times[-1], 1)
     s.close()
-    time.sleep(0.2)
-    done.set()
-    th.join()
-    out["maxStallMs"] = round(worst[0] * 1000, 2)
+    out["maxStallMs"] = watch.stop()
     print(json.dumps(out))
 
 
