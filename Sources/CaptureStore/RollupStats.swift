@@ -71,16 +71,18 @@ struct FineSums {
 
 /// Which parts of `since <= capturedAt < until` the rollups answer (whole hours) and which the captures do (the
 /// partial hours at the ends, when the bounds are not on the hour).
-struct RollupRange {
+public struct RollupRange {
     /// Buckets `lower <= bucket < upper` the rollups answer; nil when the range holds no whole hour.
     let buckets: (lower: Int64, upper: Int64)?
     /// `[from, to)` ranges of capture time read from the captures (for ids the rollups hold).
     let partial: [(from: Int64, to: Int64)]
 
-    /// Bounds are clamped to ±2^60 ms (36 million years), past any capture time, so the arithmetic below cannot
-    /// overflow whatever a client sends; the captures selected are the same.
+    /// Bounds are clamped to ±2^60 ms (`far`: 36 million years), past any capture time, so the arithmetic below
+    /// cannot overflow whatever a client sends; the captures selected are the same.
+    public static let far = Int64(1) << 60
+
     init(since: Int64?, until: Int64?) {
-        let far = Int64(1) << 60
+        let far = Self.far
         let since = since.map { min(max($0, -far), far) }
         let until = until.map { min(max($0, -far), far) }
         let hour = RollupSQL.bucketMs

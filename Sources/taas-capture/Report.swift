@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
         guard FileManager.default.fileExists(atPath: path) else { throw CLIFailure("no database at \(path)") }
         let now = WallClock.unixMillis()
         let end = until?.milliseconds ?? now
-        let start = since?.milliseconds ?? (end - 7 * 86_400_000)
+        let start = since?.milliseconds ?? (end - PageRequest.defaultPreset.milliseconds)
         guard start < end else { throw CLIFailure("--since must be before --until") }
         // The dashboard's page of the selection (the overview, an agent's or a session's), without links.
         var request = PageRequest(since: start, until: end)

@@ -19,8 +19,8 @@ extension Params {
             }
             request.preset = preset
         }
-        // Bounded so that a preset's arithmetic cannot overflow: ±2^60 ms is 36 million years.
-        let times = -(Int64(1) << 60)...(Int64(1) << 60)
+        // Bounded as the rollups clamp a range, so a preset's arithmetic cannot overflow either.
+        let times = -RollupRange.far...RollupRange.far
         request.since = try integer("since", in: times)
         request.until = try integer("until", in: times)
         if let since = request.since, let until = request.until, since >= until {
