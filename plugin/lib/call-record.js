@@ -6,6 +6,7 @@ import { pickCaptureHeaders, parseCapture } from "./capture.js";
 import { newIdempotencyKey } from "./client.js";
 import { errorText } from "./errors.js";
 import { boundedIdentity } from "./identity.js";
+import { objectOrEmpty } from "./objects.js";
 import { reportedCostUsd, usageCounts } from "./usage.js";
 
 // A stream that has not ended this long after its response is recorded with what is known.
@@ -20,7 +21,7 @@ export const END_WAIT_MS = 10 * 60 * 1000;
  * @returns {{usage?: Record<string, number>, costUsd?: number, cacheSavedUsd?: number, outcome: "ok" | "error" | "aborted"}}
  */
 export function usageFieldsFromMessage(message, model) {
-  const m = /** @type {Record<string, any>} */ (message !== null && typeof message === "object" ? message : {});
+  const m = objectOrEmpty(message);
   /** @type {{usage?: Record<string, number>, costUsd?: number, cacheSavedUsd?: number, outcome: "ok" | "error" | "aborted"}} */
   const fields = { outcome: m.stopReason === "aborted" ? "aborted" : m.stopReason === "error" ? "error" : "ok" };
   const usage = usageCounts(m.usage);

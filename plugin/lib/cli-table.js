@@ -1,5 +1,6 @@
 // Plain-text tables for people, exactly as `taas-capture` prints them (Sources/taas-capture/Table.swift);
 // scripts use `--json`. Pure functions returning the text; the caller writes it.
+import { objectOrEmpty } from "./objects.js";
 
 /** @typedef {[string, string]} Pair */
 
@@ -103,17 +104,12 @@ export function usd(value) {
   return amount === null ? "-" : `$${amount.toFixed(4)}`;
 }
 
-/** @param {unknown} v @returns {Record<string, any>} */
-function objectOr(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? /** @type {Record<string, any>} */ (v) : {};
-}
-
 /**
  * A capture's token counts as `in/out/read/write`, "-" when it has none.
  * @param {unknown} capture
  */
 export function tokens(capture) {
-  const c = objectOr(capture);
+  const c = objectOrEmpty(capture);
   if (!TOKEN_KEYS.some((key) => Number.isSafeInteger(c[key]))) return "-";
   return TOKEN_KEYS.map((key) => text(c[key])).join("/");
 }
@@ -124,7 +120,7 @@ export function tokens(capture) {
  * @returns {string[]}
  */
 export function captureRow(capture) {
-  const c = objectOr(capture);
+  const c = objectOrEmpty(capture);
   return [
     text(c.id),
     timestamp(c.capturedAt),
@@ -146,7 +142,7 @@ export function captureRow(capture) {
  * @returns {Pair[]}
  */
 export function usagePairs(usage) {
-  const u = objectOr(usage);
+  const u = objectOrEmpty(usage);
   if (!(Number.isSafeInteger(u.calls) && u.calls > 0)) return [["calls with usage", "0"]];
   return [
     ["calls with usage", text(u.calls)],

@@ -2,11 +2,7 @@
 // text as the matching `taas-capture` subcommand (Sources/taas-capture/{LastRoute,History,Stats,
 // Algorithms}.swift). Pure functions from JSON results to text.
 import { captureRow, CAPTURE_HEADER, pairsText, percent, tableText, text, timestamp, usagePairs, usd } from "./cli-table.js";
-
-/** @param {unknown} v @returns {Record<string, any>} */
-function objectOr(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? /** @type {Record<string, any>} */ (v) : {};
-}
+import { objectOrEmpty } from "./objects.js";
 
 /** @param {unknown} v @returns {any[]} */
 function arrayOr(v) {
@@ -32,7 +28,7 @@ export function durationText(ms) {
  * @param {unknown} result  the service's lastRoute result
  */
 export function noCaptureText(selector, result) {
-  const subject = "agentId" in selector ? `agent ${selector.agentId}` : `session ${text(objectOr(result).sessionId)}`;
+  const subject = "agentId" in selector ? `agent ${selector.agentId}` : `session ${text(objectOrEmpty(result).sessionId)}`;
   return `no capture yet for ${subject}\n`;
 }
 
@@ -44,13 +40,13 @@ export function noCaptureText(selector, result) {
  * @param {unknown} page  a history result
  */
 export function modelSinceText(latest, page) {
-  const captures = arrayOr(objectOr(page).captures).filter((c) => objectOr(c).autorouted !== false);
-  const model = objectOr(latest).autorouterModel ?? null;
-  const end = captures.findIndex((c) => (objectOr(c).autorouterModel ?? null) !== model);
+  const captures = arrayOr(objectOrEmpty(page).captures).filter((c) => objectOrEmpty(c).autorouted !== false);
+  const model = objectOrEmpty(latest).autorouterModel ?? null;
+  const end = captures.findIndex((c) => (objectOrEmpty(c).autorouterModel ?? null) !== model);
   let run = end === -1 ? captures : captures.slice(0, end);
   if (run.length === 0) run = [latest];
-  const oldest = timestamp(objectOr(run[run.length - 1]).capturedAt);
-  if (run.length === captures.length && typeof objectOr(page).nextCursor === "string") {
+  const oldest = timestamp(objectOrEmpty(run[run.length - 1]).capturedAt);
+  if (run.length === captures.length && typeof objectOrEmpty(page).nextCursor === "string") {
     return `before ${oldest} (more than ${run.length} captures)`;
   }
   return `${oldest} (${run.length} capture${run.length === 1 ? "" : "s"})`;
@@ -63,8 +59,8 @@ export function modelSinceText(latest, page) {
  * @param {unknown} page   a history page of up to 1000 captures for the same selector
  */
 export function lastRouteText(capture, stats, page) {
-  const c = objectOr(capture);
-  const usage = usagePairs(objectOr(stats).usage).filter(([label]) =>
+  const c = objectOrEmpty(capture);
+  const usage = usagePairs(objectOrEmpty(stats).usage).filter(([label]) =>
     ["cache hit ratio", "saved by cache (estimate)", "calls with usage"].includes(label),
   );
   return pairsText([
@@ -90,8 +86,8 @@ export function lastRouteText(capture, stats, page) {
  * @param {unknown[]} pages
  */
 export function historyText(pages) {
-  const rows = pages.flatMap((page) => arrayOr(objectOr(page).captures).map(captureRow));
-  const next = objectOr(pages[pages.length - 1]).nextCursor;
+  const rows = pages.flatMap((page) => arrayOr(objectOrEmpty(page).captures).map(captureRow));
+  const next = objectOrEmpty(pages[pages.length - 1]).nextCursor;
   return tableText([...CAPTURE_HEADER], rows) + (typeof next === "string" ? `next page: --cursor ${next}\n` : "");
 }
 
@@ -100,7 +96,7 @@ export function historyText(pages) {
  * @param {unknown} result
  */
 export function statsText(result) {
-  const r = objectOr(result);
+  const r = objectOrEmpty(result);
   let out = pairsText([
     ["captures", text(r.total)],
     ["sessions", text(r.sessions)],
@@ -110,7 +106,7 @@ export function statsText(result) {
     ...usagePairs(r.usage),
   ]);
   for (const [title, key] of [["model", "byModel"], ["algorithm", "byAlgo"], ["algorithm source", "byAlgoSource"], ["thinking", "byThinking"]]) {
-    const counts = Object.entries(objectOr(r[key]));
+    const counts = Object.entries(objectOrEmpty(r[key]));
     if (counts.length === 0) continue;
     counts.sort((a, b) => (Number(b[1]) || 0) - (Number(a[1]) || 0));
     out += `\n${tableText([title, "captures"], counts.map(([name, n]) => [name, text(n)]))}`;
@@ -126,8 +122,8 @@ export function statsText(result) {
  */
 export function groupsText(by, groups) {
   const rows = groups.map((group) => {
-    const g = objectOr(group);
-    const u = g.usage === undefined || g.usage === null ? null : objectOr(g.usage);
+    const g = objectOrEmpty(group);
+    const u = g.usage === undefined || g.usage === null ? null : objectOrEmpty(g.usage);
     const tokens = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"].map((k) => text(u?.[k])).join("/");
     return [
       text(g.key),
@@ -148,9 +144,9 @@ export function groupsText(by, groups) {
  * @param {unknown} result
  */
 export function algorithmsText(result) {
-  const r = objectOr(result);
+  const r = objectOrEmpty(result);
   const rows = arrayOr(r.overrides).map((item) => {
-    const o = objectOr(item);
+    const o = objectOrEmpty(item);
     const isAgent = o.agentId !== undefined;
     return [isAgent ? "agent" : "session", text(isAgent ? o.agentId : o.sessionId), text(o.algorithm), timestamp(o.updatedAt)];
   });
@@ -162,7 +158,7 @@ export function algorithmsText(result) {
  * @param {unknown} result
  */
 export function setAlgorithmText(result) {
-  const r = objectOr(result);
+  const r = objectOrEmpty(result);
   const subject = r.agentId !== undefined ? `agent ${text(r.agentId)}` : `session ${text(r.sessionId)}`;
   const now = text(r.algorithm);
   return `${subject}: ${now === "-" ? "no pin" : now} (was ${text(r.previous)}, version ${text(r.version)})\n`;
@@ -174,8 +170,8 @@ export function setAlgorithmText(result) {
  * @param {unknown} health  the service's `taas.capture.health` result
  */
 export function statusText(plugin, health) {
-  const h = objectOr(health);
-  const retention = objectOr(h.retention);
+  const h = objectOrEmpty(health);
+  const retention = objectOrEmpty(h.retention);
   /** @type {[string, string][]} */
   const pairs = [
     ["plugin", `${plugin.id} ${plugin.version}`],
@@ -191,9 +187,9 @@ export function statusText(plugin, health) {
     ["uptime", durationText(Math.round((Number(h.uptimeMs) || 0) / 1000) * 1000)],
     ["forwarding", forwardingText(h.forward)],
   ];
-  const storage = objectOr(h.storage);
+  const storage = objectOrEmpty(h.storage);
   if (storage.ok === false) pairs.push(["storage", `${text(storage.error)} since ${timestamp(storage.since)} (${text(storage.failedWrites)} failed writes)`]);
-  if (h.budgets !== undefined && h.budgets !== null) pairs.push(["budgets", `${text(objectOr(h.budgets).count)}, ${text(objectOr(h.budgets).exceeded)} exceeded`]);
+  if (h.budgets !== undefined && h.budgets !== null) pairs.push(["budgets", `${text(objectOrEmpty(h.budgets).count)}, ${text(objectOrEmpty(h.budgets).exceeded)} exceeded`]);
   return pairsText(pairs);
 }
 
@@ -203,7 +199,7 @@ export function statusText(plugin, health) {
  */
 export function forwardingText(forward) {
   if (forward === null || forward === undefined) return "off";
-  const f = objectOr(forward);
+  const f = objectOrEmpty(forward);
   const error = f.lastError === null || f.lastError === undefined ? "" : `; last error: ${text(f.lastError)}`;
   return `${text(f.target)} ${text(f.state)}, lag ${text(f.lagCaptures)} captures, last forwarded id ${text(f.lastForwardedId)}${error}`;
 }

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { errorText } from "./errors.js";
 import { openLineConnection } from "./line-connection.js";
+import { isPlainObject } from "./objects.js";
 import { createRecordQueue } from "./record-queue.js";
 import { RETRY_DELAY_MS, isRetryableServiceError, reconnectDelayMs } from "./retry.js";
 
@@ -216,7 +217,7 @@ function scheduleRetry(c) {
 
 /** @param {ClientState} c @param {unknown} reply */
 function handleReply(c, reply) {
-  if (reply === null || typeof reply !== "object" || Array.isArray(reply)) return;
+  if (!isPlainObject(reply)) return;
   const { id, result, error } = /** @type {{id?: unknown, result?: any, error?: any}} */ (reply);
   if (typeof id !== "number") {
     if (error) c.debug(`[taas-affinity] service error without id: ${error.code} ${error.message}`);

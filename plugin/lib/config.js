@@ -2,6 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_QUEUE_LIMIT, DEFAULT_REQUEST_TIMEOUT_MS } from "./client.js";
+import { objectOrEmpty } from "./objects.js";
 
 export const MODES = Object.freeze(["auto", "standalone", "alongside"]);
 export const SESSION_IDENTITIES = Object.freeze(["hashed", "native"]);
@@ -78,10 +79,7 @@ export function readSettings(pluginConfig, host = {}) {
   const env = host.env ?? process.env;
   const home = host.home ?? os.homedir();
   /** @type {Record<string, unknown>} */
-  const config =
-    pluginConfig !== null && typeof pluginConfig === "object" && !Array.isArray(pluginConfig)
-      ? /** @type {Record<string, unknown>} */ (pluginConfig)
-      : {};
+  const config = objectOrEmpty(pluginConfig);
   /** @type {string[]} */
   const warnings = [];
   if (config.socketPath !== undefined && !nonEmptyString(config.socketPath)) {

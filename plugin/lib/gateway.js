@@ -5,6 +5,7 @@ import path from "node:path";
 import { errorText } from "./errors.js";
 import { selectorSessionId } from "./call-identity.js";
 import { boundedIdentity } from "./identity.js";
+import { isPlainObject } from "./objects.js";
 import { ALGORITHMS } from "./overrides.js";
 
 export const READ_SCOPE = "operator.read";
@@ -77,7 +78,7 @@ export function selectorFrom(params, options) {
  * @returns {{params: Record<string, unknown>, selector: Selector | null} | {error: string}}
  */
 export function serviceParams(spec, params, sessionIdentity) {
-  if (params !== undefined && params !== null && (typeof params !== "object" || Array.isArray(params))) {
+  if (params !== undefined && params !== null && !isPlainObject(params)) {
     return { error: "params must be an object" };
   }
   const p = /** @type {Record<string, unknown>} */ (params ?? {});
@@ -216,7 +217,7 @@ export function gatewayHandler(name, spec, deps) {
  * @returns {{subject: import("./overrides.js").OverrideSubject, algorithm: string | null} | {error: string}}
  */
 export function overrideFrom(params, sessionIdentity) {
-  if (params === undefined || params === null || typeof params !== "object" || Array.isArray(params)) {
+  if (!isPlainObject(params)) {
     return { error: "params must be an object" };
   }
   const p = /** @type {Record<string, unknown>} */ (params);

@@ -6,16 +6,12 @@
 // `resolveEnableState` does.
 
 import { readSettings } from "./config.js";
+import { objectOrEmpty } from "./objects.js";
 
 export const CLOUDSIGMA_PLUGIN_ID = "cloudsigma";
 /** This code's two plugin ids: the seed's, for standalone use, and the recorder's, beside CloudSigma's provider. */
 export const AFFINITY_PLUGIN_ID = "openclaw-taas-affinity";
 export const RECORDER_PLUGIN_ID = "taas-capture";
-
-/** @param {unknown} v @returns {Record<string, any>} */
-function objectOr(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v) ? /** @type {Record<string, any>} */ (v) : {};
-}
 
 /** @param {unknown} list @param {string} id */
 function lists(list, id) {
@@ -32,14 +28,14 @@ function lists(list, id) {
  * @returns {boolean}
  */
 export function pluginEnabledInConfig(hostConfig, pluginId) {
-  const plugins = objectOr(objectOr(hostConfig).plugins);
-  const entry = plugins.entries === undefined ? undefined : objectOr(plugins.entries)[pluginId];
+  const plugins = objectOrEmpty(objectOrEmpty(hostConfig).plugins);
+  const entry = plugins.entries === undefined ? undefined : objectOrEmpty(plugins.entries)[pluginId];
   const named = entry !== undefined || lists(plugins.allow, pluginId);
   if (!named) return false;
   if (plugins.enabled === false) return false;
   if (lists(plugins.deny, pluginId)) return false;
   if (Array.isArray(plugins.allow) && !plugins.allow.includes(pluginId)) return false;
-  return objectOr(entry).enabled !== false;
+  return objectOrEmpty(entry).enabled !== false;
 }
 
 /**
@@ -76,8 +72,8 @@ export function pluginMode(configured, hostConfig) {
  * @returns {PluginMode}
  */
 function affinityModeIn(hostConfig) {
-  const entries = objectOr(objectOr(objectOr(hostConfig).plugins).entries);
-  const settings = readSettings(objectOr(entries[AFFINITY_PLUGIN_ID]).config, { env: {}, home: "/" });
+  const entries = objectOrEmpty(objectOrEmpty(objectOrEmpty(hostConfig).plugins).entries);
+  const settings = readSettings(objectOrEmpty(entries[AFFINITY_PLUGIN_ID]).config, { env: {}, home: "/" });
   return pluginMode(settings.mode, hostConfig).mode;
 }
 

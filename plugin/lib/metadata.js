@@ -1,6 +1,7 @@
 // Request metadata and headers the plugin adds (SPEC "Request metadata"; envelopes as in the
 // original plugin's README). Every addition is no-overwrite.
 import { boundedIdentity } from "./identity.js";
+import { isPlainObject } from "./objects.js";
 
 export const PLUGIN_SOURCE = "openclaw-taas-affinity";
 export const REQUESTER_RUNTIME_SCHEMA = "2026-06-04";
@@ -23,11 +24,6 @@ export const REDACTION_POLICY =
  * @property {string} [turnId]
  * @property {number} [attempt]
  */
-
-/** @param {unknown} v @returns {v is Record<string, unknown>} */
-function isPlainObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
 
 /**
  * The sanitized `metadata.requester_runtime` envelope: hashed ids, repository name, branch

@@ -8,6 +8,7 @@ import { createCallRecorder } from "./call-record.js";
 import { errorText } from "./errors.js";
 import { boundedIdentity, hostId, sha16 } from "./identity.js";
 import { buildCorrelationHeaders, mergeHeadersNoOverwrite, patchPayloadMetadata } from "./metadata.js";
+import { objectOrEmpty } from "./objects.js";
 import { ALGORITHM_HEADER } from "./overrides.js";
 import { traceparentOf } from "./trace-sessions.js";
 
@@ -39,11 +40,6 @@ export const PLUGIN_VERSION_HEADER = "X-OpenClaw-Plugin-Version";
 
 /** "agent": wrapStreamFn (agent and tool runs); "simple": wrapSimpleCompletionStreamFn. @typedef {"agent" | "simple"} StreamKind */
 
-/** @param {unknown} v @returns {Record<string, any>} */
-function record(v) {
-  return v !== null && typeof v === "object" ? /** @type {Record<string, any>} */ (v) : {};
-}
-
 /** A session id safe for logs. @param {string} sessionId */
 export function identityRef(sessionId) {
   return `session:${sha16(sessionId)}`;
@@ -70,7 +66,7 @@ export function providerHooks(deps) {
 function wrapStreamWith(deps, kind) {
   /** @param {unknown} ctx  ProviderWrapStreamFnContext */
   return (ctx) => {
-    const inner = record(ctx).streamFn;
+    const inner = objectOrEmpty(ctx).streamFn;
     if (typeof inner !== "function") return undefined;
     /** @param {unknown} model @param {unknown} context @param {unknown} options */
     return function taasAffinityStreamFn(model, context, options) {
@@ -79,7 +75,7 @@ function wrapStreamWith(deps, kind) {
       let recorder = null;
       try {
         deps.onStream();
-        ({ options: next, recorder } = affinityOptions(deps, record(ctx), model, record(options), kind));
+        ({ options: next, recorder } = affinityOptions(deps, objectOrEmpty(ctx), model, objectOrEmpty(options), kind));
       } catch (error) {
         deps.debug(`[taas-affinity] affinity skipped: ${errorText(error)}`);
       }
@@ -133,7 +129,7 @@ function addedHeaders(deps, identity) {
 function affinityOptions(deps, ctx, model, options, kind) {
   /** @type {{identity: import("./call-identity.js").CallIdentity | null}} */
   const call = { identity: streamIdentity(deps, ctx, options, kind) };
-  const m = record(model);
+  const m = objectOrEmpty(model);
   const recorder = createCallRecorder(deps, {
     identity: () => call.identity,
     provider: ctx.provider ?? m.provider ?? null,
@@ -168,7 +164,7 @@ function affinityOptions(deps, ctx, model, options, kind) {
   /** @param {unknown} response @param {unknown} responseModel */
   const onResponse = async (response, responseModel) => {
     try {
-      debugRoute(deps, call.identity, recorder.onResponse(record(response).headers));
+      debugRoute(deps, call.identity, recorder.onResponse(objectOrEmpty(response).headers));
     } catch (error) {
       deps.debug(`[taas-affinity] capture skipped: ${errorText(error)}`);
     }
@@ -211,7 +207,7 @@ async function traceIdentity(deps, ctx, headers) {
  * @returns {Promise<import("./metadata.js").RequestContext>}
  */
 async function requestContext(deps, identity, ctx, model) {
-  const m = record(model);
+  const m = objectOrEmpty(model);
   /** @type {import("./metadata.js").RequestContext} */
   const context = {
     sessionId: identity.sessionId,
@@ -219,7 +215,7 @@ async function requestContext(deps, identity, ctx, model) {
     requesterHostId: hostId(deps.host.hostname()),
     agentId: identity.agentId,
     provider: ctx.provider ?? m.provider,
-    modelId: ctx.modelId ?? record(ctx.model).id ?? m.id,
+    modelId: ctx.modelId ?? objectOrEmpty(ctx.model).id ?? m.id,
     pluginVersion: deps.pluginVersion,
   };
   if (identity.workspaceDir !== null) {
@@ -255,7 +251,7 @@ function debugRoute(deps, identity, fields) {
  */
 function turnState(deps, ctx) {
   try {
-    const c = record(ctx);
+    const c = objectOrEmpty(ctx);
     const identity = callIdentity({ nativeSessionId: c.sessionId }, deps.host, {
       mode: deps.sessionIdentity,
       environmentTiers: false,

@@ -2,6 +2,7 @@
 // params object per LLM call, from what the host reports.
 import { callAgentId } from "./call-identity.js";
 import { boundedIdentity } from "./identity.js";
+import { objectOrEmpty } from "./objects.js";
 
 /** @param {unknown} v @returns {number | undefined} a token count the service accepts */
 function tokenCount(v) {
@@ -37,8 +38,7 @@ export function usageCounts(usage) {
  * @returns {number | undefined}
  */
 export function reportedCostUsd(usage) {
-  const cost = usage !== null && typeof usage === "object" ? /** @type {any} */ (usage).cost : undefined;
-  return cost !== null && typeof cost === "object" ? usd(cost.total) : undefined;
+  return usd(objectOrEmpty(objectOrEmpty(usage).cost).total);
 }
 
 /**
@@ -51,8 +51,8 @@ export function reportedCostUsd(usage) {
  * @returns {Record<string, unknown> | null}
  */
 export function usageRecordFromLlmOutput(event, ctx, options) {
-  const e = /** @type {Record<string, unknown>} */ (event !== null && typeof event === "object" ? event : {});
-  const c = /** @type {Record<string, unknown>} */ (ctx !== null && typeof ctx === "object" ? ctx : {});
+  const e = objectOrEmpty(event);
+  const c = objectOrEmpty(ctx);
   const provider = boundedIdentity(e.provider) ?? boundedIdentity(c.modelProviderId);
   if (provider === null || !options.providerIds.includes(provider)) return null;
   const sessionId = boundedIdentity(e.sessionId) ?? boundedIdentity(c.sessionId);

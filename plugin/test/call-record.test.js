@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import { cacheSavedUsd, createCallRecorder } from "../lib/call-record.js";
+import { cacheSavedUsd, createCallRecorder, usageFieldsFromMessage } from "../lib/call-record.js";
 import { createRouteMemory } from "../lib/routes.js";
 import { usageRecordFromLlmOutput } from "../lib/usage.js";
 import { autoroutedHeaders, fakeEventStream } from "../testkit/harness.js";
@@ -84,6 +84,14 @@ test("cache savings need both prices and are never negative", () => {
   assert.equal(cacheSavedUsd(10, { cost: { input: 0.1, cacheRead: 0.2 } }), undefined);
   assert.equal(cacheSavedUsd(undefined, { cost: { input: 3, cacheRead: 0.3 } }), undefined);
   assert.equal(cacheSavedUsd(10, null), undefined);
+});
+
+test("a final message's outcome, counts and reported cost are read only from objects", () => {
+  const message = { stopReason: "aborted", usage: { input: 3, output: 1, cost: { total: 0.25 } } };
+  assert.deepEqual(usageFieldsFromMessage(message, null), { outcome: "aborted", usage: { input: 3, output: 1 }, costUsd: 0.25 });
+  for (const odd of [null, "stop", [], [message]]) assert.deepEqual(usageFieldsFromMessage(odd, null), { outcome: "ok" });
+  assert.deepEqual(usageFieldsFromMessage({ usage: { input: 3, cost: [0.25] } }, null), { outcome: "ok", usage: { input: 3 } });
+  assert.deepEqual(usageFieldsFromMessage({ usage: { input: 3, cost: 0.25 } }, null), { outcome: "ok", usage: { input: 3 } });
 });
 
 test("llm_output: cloudsigma calls with usage become records under the native session id", () => {
