@@ -12,6 +12,8 @@ public final class CaptureWriter {
     let path: String
     /// Each recent session's newest routed capture, for the route change of the next one.
     var sessionRoutes = SessionRoutes()
+    /// The service's cache of newest routes, kept exact through this writer's transactions (`keepExact`).
+    private(set) var routes: RouteCache?
     static let autocheckpointFrames: Int32 = 16384
 
     /// Opens (creating 0600 files, applying migrations) the database at `path`.
@@ -125,7 +127,7 @@ public final class CaptureWriter {
                         SessionRoutes.Route(capturedAt: capture.capturedAt, id: id, model: capture.fields.autorouterModel),
                         of: session)
                 }
-                connection.routes?.stage(Capture(
+                routes?.stage(Capture(
                     id: id, sessionId: capture.sessionId, agentId: capture.agentId, capturedAt: capture.capturedAt,
                     fields: capture.fields, usage: capture.usage
                 ))
@@ -180,14 +182,15 @@ public final class CaptureWriter {
     /// Keeps `routes` exact through this writer's transactions (see `RouteCache`); readers given the same
     /// cache answer `lastRoute` from it. Call once, before the first write that readers should see cached.
     public func keepExact(_ routes: RouteCache) throws(StoreError) {
-        try connection.watchCommits(into: routes, autocheckpoint: Self.autocheckpointFrames)
+        try connection.observeTransactions(RouteCache.Observer(routes), autocheckpoint: Self.autocheckpointFrames)
+        self.routes = routes
     }
 
     /// When the WAL-index header has moved past what `routes` last saw without this writer (another process
     /// committed, and this writer has been idle since), an empty write transaction lets the cache catch up:
     /// emptied, then published again. Until then readers answer from SQLite.
     public func catchUpRoutes() throws(StoreError) {
-        guard let routes = connection.routes, routes.isBehind(connection.walStamp()) else { return }
+        guard let routes, routes.isBehind(connection.walStamp()) else { return }
         try connection.transaction(.immediate) {}
     }
 

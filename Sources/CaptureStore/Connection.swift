@@ -4,6 +4,18 @@ import CSQLite
 ///
 /// Opened with `SQLITE_OPEN_NOMUTEX` (https://www.sqlite.org/threadsafe.html): the connection holds no
 /// thread-affine state, so its owner may hand it to another thread as long as only one uses it at a time.
+/// Told of a connection's transactions, as GRDB's `Database` tells its `TransactionObserver`s: the
+/// connection calls these and knows nothing more of who listens (`RouteCache.Observer` is the one).
+protocol TransactionObserver: AnyObject {
+    /// `BEGIN IMMEDIATE` succeeded: the write lock is held until the transaction ends.
+    func writeBegan(on connection: Connection)
+    /// `COMMIT` succeeded (also of a transaction not begun with `BEGIN IMMEDIATE`). `frames`: the WAL's
+    /// frame count the commit left, from the WAL hook; nil when it wrote none.
+    func didCommit(on connection: Connection, frames: Int?)
+    /// The open transaction, if any, is being rolled back.
+    func didRollback(on connection: Connection)
+}
+
 final class Connection {
     /// How a transaction takes its locks: https://www.sqlite.org/lang_transaction.html
     enum TransactionKind: String {
@@ -17,12 +29,9 @@ final class Connection {
     private var statements: [String: Statement] = [:]
     /// The WAL index SQLite mapped for this connection, once it has (see `walStamp`).
     private var walIndex: UnsafeRawPointer?
-    /// Set by `watchCommits`: what the WAL hook saw, and the route cache told of this writer's transactions.
+    /// Set by `observeTransactions`: what the WAL hook saw, and who is told of this connection's transactions.
     private var commitFrames: UnsafeMutablePointer<csqlite_commit_frames>?
-    private(set) var routes: RouteCache?
-    /// While a `BEGIN IMMEDIATE` transaction that `routes` was told of is open: the WAL-index header and
-    /// `PRAGMA data_version` (which changes only when another connection's commit is seen) at its BEGIN.
-    private var openWrite: (stamp: WalStamp?, dataVersion: Int64?)?
+    private var observer: (any TransactionObserver)?
 
     /// Opens `path` with `flags` (`SQLITE_OPEN_*`); `SQLITE_OPEN_NOMUTEX` and extended result codes are always added.
     init(path: String, flags: Int32, busyTimeoutMs: Int32) throws(StoreError) {
@@ -52,17 +61,17 @@ final class Connection {
         commitFrames = nil
     }
 
-    /// Makes this (writer) connection tell `routes` of each of its write transactions: the WAL-index header at
-    /// `BEGIN IMMEDIATE` and after `COMMIT`, and the WAL's frame count its commit left (from a WAL hook that
-    /// also runs the automatic checkpoint every `autocheckpoint` frames, in place of SQLite's own hook).
-    func watchCommits(into routes: RouteCache, autocheckpoint: Int32) throws(StoreError) {
+    /// Makes this (writer) connection tell `observer` of each of its transactions, with the WAL's frame count
+    /// each commit left (from a WAL hook that also runs the automatic checkpoint every `autocheckpoint` frames,
+    /// in place of SQLite's own hook). The connection knows nothing of who listens.
+    func observeTransactions(_ observer: any TransactionObserver, autocheckpoint: Int32) throws(StoreError) {
         let db = try openHandle()
         if commitFrames == nil {
             commitFrames = .allocate(capacity: 1)
         }
         commitFrames!.initialize(to: csqlite_commit_frames(frames: -1, autocheckpoint: autocheckpoint))
         csqlite_watch_commit_frames(db, commitFrames)
-        self.routes = routes
+        self.observer = observer
     }
 
     /// The WAL-index header as it is now, or nil while a commit is writing it or before this connection has
@@ -134,12 +143,7 @@ final class Connection {
     /// Transaction control goes through cached statements too: it runs once per batch on the hot path.
     func begin(_ kind: TransactionKind) throws(StoreError) {
         try prepare(kind.rawValue).run()
-        if kind == .immediate, let routes {
-            // Holding the write lock: no other connection can commit until this transaction ends.
-            let write = (stamp: walStamp(), dataVersion: try? scalarInt("PRAGMA data_version"))
-            openWrite = write
-            routes.writerBegan(write.stamp)
-        }
+        if kind == .immediate { observer?.writeBegan(on: self) }
     }
 
     /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
@@ -152,25 +156,13 @@ final class Connection {
             rollback()
             throw error
         }
-        guard let routes else { return }
-        let frames = commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil }
-        if let write = openWrite {
-            openWrite = nil
-            routes.writerCommitted(began: write.stamp, frames: frames, now: walStamp()) {
-                // https://www.sqlite.org/pragma.html#pragma_data_version: read after the header, so a commit by
-                // another connection before that read changes it.
-                (try? self.scalarInt("PRAGMA data_version")) != write.dataVersion
-            }
-        } else if frames != nil {
-            // A write outside `BEGIN IMMEDIATE`: its effects are unknown to the cache.
-            routes.writerLostTrack()
-        }
+        guard let observer else { return }
+        observer.didCommit(on: self, frames: commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil })
     }
 
     /// Rolls back the open transaction, if any.
     func rollback() {
-        if let routes, openWrite != nil { routes.writerRolledBack() }
-        openWrite = nil
+        observer?.didRollback(on: self)
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }

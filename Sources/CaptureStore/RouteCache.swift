@@ -28,8 +28,8 @@ struct WalStamp: Equatable {
 /// answers from memory rather than from a read transaction and two index descents.
 ///
 /// Exactness, against every writer of the file:
-/// - The service's writer tells the cache of each of its write transactions (`Connection.watchCommits`): at
-///   `BEGIN IMMEDIATE` the WAL-index header must still be the one it published after its last commit (else
+/// - The service's writer connection tells the cache of each of its write transactions (through
+///   `RouteCache.Observer`, its `TransactionObserver`): at `BEGIN IMMEDIATE` the WAL-index header must still be the one it published after its last commit (else
 ///   another process or connection committed since: the cache is emptied); after `COMMIT` the header must be
 ///   exactly the one its own commit made (the WAL's frame count from the WAL hook, with the same salt, or the
 ///   next one when the commit restarted the WAL), and only then are the captures it stored applied and the new

@@ -30,7 +30,8 @@ extension CaptureWriter {
         }
         return try withoutActuallyEscaping(forgetting) { (betweenChunks) throws(StoreError) -> PruneReport in
             var run = PruneRun(
-                connection: connection, chunkSize: max(1, chunkSize), dryRun: dryRun, betweenChunks: betweenChunks
+                connection: connection, routes: routes, chunkSize: max(1, chunkSize), dryRun: dryRun,
+                betweenChunks: betweenChunks
             )
             do throws(StoreError) {
                 run.forwardedThrough = try connection.forwardProgress()?.forwardedThrough
@@ -64,6 +65,8 @@ extension CaptureWriter {
 /// One prune: deletes in transactions of at most `chunkSize` rows, or only counts when `dryRun`.
 private struct PruneRun {
     let connection: Connection
+    /// Told when a chunk deletes captures (the service's cache of newest routes; nil for the CLI).
+    let routes: RouteCache?
     let chunkSize: Int
     let dryRun: Bool
     let betweenChunks: (PruneProgress) -> Void
@@ -80,8 +83,12 @@ private struct PruneRun {
     var forwardedThrough: Int64?
     private var keepAbove: Int64 { forwardedThrough ?? Int64.max }
 
-    init(connection: Connection, chunkSize: Int, dryRun: Bool, betweenChunks: @escaping (PruneProgress) -> Void) {
+    init(
+        connection: Connection, routes: RouteCache?, chunkSize: Int, dryRun: Bool,
+        betweenChunks: @escaping (PruneProgress) -> Void
+    ) {
         self.connection = connection
+        self.routes = routes
         self.chunkSize = chunkSize
         self.dryRun = dryRun
         self.betweenChunks = betweenChunks
@@ -224,7 +231,7 @@ private struct PruneRun {
                 try unfold.run()
             }
             try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()
-            if changed > 0 { connection.routes?.stageDeletion() }
+            if changed > 0 { routes?.stageDeletion() }
             rollupsTouched = rollupsTouched || changed > 0
             removed += changed
             deletedInChunk += changed
