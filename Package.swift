@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "AffinityCore", targets: ["AffinityCore"]),
         .library(name: "CaptureStore", targets: ["CaptureStore"]),
         .library(name: "CaptureServer", targets: ["CaptureServer"]),
+        .library(name: "ServiceClient", targets: ["ServiceClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -31,6 +32,8 @@ let package = Package(
             exclude: ["Migrations/postgres"],
             resources: [.embedInCode("Migrations")]
         ),
+        // The CLI's blocking client of the service's socket (one request per process), apart from the server.
+        .target(name: "ServiceClient", dependencies: ["AffinityCore"]),
         // The one renderer of the report and the dashboard tab's pages (SPEC v3 "The dashboard tab").
         .target(name: "CaptureReport", dependencies: ["AffinityCore", "CaptureStore"]),
         .target(
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "taas-capture",
             dependencies: [
-                "AffinityCore", "CaptureStore", "CaptureReport", "CaptureServer", "FleetStore",
+                "AffinityCore", "CaptureStore", "CaptureReport", "CaptureServer", "FleetStore", "ServiceClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,8 +77,9 @@ let package = Package(
         .testTarget(
             name: "CaptureServerTests",
             dependencies: [
-                "AffinityCore", "CaptureServer", "CaptureStore",
+                "AffinityCore", "CaptureServer", "CaptureStore", "ServiceClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

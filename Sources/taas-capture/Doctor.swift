@@ -1,6 +1,7 @@
 import AffinityCore
 import ArgumentParser
 import CaptureServer
+import ServiceClient
 import CaptureStore
 import FleetStore
 import Foundation

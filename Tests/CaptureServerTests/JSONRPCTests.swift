@@ -9,8 +9,8 @@ final class JSONRPCTests: XCTestCase {
 
     private func code(_ message: RPCMessage) -> Int? {
         switch message {
-        case .failure(let e): return e.code
-        case .single(.invalid(_, let e)): return e.code
+        case .failure(let e): return e.code.rawValue
+        case .single(.invalid(_, let e)): return e.code.rawValue
         default: return nil
         }
     }
@@ -44,11 +44,11 @@ final class JSONRPCTests: XCTestCase {
     }
 
     func testStoreErrorsMapInOnePlace() {
-        XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).code, -32000)
+        XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).code.rawValue, -32000)
         XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).detail, .retryable(true))
         XCTAssertEqual(RPCError(StoreError(code: .busy, message: "busy")).detail, .retryable(true))
         XCTAssertEqual(RPCError(StoreError(code: .corrupt, message: "bad")).detail, .retryable(false))
-        XCTAssertEqual(RPCError(StoreError(code: .invalidCursor, message: "c")).code, -32602)
+        XCTAssertEqual(RPCError(StoreError(code: .invalidCursor, message: "c")).code.rawValue, -32602)
         XCTAssertEqual(RPCError(StoreError(code: .internal, message: "bug")), .internalError)
     }
 

@@ -1,5 +1,6 @@
 import AffinityCore
 import CaptureServer
+import ServiceClient
 import CaptureStore
 import Foundation
 import Logging

@@ -59,7 +59,7 @@ final class UsageVectorTests: XCTestCase {
                 guard let rpc = error as? RPCError, case .param(let field, _)? = rpc.detail else {
                     return XCTFail("\(name): \(error)")
                 }
-                XCTAssertEqual(rpc.code, -32602, name)
+                XCTAssertEqual(rpc.code.rawValue, -32602, name)
                 XCTAssertEqual(field, item.objectValue?["field"]?.stringValue, name)
             }
         }

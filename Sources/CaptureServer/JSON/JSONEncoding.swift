@@ -57,20 +57,7 @@ struct JSONBytes {
     }
 
     private mutating func escape(_ b: UInt8) {
-        switch b {
-        case UInt8(ascii: "\""): text("\\\"")
-        case UInt8(ascii: "\\"): text("\\\\")
-        case 0x0A: text("\\n")
-        case 0x0D: text("\\r")
-        case 0x09: text("\\t")
-        case 0x08: text("\\b")
-        case 0x0C: text("\\f")
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            text("\\u00")
-            byte(hex.utf8Start[Int(b >> 4)])
-            byte(hex.utf8Start[Int(b & 0x0F)])
-        }
+        _ = JSONText.escape(b) { byte($0) }
     }
 
     /// A decimal integer.
@@ -185,14 +172,5 @@ extension ByteBuffer {
             }
             writeInteger(UInt8(ascii: "}"))
         }
-    }
-}
-
-extension JSON {
-    /// This value as compact JSON text.
-    public var jsonText: String {
-        var buffer = ByteBuffer()
-        buffer.writeJSONValue(self)
-        return String(buffer: buffer)
     }
 }

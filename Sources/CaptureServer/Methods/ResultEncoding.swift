@@ -221,6 +221,54 @@ extension ByteBuffer {
         writeStaticString("}")
     }
 
+    /// health: `{"status","version","schemaVersion","captures","dbBytes","walBytes","statsRollupsBehind","uptimeMs",
+    /// "durability","retention","commits","recordsCommitted","forward"}`.
+    mutating func writeHealth(_ health: StoreHealth, of context: ServiceContext) {
+        let uptime = ContinuousClock.now - context.startedAt
+        writeStaticString("{\"status\":\"ok\",\"version\":")
+        writeJSONString(context.version)
+        writeStaticString(",\"schemaVersion\":")
+        writeJSONInt(Int64(health.schemaVersion))
+        writeStaticString(",\"captures\":")
+        writeJSONInt(Int64(health.captures))
+        writeStaticString(",\"dbBytes\":")
+        writeJSONInt(health.dbBytes)
+        writeStaticString(",\"walBytes\":")
+        writeJSONInt(health.walBytes)
+        writeStaticString(",\"statsRollupsBehind\":")
+        writeJSONInt(Int64(health.rollupsBehind))
+        writeStaticString(",\"uptimeMs\":")
+        writeJSONInt(uptime.wholeMilliseconds)
+        writeStaticString(",\"durability\":")
+        writeJSONString(context.durability.rawValue)
+        writeStaticString(",\"retention\":")
+        writeRetention(context.retention)
+        let written = context.writerStats.snapshot
+        writeStaticString(",\"commits\":")
+        writeJSONInt(Int64(written.commits))
+        writeStaticString(",\"recordsCommitted\":")
+        writeJSONInt(Int64(written.records))
+        writeStaticString(",\"forward\":")
+        writeForward(context.forwarder?.status, progress: health.forward)
+        writeStaticString("}")
+    }
+
+    /// page: `{"html"}`.
+    mutating func writePage(_ html: String) {
+        writeStaticString("{\"html\":")
+        writeJSONString(html)
+        writeStaticString("}")
+    }
+
+    /// deriveSessionId: `{"sessionId","source"}`.
+    mutating func writeSessionIdentity(_ identity: SessionIdentity) {
+        writeStaticString("{\"sessionId\":")
+        writeJSONString(identity.sessionId)
+        writeStaticString(",\"source\":")
+        writeJSONString(identity.source.rawValue)
+        writeStaticString("}")
+    }
+
     /// A retention policy: `{"maxAgeMs","maxPerSession","maxRows"}` (0 = rule off).
     mutating func writeRetention(_ r: RetentionPolicy) {
         writeStaticString("{\"maxAgeMs\":")

@@ -23,12 +23,9 @@ public final class ServiceMetrics: Sendable {
     private let forwardLag: Gauge
     private let forwardUp: Gauge
     private let forwardedThrough: Gauge
-    private let errors: [Int: Counter]
+    private let errors: [RPCError.Code: Counter]
     private let pruned: [String: Counter]
     private let models = NIOLockedValueBox([String: Counter]())
-
-    /// The SPEC's error codes (the error table); anything else counts under -32603.
-    static let errorCodes = [-32700, -32600, -32601, -32602, -32603, -32000, -32001, -32002, -32003]
 
     private static func descriptor(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: metric, unitName: unit, helpText: help)
@@ -49,9 +46,9 @@ public final class ServiceMetrics: Sendable {
         forwardLag = registry.makeGauge(descriptor: Self.descriptor("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
         forwardUp = registry.makeGauge(descriptor: Self.descriptor("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
         forwardedThrough = registry.makeGauge(descriptor: Self.descriptor("forwarded_through", "id", "The largest capture id the fleet confirmed."))
-        var errors: [Int: Counter] = [:]
-        for code in Self.errorCodes {
-            errors[code] = registry.makeCounter(descriptor: Self.descriptor("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code))])
+        var errors: [RPCError.Code: Counter] = [:]
+        for code in RPCError.Code.allCases {
+            errors[code] = registry.makeCounter(descriptor: Self.descriptor("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code.rawValue))])
         }
         self.errors = errors
         var pruned: [String: Counter] = [:]
@@ -85,7 +82,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     func committed() { commits.increment() }
-    func answeredError(code: Int) { (errors[code] ?? errors[-32603])?.increment() }
+    func answeredError(code: RPCError.Code) { errors[code]?.increment() }
     func connectionOpened() {
         connectionsAccepted.increment()
         connectionsOpen.increment()

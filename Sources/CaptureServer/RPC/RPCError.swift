@@ -12,61 +12,96 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case retryable(Bool)
     }
 
-    public var code: Int
+    /// The SPEC's error table, one row per code: its number on the wire, the message it opens with, and
+    /// whether answering it closes the connection. Nothing else spells a code's number.
+    public enum Code: Int, Hashable, Sendable, CaseIterable {
+        case parseError = -32700
+        case invalidRequest = -32600
+        case methodNotFound = -32601
+        case invalidParams = -32602
+        case internalError = -32603
+        case storageUnavailable = -32000
+        case lineTooLong = -32001
+        case overloaded = -32002
+        case peerNotAllowed = -32003
+
+        /// The message every error of this code starts with.
+        public var message: String {
+            switch self {
+            case .parseError: "Parse error"
+            case .invalidRequest: "Invalid Request"
+            case .methodNotFound: "Method not found"
+            case .invalidParams: "Invalid params"
+            case .internalError: "Internal error"
+            case .storageUnavailable: "Storage unavailable"
+            case .lineTooLong: "Line too long"
+            case .overloaded: "Overloaded"
+            case .peerNotAllowed: "Peer not allowed"
+            }
+        }
+
+        /// The connection closes once an error of this code is written.
+        public var closesConnection: Bool {
+            switch self {
+            case .lineTooLong, .overloaded, .peerNotAllowed: true
+            default: false
+            }
+        }
+    }
+
+    public var code: Code
     public var message: String
     public var detail: Detail?
 
-    public init(code: Int, message: String, detail: Detail? = nil) {
+    /// An error of `code` whose message is the code's, followed by `reason` when given.
+    public init(_ code: Code, _ reason: String? = nil, detail: Detail? = nil) {
         self.code = code
-        self.message = message
+        self.message = reason.map { "\(code.message): \($0)" } ?? code.message
         self.detail = detail
     }
 
-    /// -32001, -32002 and -32003 are followed by closing the connection.
-    public var closesConnection: Bool { code == -32001 || code == -32002 || code == -32003 }
+    public var closesConnection: Bool { code.closesConnection }
 
-    public var description: String { "\(code) \(message)" }
+    public var description: String { "\(code.rawValue) \(message)" }
 
     /// -32700: the line is not JSON.
-    public static func parseError(_ reason: String) -> RPCError {
-        RPCError(code: -32700, message: "Parse error: \(reason)")
-    }
+    public static func parseError(_ reason: String) -> RPCError { RPCError(.parseError, reason) }
 
     /// -32600: JSON, but not a request.
-    public static func invalidRequest(_ reason: String) -> RPCError {
-        RPCError(code: -32600, message: "Invalid Request: \(reason)")
-    }
+    public static func invalidRequest(_ reason: String) -> RPCError { RPCError(.invalidRequest, reason) }
 
-    /// -32601.
-    public static func methodNotFound(_ method: String) -> RPCError {
-        RPCError(code: -32601, message: "Method not found")
-    }
+    /// -32601 (the name is not echoed).
+    public static func methodNotFound(_ method: String) -> RPCError { RPCError(.methodNotFound) }
 
     /// -32602 with `{"field", "reason"}`.
     public static func invalidParams(_ field: String, _ reason: String) -> RPCError {
-        RPCError(code: -32602, message: "Invalid params", detail: .param(field: field, reason: reason))
+        RPCError(.invalidParams, detail: .param(field: field, reason: reason))
     }
 
     /// -32603: a bug; the detail goes to the log, not to the client.
-    public static let internalError = RPCError(code: -32603, message: "Internal error")
+    public static let internalError = RPCError(.internalError)
 
     /// -32000: storage unavailable.
     public static func storageUnavailable(_ message: String, retryable: Bool) -> RPCError {
-        RPCError(code: -32000, message: "Storage unavailable: \(message)", detail: .retryable(retryable))
+        RPCError(.storageUnavailable, message, detail: .retryable(retryable))
     }
 
     /// -32001.
     public static func lineTooLong(limit: Int) -> RPCError {
-        RPCError(code: -32001, message: "Line too long (limit \(limit) bytes)")
+        RPCError(code: .lineTooLong, message: "Line too long (limit \(limit) bytes)")
     }
 
     /// -32002: connection limit reached or write queue full.
-    public static func overloaded(_ reason: String) -> RPCError {
-        RPCError(code: -32002, message: "Overloaded: \(reason)", detail: .retryable(true))
-    }
+    public static func overloaded(_ reason: String) -> RPCError { RPCError(.overloaded, reason, detail: .retryable(true)) }
 
     /// -32003.
-    public static let peerNotAllowed = RPCError(code: -32003, message: "Peer not allowed")
+    public static let peerNotAllowed = RPCError(.peerNotAllowed)
+
+    private init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+        self.detail = nil
+    }
 
     /// The one place where storage errors become JSON-RPC errors.
     ///
@@ -96,7 +131,7 @@ extension ByteBuffer {
     /// Writes the `error` member's value: `{"code","message","data"?}`.
     mutating func writeRPCErrorObject(_ error: RPCError) {
         writeStaticString("{\"code\":")
-        writeJSONInt(Int64(error.code))
+        writeJSONInt(Int64(error.code.rawValue))
         writeStaticString(",\"message\":")
         writeJSONString(error.message)
         switch error.detail {

@@ -100,16 +100,4 @@ enum Startup {
         // from a full backlog) may be a live service, which must not lose its socket.
         return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT)
     }
-
-    /// Runs `body` (the bind) under umask 0177 so the socket never exists with looser permissions.
-    static func withRestrictiveUmask<T>(_ body: () async throws -> T) async rethrows -> T {
-        let previous = umask(0o177)
-        defer { umask(previous) }
-        return try await body()
-    }
-
-    /// Makes the socket 0600 (the umask already did; this is explicit).
-    static func restrictSocket(_ path: String) {
-        chmod(path, 0o600)
-    }
 }

@@ -31,12 +31,12 @@ struct SocketServer: Sendable {
                 ChannelOptions.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024)
             )
         let path = configuration.socketPath
-        let channel = try await Startup.withRestrictiveUmask {
+        let channel = try await SocketFile.withRestrictiveUmask {
             try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { child in
                 self.setUp(child)
             }
         }
-        Startup.restrictSocket(path)
+        SocketFile.restrictSocket(path)
         return channel
     }
 

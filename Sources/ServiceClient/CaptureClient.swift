@@ -1,10 +1,9 @@
-#if canImport(Glibc)
 import AffinityCore
+#if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import NIOCore
 
 /// A failure talking to the service: it could not be reached, or it answered with an error.
 public struct CaptureClientError: Error, Hashable, Sendable, CustomStringConvertible {
