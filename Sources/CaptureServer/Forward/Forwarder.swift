@@ -6,48 +6,6 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Where and how to forward (`serve --forward URL --host-id ID`).
-public struct ForwardConfiguration: Sendable {
-    public var target: PostgresTarget
-    public var hostId: String
-    /// Captures per PostgreSQL transaction.
-    public var batchSize = 1000
-    /// How often the forwarder looks for new captures once it has caught up.
-    public var pollInterval: Duration = .milliseconds(100)
-    /// The longest a connect or a batch may take before the connection is dropped (a stopped server).
-    public var timeout: Duration = .seconds(10)
-    /// The longest wait between attempts while PostgreSQL is away (doubling from `firstBackoff`).
-    public var firstBackoff: Duration = .milliseconds(250)
-    public var maxBackoff: Duration = .seconds(30)
-
-    public init(target: PostgresTarget, hostId: String) {
-        self.target = target
-        self.hostId = hostId
-    }
-}
-
-/// What `health.forward` shows: the forwarder's state as of its last step.
-public struct ForwardStatus: Sendable, Hashable {
-    public enum State: String, Sendable {
-        /// Not yet connected since start.
-        case starting
-        /// Connected and shipping (or caught up).
-        case forwarding
-        /// PostgreSQL is away or failed; retrying with backoff.
-        case retrying
-        /// The fleet schema is newer than this binary: nothing is written until it is upgraded.
-        case refused
-    }
-
-    public var target: String
-    public var hostId: String
-    public var state: State = .starting
-    public var lastForwardedId: Int64?
-    public var lagCaptures: Int?
-    public var lastError: String?
-    public var lastErrorKind: String?
-}
-
 /// Ships stored captures to the fleet's PostgreSQL in id order and in batches, exactly once each.
 ///
 /// It reads the local database through its own connection on its own thread (never the writer's), so recording

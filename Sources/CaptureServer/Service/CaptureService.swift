@@ -58,23 +58,7 @@ public struct CaptureService: Service {
         let writerStats = WriterStats()
         let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let routes = config.routeCacheSessions > 0 ? RouteCache(capacity: config.routeCacheSessions) : nil
-        let thread: WriterThread
-        do {
-            thread = try await WriterThread.start(
-                path: config.dbPath, durability: config.durability, routes: routes,
-                loop: WriterLoop(
-                    queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
-                    maxGroup: config.maxGroupSize, stats: writerStats, metrics: metrics, logger: config.logger
-                ),
-                eventLoop: group.any()
-            )
-        } catch let error as StoreError {
-            throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
-        }
-        let writer = WriterService(
-            queue: queue, thread: thread,
-            scanReader: ScanReader(path: config.dbPath, threads: 1, capacity: config.maxWaitingScans)
-        )
+        let writer = try await startWriter(queue: queue, stats: writerStats, metrics: metrics, routes: routes, group: group)
         // Before any prune: retention must know at once whether it waits for the fleet.
         _ = queue.submit(.forwarding(config.forward.map { .start(hostId: $0.hostId) } ?? .stop))
         let forwarder = config.forward.map {
@@ -99,23 +83,49 @@ public struct CaptureService: Service {
             await writer.stop()
             throw error
         }
-        let quiescing = ServerQuiescingHelper(group: group)
-        let socket = SocketService(
-            server: SocketServer(
-                configuration: config, dispatchers: dispatchers,
-                limiter: ConnectionLimiter(limit: config.maxConnections), quiescing: quiescing, ownUID: getuid()
-            ),
-            dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady
-        )
-        let services: [any Service] = [writer] + [forwarder.map { ForwarderService(forwarder: $0) } as (any Service)?,
-            metricsChannel.map { MetricsService(channel: $0) } as (any Service)?].compactMap { $0 } + [socket]
+        let services: [(any Service)?] = [
+            writer, forwarder.map { ForwarderService(forwarder: $0) }, metricsChannel.map { MetricsService(channel: $0) },
+            socketService(dispatchers, group: group),
+        ]
         return ServiceGroupConfiguration(
-            services: services.map {
+            services: services.compactMap { $0 }.map {
                 .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup)
             },
             logger: config.logger
         )
+    }
+
+    /// Opens (creating and migrating) the database on the writer thread, and the scan pool beside it.
+    private func startWriter(
+        queue: WriteQueue, stats: WriterStats, metrics: ServiceMetrics?, routes: RouteCache?,
+        group: MultiThreadedEventLoopGroup
+    ) async throws -> WriterService {
+        let config = configuration
+        let thread: WriterThread
+        do {
+            thread = try await WriterThread.start(
+                path: config.dbPath, durability: config.durability, routes: routes,
+                loop: WriterLoop(
+                    queue: queue, retention: config.retention, pruneInterval: config.pruneInterval,
+                    maxGroup: config.maxGroupSize, stats: stats, metrics: metrics, logger: config.logger
+                ),
+                eventLoop: group.any()
+            )
+        } catch let error as StoreError {
+            throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
+        }
+        let scanReader = ScanReader(path: config.dbPath, threads: 1, capacity: config.maxWaitingScans)
+        return WriterService(queue: queue, thread: thread, scanReader: scanReader)
+    }
+
+    private func socketService(_ dispatchers: LoopDispatchers, group: MultiThreadedEventLoopGroup) -> SocketService {
+        let quiescing = ServerQuiescingHelper(group: group)
+        let server = SocketServer(
+            configuration: configuration, dispatchers: dispatchers,
+            limiter: ConnectionLimiter(limit: configuration.maxConnections), quiescing: quiescing, ownUID: getuid()
+        )
+        return SocketService(server: server, dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady)
     }
 
     /// Binds `serve --metrics-listen`'s listener (nil without it).
