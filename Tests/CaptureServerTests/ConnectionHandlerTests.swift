@@ -14,9 +14,12 @@ final class ConnectionHandlerTests: XCTestCase {
     private final class HeldCalls: CallDispatching {
         var calls: [(method: String, complete: MethodDispatcher.Completion)] = []
         var errors: [RPCError.Code] = []
+        /// Calls refused at once, as the dispatcher does when a queue is full (by their place among all calls).
+        var refuseAtOnce: Set<Int> = []
 
         func dispatch(_ request: RPCRequest, as method: RPCMethod?, completion: @escaping MethodDispatcher.Completion) {
             calls.append((request.method, completion))
+            if refuseAtOnce.contains(calls.count - 1) { completion(.failure(.overloaded("too many queries waiting"))) }
         }
         func answeredError(code: RPCError.Code) { errors.append(code) }
         func connectionOpened() {}
@@ -130,6 +133,23 @@ final class ConnectionHandlerTests: XCTestCase {
         channel.embeddedEventLoop.run()
         let lines = try answers()
         XCTAssertEqual(lines.map { $0["error"]?["code"] }, [.int(-32700), .int(-32601), nil])
+    }
+
+    func testABatchWithARefusedEntryIsAnsweredWholeThenTheConnectionCloses() throws {
+        try openChannel()
+        calls.refuseAtOnce = [0]
+        let batch = "[" + [request(0, "taas.autorouter.stats"), request(1, "taas.autorouter.stats")].joined(separator: ",") + "]"
+        try send([batch, request(2, "taas.autorouter.lastRoute")])
+        XCTAssertEqual(calls.methods, ["taas.autorouter.stats", "taas.autorouter.stats"], "the batch's other entry still runs")
+        calls.answer(1)
+        channel.embeddedEventLoop.run()
+        guard let line = try channel.readOutbound(as: ByteBuffer.self).map({ String(buffer: $0) }) else {
+            return XCTFail("the batch is answered")
+        }
+        guard case .array(let parts) = try JSONParser.parse(line) else { return XCTFail(line) }
+        XCTAssertEqual(parts.map { $0["error"]?["code"] }, [.int(-32002), nil])
+        XCTAssertEqual(calls.methods.count, 2, "the line after the closing one never runs")
+        XCTAssertFalse(channel.isActive, "-32002 closes the connection")
     }
 
     func testReadingIsHeldAtTheLimitOfOpenAnswersAndResumed() throws {

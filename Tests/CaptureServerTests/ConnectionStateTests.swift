@@ -77,7 +77,8 @@ final class ConnectionStateTests: XCTestCase {
         var state = ConnectionState(maxPendingLines: 100, budgetPerTick: 10_000)
         let items = admitted(history(11, limit: 1000), into: &state)
         XCTAssertEqual(jobs(items).count, 10)
-        guard case .answer(_, let part, let id, let error)? = items.last else { return XCTFail("\(items)") }
+        guard case .answer(_, let part, let id, let error, let cost)? = items.last else { return XCTFail("\(items)") }
+        XCTAssertEqual(cost, 0, "a refused entry runs nothing")
         XCTAssertEqual(part, 10)
         XCTAssertEqual(id, .int(10))
         XCTAssertEqual(error, ConnectionState.batchTooLarge)
@@ -86,7 +87,7 @@ final class ConnectionStateTests: XCTestCase {
     func testLinesThatAreNotRequestsAreAnsweredInTheirTurn() {
         var state = ConnectionState(maxPendingLines: 100)
         let items = admitted("{", into: &state)
-        guard case .answer(let seq, 0, .null, let error)? = items.first, items.count == 1 else { return XCTFail("\(items)") }
+        guard case .answer(let seq, 0, .null, let error, 1)? = items.first, items.count == 1 else { return XCTFail("\(items)") }
         XCTAssertEqual(seq, 0)
         XCTAssertEqual(error.code, .parseError)
     }
@@ -135,6 +136,29 @@ final class ConnectionStateTests: XCTestCase {
         XCTAssertEqual(state.lifecycle, .stopped)
         state.lineRead(ByteBuffer(string: Self.lastRoute))
         XCTAssertNil(state.nextWork(writable: true), "stopped: nothing more runs")
+    }
+
+    func testAClosingAnswerLetsItsOwnLineAndEarlierOnesFinishAndNothingAfter() throws {
+        var state = ConnectionState(maxPendingLines: 100)
+        // An earlier line waits behind a write; then a batch whose first entry is refused with a closing error.
+        let write = try XCTUnwrap(jobs(admitted(Self.record, into: &state)).first)
+        XCTAssertTrue(state.start(write))
+        let read = try XCTUnwrap(jobs(admitted(Self.lastRoute, into: &state)).first)
+        XCTAssertFalse(state.start(read))
+        state.admit(message("[\(Self.lastRoute),\(Self.lastRoute),\(Self.lastRoute)]"))
+        state.lineRead(ByteBuffer(string: Self.lastRoute))
+        guard case .job(let first)? = state.nextWork(writable: true) else { return XCTFail("the batch's first entry") }
+        _ = state.start(first)
+        _ = state.answered(seq: first.seq, part: 0, line: ByteBuffer(string: "e"), closes: true)
+        XCTAssertEqual(state.lifecycle, .stopped)
+        var rest: [Int?] = []
+        while let item = state.nextWork(writable: true) {
+            guard case .job(let job) = item else { return XCTFail("only the batch's entries run: \(item)") }
+            rest.append(job.part)
+        }
+        XCTAssertEqual(rest, [1, 2], "the rest of the closing line runs, so it can be written whole; the next line does not")
+        state.writeFinished()
+        XCTAssertEqual(state.nextReleased()?.seq, read.seq, "an earlier line still finishes")
     }
 
     func testDrainingClosesOnceEverythingReadIsAnswered() {

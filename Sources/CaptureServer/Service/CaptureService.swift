@@ -40,19 +40,23 @@ public struct CaptureService: Service {
         try Startup.removeStaleSocket(config.socketPath)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, config.eventLoopThreads))
+        let socket = SocketClaim()
         do {
-            try await ServiceGroup(configuration: try await services(on: group)).run()
+            try await ServiceGroup(configuration: try await services(on: group, socket: socket)).run()
         } catch {
+            socket.release(config.socketPath)
             try? await group.shutdownGracefully()
             throw error
         }
+        // Last, once everything read is answered and committed: a socket file means a service to talk to.
+        socket.release(config.socketPath)
         try? await group.shutdownGracefully()
         config.logger.info("taas-capture stopped")
     }
 
     /// Opens what the services need, in order, and the group that runs them. A failure closes what was
     /// opened before it.
-    private func services(on group: MultiThreadedEventLoopGroup) async throws -> ServiceGroupConfiguration {
+    private func services(on group: MultiThreadedEventLoopGroup, socket: SocketClaim) async throws -> ServiceGroupConfiguration {
         let config = configuration
         let queue = WriteQueue(capacity: config.writeQueueCapacity)
         let writerStats = WriterStats()
@@ -85,7 +89,7 @@ public struct CaptureService: Service {
         }
         let services: [(any Service)?] = [
             writer, forwarder.map { ForwarderService(forwarder: $0) }, metricsChannel.map { MetricsService(channel: $0) },
-            socketService(dispatchers, group: group),
+            socketService(dispatchers, group: group, claim: socket),
         ]
         return ServiceGroupConfiguration(
             services: services.compactMap { $0 }.map {
@@ -119,13 +123,16 @@ public struct CaptureService: Service {
         return WriterService(queue: queue, thread: thread, scanReader: scanReader)
     }
 
-    private func socketService(_ dispatchers: LoopDispatchers, group: MultiThreadedEventLoopGroup) -> SocketService {
+    private func socketService(
+        _ dispatchers: LoopDispatchers, group: MultiThreadedEventLoopGroup, claim: SocketClaim
+    ) -> SocketService {
         let quiescing = ServerQuiescingHelper(group: group)
         let server = SocketServer(
             configuration: configuration, dispatchers: dispatchers,
             limiter: ConnectionLimiter(limit: configuration.maxConnections), quiescing: quiescing, ownUID: getuid()
         )
-        return SocketService(server: server, dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady)
+        return SocketService(
+            server: server, dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady, claim: claim)
     }
 
     /// Binds `serve --metrics-listen`'s listener (nil without it).

@@ -114,7 +114,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 state.admit(RPCMessage.parse(line))
             case .job(let job):
                 if state.start(job) { perform(job) }
-            case .answer(let seq, let part, let id, let error):
+            case .answer(let seq, let part, let id, let error, _):
                 complete(seq: seq, part: part, id: id, outcome: .failure(error))
             case .lineTooLong:
                 complete(seq: state.openLineTooLong(), part: 0, id: .null, outcome: .failure(.lineTooLong(limit: maxLineBytes)))

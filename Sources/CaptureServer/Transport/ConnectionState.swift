@@ -35,9 +35,9 @@ struct ConnectionState {
         /// A line to parse (`admit` queues what it holds first).
         case line(ByteBuffer)
         case job(Job)
-        /// An answer known without running anything: the line was not JSON-RPC, or a batch entry asked
-        /// for more history than a batch may.
-        case answer(seq: Int, part: Int, id: JSON, error: RPCError)
+        /// An answer known without running anything: the line was not JSON-RPC (costs 1), or a batch
+        /// entry asked for more history than a batch may (costs nothing).
+        case answer(seq: Int, part: Int, id: JSON, error: RPCError, cost: Int)
         /// The line after the earlier ones was over the limit: -32001 in its turn.
         case lineTooLong
     }
@@ -51,7 +51,8 @@ struct ConnectionState {
         /// A line was over the limit: nothing after it is read; the lines before it are answered, then
         /// its -32001, which closes the connection.
         case lineTooLong
-        /// A closing answer was produced, or the channel is gone: nothing more runs.
+        /// A closing answer was produced (the rest of its line still runs, so the line can be written whole,
+        /// and the lines before it finish; nothing after it runs), or the channel is gone (nothing runs).
         case stopped
     }
 
@@ -63,6 +64,8 @@ struct ConnectionState {
     let maxPendingLines: Int
     let budgetPerTick: Int
     private(set) var lifecycle = Lifecycle.open
+    /// While stopped by a closing answer: its line. Work of that line and of earlier ones still runs.
+    private var closingSeq: Int?
     private var work = CircularBuffer<Work>(initialCapacity: 16)
     private var workScheduled = false
     /// Cost run in this tick, against `budgetPerTick`.
@@ -109,6 +112,7 @@ struct ConnectionState {
     /// The channel is gone: nothing more runs or is answered.
     mutating func channelClosed() {
         lifecycle = .stopped
+        closingSeq = nil
         work.removeAll()
         awaitingWrites.removeAll()
     }
@@ -121,18 +125,28 @@ struct ConnectionState {
     /// The next work the budget allows now (its cost counted), or nil: none, the budget is spent, or
     /// the peer does not read its answers (`writable` false: answers would only pile up here).
     mutating func nextWork(writable: Bool) -> Work? {
-        guard lifecycle != .stopped else {
+        if lifecycle == .stopped, let first = work.first, !Self.runsWhenStopped(first, closingSeq: closingSeq) {
             work.removeAll()
-            return nil
         }
         guard spent < budgetPerTick, writable, let item = work.popFirst() else { return nil }
         inBurst = true
         switch item {
         case .job(let job): spent += job.cost.units
-        case .answer, .lineTooLong: spent += 1
-        case .line: break
+        case .answer(_, _, _, _, let cost): spent += cost
+        case .line, .lineTooLong: break
         }
         return item
+    }
+
+    /// Once stopped by a closing answer, only the work of its line and of earlier lines runs (they are
+    /// all before any later line's in `work`); once the channel is gone, nothing.
+    private static func runsWhenStopped(_ item: Work, closingSeq: Int?) -> Bool {
+        guard let closingSeq else { return false }
+        switch item {
+        case .job(let job): return job.seq <= closingSeq
+        case .answer(let seq, _, _, _, _): return seq <= closingSeq
+        case .line, .lineTooLong: return false
+        }
     }
 
     /// Opens the answers of a parsed line and queues what it holds first, before any line read after it.
@@ -140,7 +154,7 @@ struct ConnectionState {
         switch message {
         case .failure(let error):
             let seq = answers.open(parts: 1, isBatch: false)
-            work.prepend(.answer(seq: seq, part: 0, id: .null, error: error))
+            work.prepend(.answer(seq: seq, part: 0, id: .null, error: error, cost: 1))
         case .single(let entry):
             let answered = Self.isAnswered(entry)
             let seq = answers.open(parts: answered ? 1 : 0, isBatch: false)
@@ -164,7 +178,7 @@ struct ConnectionState {
             let job = Self.job(entry, seq: seq, part: slot)
             captures += job.cost.captures
             if captures > Self.maxBatchHistoryCaptures, let slot, case .call(let request) = entry, let id = request.id {
-                items.append(.answer(seq: seq, part: slot, id: id, error: Self.batchTooLarge))
+                items.append(.answer(seq: seq, part: slot, id: id, error: Self.batchTooLarge, cost: 0))
             } else {
                 items.append(.job(job))
             }
@@ -174,7 +188,7 @@ struct ConnectionState {
 
     /// Whether the shell should schedule a run of the work left for a later tick (once).
     mutating func schedulesWork(writable: Bool) -> Bool {
-        guard !work.isEmpty, writable, !workScheduled, lifecycle != .stopped else { return false }
+        guard !work.isEmpty, writable, !workScheduled else { return false }
         workScheduled = true
         return true
     }
@@ -206,8 +220,10 @@ struct ConnectionState {
     /// The next job that waited and may run now (a write is counted as started), or nil: until every
     /// write before it is done a call that does not write waits, and so does everything after it.
     mutating func nextReleased() -> Job? {
-        guard lifecycle != .stopped, let first = awaitingWrites.first, writesInFlight == 0 || first.changesData
-        else { return nil }
+        if lifecycle == .stopped, let first = awaitingWrites.first, !Self.runsWhenStopped(.job(first), closingSeq: closingSeq) {
+            awaitingWrites.removeAll()
+        }
+        guard let first = awaitingWrites.first, writesInFlight == 0 || first.changesData else { return nil }
         awaitingWrites.removeFirst()
         if first.changesData { writesInFlight += 1 }
         return first
@@ -224,7 +240,10 @@ struct ConnectionState {
     /// Puts an answer in its place; `closes`: nothing more runs, and the connection closes once it is
     /// written. Returns whether answers may now be ready to write.
     mutating func answered(seq: Int, part: Int, line: ByteBuffer, closes: Bool) -> Bool {
-        if closes { lifecycle = .stopped }
+        if closes, lifecycle != .stopped || closingSeq != nil {
+            lifecycle = .stopped
+            closingSeq = min(closingSeq ?? seq, seq)
+        }
         return answers.fill(seq: seq, part: part, with: line, closeAfter: closes)
     }
 

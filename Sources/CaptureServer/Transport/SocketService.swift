@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
 import NIOCore
 import NIOExtras
@@ -10,17 +5,18 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The socket server as a service of the group: binds the socket, accepts until graceful shutdown, then
-/// stops accepting, lets every connection answer what it has read, closes the loops' readers and removes
-/// the socket. Last in the group, so it stops first.
+/// stops accepting, lets every connection answer what it has read and closes the loops' readers. Last in
+/// the group, so it stops first; the socket file is removed after the whole group has stopped (`claim`).
 struct SocketService: Service {
     let server: SocketServer
     let dispatchers: LoopDispatchers
     let quiescing: ServerQuiescingHelper
     let group: any EventLoopGroup
     let onReady: (@Sendable () -> Void)?
+    /// Noted once the socket is bound, so the service removes the file when everything has stopped.
+    let claim: SocketClaim
 
     func run() async throws {
-        let path = server.configuration.socketPath
         let logger = server.configuration.logger
         let channel: NIOAsyncChannel<any Channel, Never>
         do {
@@ -30,7 +26,7 @@ struct SocketService: Service {
             await dispatchers.close()
             throw error
         }
-        defer { unlink(path) }
+        claim.claim()
         logger.info("taas-capture serving", metadata: ["durability": "\(server.configuration.durability.rawValue)"])
         onReady?()
         do {
