@@ -41,10 +41,15 @@ public struct Capture: Sendable, Hashable {
     public var fields: CaptureFields
     /// Usage and outcome (schema 2); captures stored before it are autorouted with no usage.
     public var usage: CallUsage
+    /// Trigger, channel, time to first byte and failure kind (schema 6); none for captures stored before it.
+    public var attribution: CallAttribution
+    /// Whether this autorouted capture's served model differs from the previous autorouted capture of its session
+    /// (schema 5); nil for a capture stored before schema 5 that the service has not settled yet.
+    public var routeChanged: Bool?
 
     public init(
         id: Int64, sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields,
-        usage: CallUsage = CallUsage()
+        usage: CallUsage = CallUsage(), attribution: CallAttribution = CallAttribution(), routeChanged: Bool? = nil
     ) {
         self.id = id
         self.sessionId = sessionId
@@ -52,5 +57,7 @@ public struct Capture: Sendable, Hashable {
         self.capturedAt = capturedAt
         self.fields = fields
         self.usage = usage
+        self.attribution = attribution
+        self.routeChanged = routeChanged
     }
 }

@@ -13,7 +13,8 @@ public enum Pages {
         switch request.view {
         case .overview:
             let data = try reader.report(selector: nil, since: since, until: until)
-            return page.render(title: "taas-capture", body: overview(data, page))
+            let budgets = try reader.budgets(now: now)
+            return page.render(title: "taas-capture", body: overview(data, page) + budgetSection(budgets, page))
         case .agent:
             let agent = request.agentId ?? ""
             let data = try reader.report(selector: .agent(agent), since: since, until: until, sessionLimit: 50)
@@ -36,7 +37,38 @@ public enum Pages {
         body += Layout.section("Algorithm source", Charts.mixBars(data.stats.byAlgoSource))
         body += "</div>"
         body += Layout.section("Busiest sessions", sessionTable(data.sessions, page))
+        body += Layout.section("Spend by what started the run", triggerTable(data.triggers))
         return body
+    }
+
+    /// Captures and spend by trigger (a user message, cron, heartbeat, … as the host names it).
+    static func triggerTable(_ triggers: [StatsGroup]) -> String {
+        guard !triggers.isEmpty else { return "<p>No captures in this range.</p>" }
+        var rows = "<table><tr><th>trigger</th><th class=n>calls</th><th class=n>models</th><th class=n>route changes</th>"
+            + "<th class=n>cache hit</th><th class=n>cost</th><th class=n>saved (est.)</th></tr>"
+        for g in triggers {
+            rows += "<tr><td class=id>\(HTML.escape(g.key))</td><td class=n>\(g.captures)</td><td class=n>\(g.models)</td>"
+                + "<td class=n>\(g.routeChanges ?? 0)</td><td class=n>\(Figures.percent(g.usage.cacheHitRatio))</td>"
+                + "<td class=n>\(Figures.usd(g.usage.costUsd))</td><td class=n>\(Figures.usd(g.usage.cacheSavedUsd))</td></tr>"
+        }
+        return rows + "</table>"
+    }
+
+    /// Budgets with today's spend (UTC), when any is set: they only warn.
+    static func budgetSection(_ listing: BudgetListing, _ page: Layout) -> String {
+        guard !listing.budgets.isEmpty else { return "" }
+        var rows = "<table><tr><th>subject</th><th class=n>USD a day</th><th class=n>spent today</th><th></th></tr>"
+        for standing in listing.budgets {
+            let subject: String
+            switch standing.budget.subject {
+            case .agent(let id): subject = "agent " + page.agentLink(id)
+            case .session(let id): subject = "session " + page.sessionLink(id)
+            }
+            rows += "<tr><td class=id>\(subject)</td><td class=n>\(Figures.usd(standing.budget.usdPerDay))</td>"
+                + "<td class=n>\(Figures.usd(standing.spentTodayUsd))</td><td>\(standing.exceeded ? "<b>exceeded</b>" : "")</td></tr>"
+        }
+        let title = "Budgets, \(UTCDate(containing: listing.dayStart).text) UTC (warn only: no call is blocked)"
+        return Layout.section(title, rows + "</table>")
     }
 
     static func agentTable(_ data: ReportData, _ page: Layout) -> String {

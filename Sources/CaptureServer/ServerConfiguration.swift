@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var retention: RetentionPolicy = .default
     /// How often the writer applies `retention`.
     public var pruneInterval: Duration = .seconds(600)
+    /// How often `BudgetWatch` checks the budgets against today's spend.
+    public var budgetCheckInterval: Duration = .seconds(60)
     /// Connections beyond this get -32002 and are closed.
     public var maxConnections: Int = 256
     /// A longer line gets -32001 and its connection is closed.

@@ -57,15 +57,15 @@ public enum OverrideLimits {
 }
 
 extension CaptureSelector {
-    /// The `scope` column of an override.
-    var overrideScope: String {
+    /// What kind of subject the selector names: the `scope` column of an override or a budget.
+    public var subjectKind: String {
         switch self {
         case .session: "session"
         case .agent: "agent"
         }
     }
 
-    init?(overrideScope scope: String, subject: String) {
+    init?(subjectKind scope: String, subject: String) {
         switch scope {
         case "session": self = .session(subject)
         case "agent": self = .agent(subject)
@@ -108,7 +108,7 @@ extension CaptureWriter {
                     + "ON CONFLICT (scope, subject) DO UPDATE SET algorithm = excluded.algorithm, "
                     + "updated_at = excluded.updated_at, version = excluded.version RETURNING version")
             defer { upsert.reset() }
-            try upsert.bind(selector.overrideScope, at: 1)
+            try upsert.bind(selector.subjectKind, at: 1)
             try upsert.bind(selector.value, at: 2)
             try upsert.bind(algorithm?.rawValue, at: 3)
             try upsert.bind(now, at: 4)
@@ -126,7 +126,7 @@ extension CaptureWriter {
         let find = try connection.prepare(
             "SELECT algorithm, updated_at, version FROM algorithm_overrides WHERE scope = ?1 AND subject = ?2")
         defer { find.reset() }
-        try find.bind(selector.overrideScope, at: 1)
+        try find.bind(selector.subjectKind, at: 1)
         try find.bind(selector.value, at: 2)
         guard try find.step() else { return nil }
         return AlgorithmOverride(
@@ -154,7 +154,7 @@ extension CaptureReader {
                     more = true
                     break
                 }
-                guard let selector = CaptureSelector(overrideScope: list.string(at: 0), subject: list.string(at: 1)) else {
+                guard let selector = CaptureSelector(subjectKind: list.string(at: 0), subject: list.string(at: 1)) else {
                     continue
                 }
                 overrides.append(

@@ -12,6 +12,8 @@ extension CaptureReader {
         case .agent: key = "agent_id"
         case .session: key = "session_id"
         case .model: key = "coalesce(\(UsageSQL.servedModel), '\(Stats.unknown)')"
+        case .trigger: key = "coalesce(trigger, '\(Stats.unknown)')"
+        case .channel: key = "coalesce(channel, '\(Stats.unknown)')"
         }
         let filter = (selector.map { "\($0.column) = ?1 AND " } ?? "") + "captured_at >= ?2 AND captured_at < ?3"
         // Captures without an agent form no agent group (as `Stats.agents` counts only known agents).
@@ -38,10 +40,14 @@ extension CaptureReader {
         }
         statement.reset()
         for i in groups.indices {
-            if grouping == .model {
+            switch grouping {
+            case .model:
                 // A model group's model is its key; "since when" has no meaning there.
                 groups[i].lastModel = groups[i].key == Stats.unknown ? nil : groups[i].key
-            } else {
+            case .trigger, .channel:
+                // No one model: a trigger or a channel may be served by several (`models` counts them).
+                break
+            case .agent, .session:
                 (groups[i].lastModel, groups[i].modelSince) = try currentModel(
                     of: groups[i].key, grouping, selector: selector, since: since, until: until)
             }

@@ -25,6 +25,8 @@ public struct ReportData: Sendable, Hashable {
     public var agents: [StatsGroup]
     /// The busiest sessions.
     public var sessions: [StatsGroup]
+    /// Captures and spend by what started the run (SPEC v3 "Attribution"), busiest first.
+    public var triggers: [StatsGroup]
     public var stats: Stats
 
     /// The start of the bucket that holds `time`.
@@ -36,6 +38,7 @@ public struct ReportData: Sendable, Hashable {
 
 extension CaptureReader {
     static let maxReportModels = 8
+    static let maxReportTriggers = 20
 
     /// The report's aggregates over `since <= capturedAt < until` and the selector, when given, from one snapshot:
     /// at most `agentLimit` agents and `sessionLimit` sessions, busiest first.
@@ -47,12 +50,15 @@ extension CaptureReader {
             var stats: Stats
             var agents: [StatsGroup]
             var sessions: [StatsGroup]
+            var triggers: [StatsGroup]
             var hourly: [HourlySums]
             switch selector {
             case .session:
                 stats = try scannedStats(selector, since: since, until: until)
                 agents = try scannedGroups(by: .agent, selector: selector, since: since, until: until, limit: agentLimit)
                 sessions = try scannedGroups(by: .session, selector: selector, since: since, until: until, limit: sessionLimit)
+                triggers = try scannedGroups(
+                    by: .trigger, selector: selector, since: since, until: until, limit: Self.maxReportTriggers)
                 hourly = try hourlySums(selector: selector, since: since, until: until, mark: 0)
             case nil, .agent:
                 let agent = selector?.value
@@ -64,6 +70,8 @@ extension CaptureReader {
                 (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
                 agents = try agentGroups(from: fine, since: since, until: until, limit: agentLimit)
                 sessions = try sessionGroups(ranking.busiest, agent: agent, since: since, until: until)
+                triggers = try namedGroups(
+                    .trigger, from: fine, agent: agent, since: since, until: until, mark: mark, limit: Self.maxReportTriggers)
                 hourly = try hourlySums(selector: selector, since: since, until: until, mark: mark)
             }
             let models = stats.byModel.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -71,7 +79,7 @@ extension CaptureReader {
             var data = ReportData(
                 since: since, until: until, bucketMs: bucketMs,
                 models: stats.byModel.count > models.count ? models + [ReportData.other] : models,
-                buckets: [], agents: agents, sessions: sessions, stats: stats)
+                buckets: [], agents: agents, sessions: sessions, triggers: triggers, stats: stats)
             data.buckets = Self.buckets(hourly, keeping: Set(models), of: data)
             return data
         }

@@ -1,7 +1,7 @@
 import AffinityCore
 
 /// What the rollups and the query's own reads of captures add up, per agent, routing, served model, algorithm,
-/// algorithm source and thinking ('' for a missing value, as in `capture_rollups`). Keys compare by their bytes,
+/// algorithm source, thinking, trigger and channel ('' for a missing value, as in `capture_rollups`). Keys compare by their bytes,
 /// as SQLite's GROUP BY does: two canonically equivalent ids are two agents.
 struct FineKey: Hashable {
     let agent: ScalarKey
@@ -10,6 +10,8 @@ struct FineKey: Hashable {
     let algo: ScalarKey
     let source: ScalarKey
     let thinking: ScalarKey
+    let trigger: ScalarKey
+    let channel: ScalarKey
 }
 
 /// The sums of `RollupSQL.sumTerms` over some captures.
@@ -103,8 +105,9 @@ extension CaptureReader {
             (stats.firstCapturedAt, stats.lastCapturedAt) = try timeBounds(agent: agent, since: since, until: until)
             switch grouping {
             case .agent: stats.groups = try agentGroups(from: fine, since: since, until: until, limit: limit)
-            case .model:
-                stats.groups = try modelGroups(from: fine, agent: agent, since: since, until: until, mark: mark, limit: limit)
+            case .model?, .trigger?, .channel?:
+                stats.groups = try namedGroups(
+                    grouping!, from: fine, agent: agent, since: since, until: until, mark: mark, limit: limit)
             case .session:
                 stats.groups = try sessionGroups(ranking.busiest, agent: agent, since: since, until: until)
             case nil: break
@@ -151,20 +154,21 @@ extension CaptureReader {
         return fine
     }
 
-    /// Adds the rows of a `fineOfRollups` / `fineOfCaptures` statement (six keys, eleven sums, first and last).
+    /// Adds the rows of a `fineOfRollups` / `fineOfCaptures` statement (eight keys, eleven sums, first and last).
     private func add(_ statement: Statement, into fine: inout [FineKey: FineSums]) throws(StoreError) {
         while try statement.step() {
             let key = FineKey(
                 agent: ScalarKey(statement.string(at: 0)), autorouted: statement.int64(at: 1) != 0,
                 model: ScalarKey(statement.string(at: 2)), algo: ScalarKey(statement.string(at: 3)),
-                source: ScalarKey(statement.string(at: 4)), thinking: ScalarKey(statement.string(at: 5)))
+                source: ScalarKey(statement.string(at: 4)), thinking: ScalarKey(statement.string(at: 5)),
+                trigger: ScalarKey(statement.string(at: 6)), channel: ScalarKey(statement.string(at: 7)))
             let sums = FineSums(
-                captures: Int(statement.int64(at: 6)), withUsage: Int(statement.int64(at: 7)),
-                input: statement.double(at: 8), output: statement.double(at: 9), cacheRead: statement.double(at: 10),
-                cacheWrite: statement.double(at: 11), costCaptures: Int(statement.int64(at: 12)),
-                cost: statement.double(at: 13), savedCaptures: Int(statement.int64(at: 14)), saved: statement.double(at: 15),
-                routeChanges: Int(statement.int64(at: 16)), first: statement.optionalInt64(at: 17),
-                last: statement.optionalInt64(at: 18))
+                captures: Int(statement.int64(at: 8)), withUsage: Int(statement.int64(at: 9)),
+                input: statement.double(at: 10), output: statement.double(at: 11), cacheRead: statement.double(at: 12),
+                cacheWrite: statement.double(at: 13), costCaptures: Int(statement.int64(at: 14)),
+                cost: statement.double(at: 15), savedCaptures: Int(statement.int64(at: 16)), saved: statement.double(at: 17),
+                routeChanges: Int(statement.int64(at: 18)), first: statement.optionalInt64(at: 19),
+                last: statement.optionalInt64(at: 20))
             fine[key, default: FineSums()] += sums
         }
     }
@@ -252,57 +256,64 @@ extension CaptureReader {
         }.prefix(limit)
     }
 
-    /// Model groups from the fine sums. A group's first and last capture come from the captures read one by one
-    /// and, when the rollups hold some of it, from a walk of the first and last hour that has it.
-    private func modelGroups(
-        from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?, mark: Int64, limit: Int
+    /// Groups by a value each capture names (its served model, trigger or channel) from the fine sums. A group's
+    /// first and last capture come from the captures read one by one and, when the rollups hold some of it, from a
+    /// walk of the first and last hour that has it. A model group's model is its key; a trigger or channel group
+    /// has no one model (`lastModel` nil) and counts the served models it holds.
+    func namedGroups(
+        _ grouping: StatsGrouping, from fine: [FineKey: FineSums], agent: String?, since: Int64?, until: Int64?,
+        mark: Int64, limit: Int
     ) throws(StoreError) -> [StatsGroup] {
-        // Keyed by the group's name, as `coalesce(model, 'unknown')` groups: no model and a model called
-        // "unknown" are one group.
-        let name = { (model: ScalarKey) in ScalarKey(model.string.isEmpty ? Stats.unknown : model.string) }
+        let dimension = RollupDimension(grouping)
+        // Keyed by the group's name, as `coalesce(value, 'unknown')` groups: none and a value called "unknown" are one
+        // group.
+        let name = { (value: ScalarKey) in ScalarKey(value.string.isEmpty ? Stats.unknown : value.string) }
         var sums: [ScalarKey: FineSums] = [:]
         var named: [ScalarKey: Set<ScalarKey>] = [:]
+        var models: [ScalarKey: Set<ScalarKey>] = [:]
         for (key, value) in fine where value.captures > 0 {
-            sums[name(key.model), default: FineSums()] += value
-            named[name(key.model), default: []].insert(key.model)
+            let own = key[keyPath: dimension.key]
+            sums[name(own), default: FineSums()] += value
+            named[name(own), default: []].insert(own)
+            if !key.model.string.isEmpty { models[name(own), default: []].insert(key.model) }
         }
         let range = RollupRange(since: since, until: until)
         let extents = try range.buckets.map { buckets throws(StoreError) in
-            try modelExtents(buckets, agent: agent)
+            try extentsInRollups(dimension, buckets, agent: agent)
         } ?? [:]
         var groups: [StatsGroup] = []
         for (key, value) in Self.busiest(sums, limit: limit, name: { $0.string }) {
             var first = value.first
             var last = value.last
-            let models = named[key] ?? []
-            for model in models {
-                guard let extent = extents[model] else { continue }
+            for own in named[key] ?? [] {
+                guard let extent = extents[own] else { continue }
                 let hour = RollupSQL.bucketMs
-                if let found = try edgeOfHour(model.string, agent: agent, from: extent.first * hour, mark: mark, oldest: true) {
+                if let found = try edgeOfHour(dimension, own.string, agent: agent, from: extent.first * hour, mark: mark, oldest: true) {
                     first = min(first ?? found, found)
                 }
-                if let found = try edgeOfHour(model.string, agent: agent, from: extent.last * hour, mark: mark, oldest: false) {
+                if let found = try edgeOfHour(dimension, own.string, agent: agent, from: extent.last * hour, mark: mark, oldest: false) {
                     last = max(last ?? found, found)
                 }
             }
-            let known = key.string != Stats.unknown
+            let isModel = grouping == .model
             groups.append(
                 StatsGroup(
                     key: key.string, captures: value.captures, firstCapturedAt: first ?? 0, lastCapturedAt: last ?? 0,
-                    lastModel: known ? key.string : nil, modelSince: nil,
-                    models: models.contains { !$0.string.isEmpty } ? 1 : 0, usage: value.usage,
-                    routeChanges: value.routeChanges))
+                    lastModel: isModel && key.string != Stats.unknown ? key.string : nil, modelSince: nil,
+                    models: isModel ? (models[key]?.isEmpty == false ? 1 : 0) : (models[key]?.count ?? 0),
+                    usage: value.usage, routeChanges: value.routeChanges))
         }
         return groups
     }
 
-    /// The first and last whole-hour bucket in which the rollups hold each served model.
-    private func modelExtents(
-        _ buckets: (lower: Int64, upper: Int64), agent: String?
+    /// The first and last whole-hour bucket in which the rollups hold each value of `dimension`.
+    private func extentsInRollups(
+        _ dimension: RollupDimension, _ buckets: (lower: Int64, upper: Int64), agent: String?
     ) throws(StoreError) -> [ScalarKey: (first: Int64, last: Int64)] {
+        let column = dimension.rollupColumn
         let statement = try connection.prepare(
-            "SELECT model, min(bucket), max(bucket) FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2 "
-                + "AND captures > 0\(agent == nil ? "" : " AND agent_id = ?3") GROUP BY model")
+            "SELECT \(column), min(bucket), max(bucket) FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2 "
+                + "AND captures > 0\(agent == nil ? "" : " AND agent_id = ?3") GROUP BY \(column)")
         defer { statement.reset() }
         try statement.bind(buckets.lower, at: 1)
         try statement.bind(buckets.upper, at: 2)
@@ -314,20 +325,20 @@ extension CaptureReader {
         return extents
     }
 
-    /// The oldest (or newest) capture of `model` ('' for none) in the hour starting at `start`, among the ids the
-    /// rollups hold: a walk of `captures_by_time` over that hour.
+    /// The oldest (or newest) capture whose `dimension` is `value` ('' for none) in the hour starting at `start`,
+    /// among the ids the rollups hold: a walk of `captures_by_time` over that hour.
     private func edgeOfHour(
-        _ model: String, agent: String?, from start: Int64, mark: Int64, oldest: Bool
+        _ dimension: RollupDimension, _ value: String, agent: String?, from start: Int64, mark: Int64, oldest: Bool
     ) throws(StoreError) -> Int64? {
         let statement = try connection.prepare(
             "SELECT captured_at FROM captures WHERE captured_at >= ?1 AND captured_at < ?2 AND id <= ?3 "
-                + "AND ifnull(\(UsageSQL.servedModel), '') = ?4\(agent == nil ? "" : " AND agent_id = ?5") "
+                + "AND \(dimension.captureTerm) = ?4\(agent == nil ? "" : " AND agent_id = ?5") "
                 + "ORDER BY captured_at\(oldest ? "" : " DESC") LIMIT 1")
         defer { statement.reset() }
         try statement.bind(start, at: 1)
         try statement.bind(start + RollupSQL.bucketMs, at: 2)
         try statement.bind(mark, at: 3)
-        try statement.bind(model, at: 4)
+        try statement.bind(value, at: 4)
         if let agent { try statement.bind(agent, at: 5) }
         return try statement.step() ? statement.int64(at: 0) : nil
     }
@@ -343,5 +354,22 @@ extension CaptureReader {
         try statement.bind(since ?? Int64.min, at: 2)
         try statement.bind(until ?? Int64.max, at: 3)
         return try statement.step() ? statement.int64(at: 0) : nil
+    }
+}
+
+/// A value each capture names that stats group by from the rollups: where it is in a fine key, in a rollup row and
+/// in a capture ('' for none in all three).
+struct RollupDimension {
+    let key: KeyPath<FineKey, ScalarKey>
+    let rollupColumn: String
+    let captureTerm: String
+
+    init(_ grouping: StatsGrouping) {
+        switch grouping {
+        case .trigger: (key, rollupColumn, captureTerm) = (\.trigger, "trigger", "ifnull(trigger, '')")
+        case .channel: (key, rollupColumn, captureTerm) = (\.channel, "channel", "ifnull(channel, '')")
+        case .model, .agent, .session:
+            (key, rollupColumn, captureTerm) = (\.model, "model", "ifnull(\(UsageSQL.servedModel), '')")
+        }
     }
 }

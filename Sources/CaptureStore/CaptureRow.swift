@@ -6,7 +6,8 @@ enum CaptureRow {
         id, session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
         openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
         routed_context_window, autorouted, provider, requested_model, input_tokens, output_tokens, \
-        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome
+        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome, trigger, channel, \
+        ttfb_ms, failure_kind, route_changed
         """
 }
 
@@ -41,7 +42,14 @@ extension Statement {
                 cacheSavedUsd: optionalDouble(at: 21),
                 durationMs: optionalInt64(at: 22),
                 outcome: optionalString(at: 23).flatMap(CallOutcome.init(rawValue:))
-            )
+            ),
+            attribution: CallAttribution(
+                trigger: optionalString(at: 24),
+                channel: optionalString(at: 25),
+                timeToFirstByteMs: optionalInt64(at: 26),
+                failureKind: optionalString(at: 27)
+            ),
+            routeChanged: optionalInt64(at: 28).map { $0 != 0 }
         )
     }
 }
@@ -93,5 +101,13 @@ extension Statement {
         try bind(u.cacheSavedUsd, at: first + 8)
         try bind(u.durationMs, at: first + 9)
         try bind(u.outcome?.rawValue, at: first + 10)
+    }
+
+    /// Binds the attribution columns (trigger, channel, ttfb_ms, failure_kind) from parameter `first`.
+    func bindAttribution(_ a: CallAttribution, from first: Int32) throws(StoreError) {
+        try bind(a.trigger, at: first)
+        try bind(a.channel, at: first + 1)
+        try bind(a.timeToFirstByteMs, at: first + 2)
+        try bind(a.failureKind, at: first + 3)
     }
 }

@@ -62,9 +62,10 @@ public final class CaptureWriter {
         INSERT INTO captures (session_id, agent_id, captured_at, taas_request_id, taas_trace_id, openclaw_turn_id, \
         openclaw_attempt, autorouter_model, autorouter_algo, autorouter_algo_source, thinking_applied, \
         routed_context_window, dedupe_key, autorouted, provider, requested_model, input_tokens, output_tokens, \
-        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome, route_changed) \
+        cache_read_tokens, cache_write_tokens, cost_usd, cache_saved_usd, duration_ms, outcome, route_changed, trigger, \
+        channel, ttfb_ms, failure_kind) \
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-        ?23, ?24, ?25) ON CONFLICT DO NOTHING
+        ?23, ?24, ?25, ?26, ?27, ?28, ?29) ON CONFLICT DO NOTHING
         """
     /// A session's newest routed capture (`lastRoute`'s order), and its newest at or before a time.
     private static let newestRouteSQL = """
@@ -117,11 +118,13 @@ public final class CaptureWriter {
             try insert.bind(dedupeKey, at: 13)
             try insert.bindUsage(capture.usage, from: 14)
             let session = ScalarKey(capture.sessionId)
-            try insert.bind(Int64(try routeChanged(capture, session: session) ? 1 : 0), at: 25)
+            let changed = try routeChanged(capture, session: session)
+            try insert.bind(Int64(changed ? 1 : 0), at: 25)
+            try insert.bindAttribution(capture.attribution, from: 26)
             try insert.run()
             if connection.changes == 1 {
                 let id = connection.lastInsertRowID
-                outcomes.append(RecordOutcome(id: id, duplicate: false))
+                outcomes.append(RecordOutcome(id: id, duplicate: false, routeChanged: changed))
                 if capture.usage.autorouted {
                     sessionRoutes.note(
                         SessionRoutes.Route(capturedAt: capture.capturedAt, id: id, model: capture.fields.autorouterModel),
@@ -129,7 +132,7 @@ public final class CaptureWriter {
                 }
                 routes?.stage(Capture(
                     id: id, sessionId: capture.sessionId, agentId: capture.agentId, capturedAt: capture.capturedAt,
-                    fields: capture.fields, usage: capture.usage
+                    fields: capture.fields, usage: capture.usage, attribution: capture.attribution, routeChanged: changed
                 ))
             } else {
                 // Only the dedupe index can conflict, so the key is non-nil and its row exists.

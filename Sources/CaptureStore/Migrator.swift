@@ -12,6 +12,7 @@ enum Migrator {
         (3, String(decoding: PackageResources._003_forward_progress_sql, as: UTF8.self)),
         (4, String(decoding: PackageResources._004_rollups_sql, as: UTF8.self)),
         (5, String(decoding: PackageResources._005_dashboard_rollups_sql, as: UTF8.self)),
+        (6, String(decoding: PackageResources._006_attribution_budgets_sql, as: UTF8.self)),
     ]
 
     /// The schema version this binary writes and reads.

@@ -1,15 +1,17 @@
-/// The hourly rollups of schemas 4 and 5 (`Migrations/0004_rollups.sql`, `0005_dashboard_rollups.sql`): the SQL that
+/// The hourly rollups of schemas 4 to 6 (`Migrations/0004_rollups.sql`, `0005_dashboard_rollups.sql`, `0006_attribution_budgets.sql`): the SQL that
 /// folds captures into them and takes deleted captures out, in one place.
 enum RollupSQL {
     /// Milliseconds in one bucket.
     static let bucketMs: Int64 = 3_600_000
 
-    /// The six key columns of a rollup row after its bucket, computed from a capture ('' for a missing value).
+    /// The eight key columns of a rollup row after its bucket, computed from a capture ('' for a missing value).
     static let fineKey = """
         ifnull(agent_id, ''), autorouted, ifnull(\(UsageSQL.servedModel), ''), ifnull(autorouter_algo, ''), \
-        ifnull(autorouter_algo_source, ''), ifnull(thinking_applied, '')
+        ifnull(autorouter_algo_source, ''), ifnull(thinking_applied, ''), ifnull(trigger, ''), ifnull(channel, '')
         """
-    /// All seven key columns: the hour, then `fineKey`.
+    /// `GROUP BY` over `fineKey`'s columns, first in a select.
+    static let groupByFineKey = "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    /// All nine key columns: the hour, then `fineKey`.
     static let keyOfCapture = "captured_at / \(bucketMs), " + fineKey
 
     /// Whether a capture (of the table `captures`, as the outer row) is a route change: autorouted, and its served
@@ -79,7 +81,7 @@ enum RollupSQL {
         let sums = sumTerms.map { sign < 0 ? "-(\($0))" : $0 }.joined(separator: ", ")
         return """
             INSERT INTO capture_rollups SELECT \(keyOfCapture), \(sums) FROM captures WHERE \(filter) \
-            GROUP BY 1, 2, 3, 4, 5, 6, 7 ON CONFLICT DO UPDATE SET \
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ON CONFLICT DO UPDATE SET \
             \(sumColumns.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
             """
     }
@@ -89,7 +91,7 @@ enum RollupSQL {
     /// (`CaptureReader.fineSums` reads both shapes).
     static func fineOfCaptures(_ filter: String, from source: String = "captures") -> String {
         "SELECT \(fineKey), \(sumTerms.joined(separator: ", ")), min(captured_at), max(captured_at) "
-            + "FROM \(source) WHERE \(filter) GROUP BY 1, 2, 3, 4, 5, 6"
+            + "FROM \(source) WHERE \(filter) \(groupByFineKey)"
     }
 
     /// Where the captures above the rollups' mark are read: the newest ids, one range of the table by rowid. Without
@@ -98,10 +100,10 @@ enum RollupSQL {
 
     /// The rollups of whole buckets `?1 <= bucket < ?2` (with `extra`), summed over the buckets.
     static func fineOfRollups(_ extra: String) -> String {
-        "SELECT agent_id, autorouted, model, algo, algo_source, thinking, "
+        "SELECT agent_id, autorouted, model, algo, algo_source, thinking, trigger, channel, "
             + sumColumns.map { "sum(\($0))" }.joined(separator: ", ")
             + ", NULL, NULL FROM capture_rollups WHERE bucket >= ?1 AND bucket < ?2\(extra) "
-            + "GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(captures) > 0"
+            + "\(groupByFineKey) HAVING sum(captures) > 0"
     }
 }
 

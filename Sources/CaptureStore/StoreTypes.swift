@@ -35,17 +35,20 @@ public struct NewCapture: Sendable, Hashable {
     public var capturedAt: Int64
     public var fields: CaptureFields
     public var usage: CallUsage
+    /// What started the run, its channel, time to first byte and failure kind (schema 6).
+    public var attribution: CallAttribution
     public var idempotencyKey: String?
 
     public init(
         sessionId: String, agentId: String?, capturedAt: Int64, fields: CaptureFields, usage: CallUsage = CallUsage(),
-        idempotencyKey: String?
+        attribution: CallAttribution = CallAttribution(), idempotencyKey: String?
     ) {
         self.sessionId = sessionId
         self.agentId = agentId
         self.capturedAt = capturedAt
         self.fields = fields
         self.usage = usage
+        self.attribution = attribution
         self.idempotencyKey = idempotencyKey
     }
 
@@ -57,10 +60,13 @@ public struct NewCapture: Sendable, Hashable {
 public struct RecordOutcome: Sendable, Hashable {
     public var id: Int64
     public var duplicate: Bool
+    /// Whether the stored capture changed its session's route (false for a duplicate).
+    public var routeChanged: Bool
 
-    public init(id: Int64, duplicate: Bool) {
+    public init(id: Int64, duplicate: Bool, routeChanged: Bool = false) {
         self.id = id
         self.duplicate = duplicate
+        self.routeChanged = routeChanged
     }
 }
 
@@ -263,7 +269,7 @@ public struct StoreHealth: Sendable, Hashable {
 
 /// What `stats` groups by (SPEC v2 "Operators' views").
 public enum StatsGrouping: String, Sendable, Hashable, CaseIterable {
-    case agent, session, model
+    case agent, session, model, trigger, channel
 }
 
 /// One group of a grouped `stats`: its captures' counts, times and usage, and the model that served it last.
@@ -272,7 +278,7 @@ public struct StatsGroup: Sendable, Hashable {
     public static let limits: ClosedRange<Int> = 1...1000
     public static let defaultLimit = 50
 
-    /// The agent id, session id, or served model (`Stats.unknown` for captures without one).
+    /// The agent id, session id, served model, trigger or channel (`Stats.unknown` for captures without one).
     public var key: String
     public var captures: Int
     public var firstCapturedAt: Int64

@@ -124,9 +124,8 @@ public struct MonthPartition: Sendable, Hashable, Comparable {
 
     /// The month holding `millis` (ms since the epoch, UTC).
     public init(containing millis: Int64) {
-        let days = Int(millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000)
-        let (y, m, _) = Self.civil(fromDays: days)
-        self.init(year: y, month: m)
+        let date = UTCDate(containing: millis)
+        self.init(year: date.year, month: date.month)
     }
 
     init?(tableName: String) {
@@ -143,31 +142,9 @@ public struct MonthPartition: Sendable, Hashable, Comparable {
 
     public var next: MonthPartition { month == 12 ? .init(year: year + 1, month: 1) : .init(year: year, month: month + 1) }
 
-    public var startMillis: Int64 { Int64(Self.days(fromCivil: year, month, 1)) * 86_400_000 }
+    public var startMillis: Int64 { UTCDate(year: year, month: month, day: 1).startMillis }
 
     public static func < (a: MonthPartition, b: MonthPartition) -> Bool { (a.year, a.month) < (b.year, b.month) }
-
-    // Howard Hinnant's civil-date algorithms (http://howardhinnant.github.io/date_algorithms.html).
-    static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d)
-    }
 }
 
 extension String {

@@ -22,6 +22,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Keep at most N captures in all, oldest removed first (0 = off).") var maxRows = 5_000_000
     @Option(help: "How often retention runs (0 = never; 'prune' from cron still works).")
     var pruneInterval = CLIDuration(milliseconds: 600_000)
+    @Option(help: "How often budgets are checked against today's spend, to log and count the ones exceeded (100ms to 1d).")
+    var budgetCheckInterval = CLIDuration(milliseconds: 60_000)
     @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
     @Option(help: "Event-loop threads serving connections (default: one per core).") var eventLoops: Int?
     @Option(help: "Sessions whose newest route lastRoute answers from memory, kept exact (0 = off; about 1 KB each).")
@@ -69,6 +71,9 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout.milliseconds <= year, pruneInterval.milliseconds <= year else {
             throw ValidationError("--idle-timeout and --prune-interval take at most 365d")
         }
+        guard (100...86_400_000).contains(budgetCheckInterval.milliseconds) else {
+            throw ValidationError("--budget-check-interval takes 100ms to 1d")
+        }
         _ = try metricsAddress()
         _ = try forwardConfiguration()
     }
@@ -113,6 +118,7 @@ struct Serve: AsyncParsableCommand {
         config.retention = RetentionPolicy(
             maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
         config.pruneInterval = .milliseconds(pruneInterval.milliseconds)
+        config.budgetCheckInterval = .milliseconds(budgetCheckInterval.milliseconds)
         config.maxConnections = maxConnections
         if let eventLoops {
             guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops must be 1-64") }

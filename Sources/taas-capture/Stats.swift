@@ -1,6 +1,7 @@
 import AffinityCore
 import ArgumentParser
 import CaptureServer
+import CaptureStore
 
 /// `taas-capture stats`: counts by model, algorithm, source and thinking.
 struct Stats: ParsableCommand {
@@ -12,12 +13,14 @@ struct Stats: ParsableCommand {
     @Option(help: "Only captures at or after this time (ms since epoch, or a duration ago such as 1d).")
     var since: TimeBound?
     @Option(help: "Only captures before this time (ms since epoch, or a duration ago).") var until: TimeBound?
-    @Option(help: "One row per agent, session or model: calls, models, model since, cache hit ratio, tokens.")
+    @Option(help: "One row per agent, session, model, trigger or channel: calls, models, model since, cache hit ratio, tokens, cost.")
     var by: String?
     @Option(help: "Rows with --by (1-1000, default 50), most captures first.") var limit: Int?
 
     func validate() throws {
-        if let by, !["agent", "session", "model"].contains(by) { throw ValidationError("--by takes agent, session or model") }
+        if let by, StatsGrouping(rawValue: by) == nil {
+            throw ValidationError("--by takes \(StatsGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if limit != nil, by == nil { throw ValidationError("--limit needs --by") }
     }
 
@@ -52,11 +55,14 @@ struct Stats: ParsableCommand {
             return [
                 Table.text(g["key"]), Table.text(g["captures"]), Table.text(g["models"]), Table.text(g["lastModel"]),
                 Table.timestamp(g["modelSince"]), Table.percent(u?["cacheHitRatio"]), tokens.joined(separator: "/"),
-                Table.usd(u?["cacheSavedUsd"]),
+                Table.usd(u?["costUsd"]), Table.usd(u?["cacheSavedUsd"]), Table.text(g["routeChanges"]),
             ]
         }
         Table.print(
-            header: [by, "calls", "models", "model", "model since (UTC)", "cache hit", "tokens in/out/read/write", "saved (est.)"],
+            header: [
+                by, "calls", "models", "model", "model since (UTC)", "cache hit", "tokens in/out/read/write", "cost",
+                "saved (est.)", "route changes",
+            ],
             rows: rows)
     }
 }

@@ -121,6 +121,8 @@ final class CaptureEncodingTests: XCTestCase {
         let text = String(buffer: buffer)
         XCTAssertTrue(text.hasPrefix(#"{"id":1,"sessionId":"oc:s","agentId":null,"capturedAt":0,"taasRequestId":null"#), text)
         XCTAssertTrue(text.contains(#""costUsd":null,"cacheSavedUsd":null"#), text)
-        XCTAssertTrue(text.hasSuffix(#""outcome":null}"#), text)
+        XCTAssertTrue(
+            text.hasSuffix(#""outcome":null,"trigger":null,"channel":null,"timeToFirstByteMs":null,"failureKind":null,"routeChanged":null}"#),
+            text)
     }
 }

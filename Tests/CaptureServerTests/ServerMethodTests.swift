@@ -33,7 +33,8 @@ final class ServerMethodTests: XCTestCase {
             "id", "sessionId", "agentId", "capturedAt", "taasRequestId", "taasTraceId", "openclawTurnId",
             "openclawAttempt", "autorouterModel", "autorouterAlgo", "autorouterAlgoSource", "thinkingApplied",
             "routedContextWindow", "autorouted", "provider", "requestedModel", "inputTokens", "outputTokens",
-            "cacheReadTokens", "cacheWriteTokens", "costUsd", "cacheSavedUsd", "durationMs", "outcome",
+            "cacheReadTokens", "cacheWriteTokens", "costUsd", "cacheSavedUsd", "durationMs", "outcome", "trigger", "channel",
+            "timeToFirstByteMs", "failureKind", "routeChanged",
         ])
         let byAgent = try client.call("taas.autorouter.lastRoute", params: try JSONParser.parse(#"{"agentId":"new-agent-2"}"#))
         XCTAssertEqual(byAgent.objectValue?.keys, ["agentId", "sessionId", "capture"])

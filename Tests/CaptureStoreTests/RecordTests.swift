@@ -64,7 +64,7 @@ final class RecordTests: StoreTestCase {
         let reader = try CaptureReader(path: path())
         XCTAssertEqual(
             try reader.lastRoute(.session(new.sessionId)),
-            Capture(id: id, sessionId: new.sessionId, agentId: nil, capturedAt: 42, fields: new.fields)
+            Capture(id: id, sessionId: new.sessionId, agentId: nil, capturedAt: 42, fields: new.fields, routeChanged: false)
         )
     }
 }

@@ -92,10 +92,10 @@ final class GroupedStatsTests: EndToEndTestCase {
             let doctor = try self.runCLI(["doctor", "--offline", "--db", self.dbPath, "--json"])
             return try doctor.json()["checks"]?.array?.first { $0["name"] == "schema" }?["detail"]
         }
-        XCTAssertEqual(try doctorLine(), "version 5, 14 captures")
+        XCTAssertEqual(try doctorLine(), "version 6, 14 captures")
         for index in 0..<3 { try record(client, agent: "late", session: "oc:late", model: "m1", at: t + Int64(index), cacheRead: 0) }
         service.killHard()
-        XCTAssertEqual(try doctorLine(), "version 5, 17 captures, 3 not yet in the stats rollups")
+        XCTAssertEqual(try doctorLine(), "version 6, 17 captures, 3 not yet in the stats rollups")
     }
 
     /// Captures deleted around retention (with the sqlite3 shell) leave the rollups counting them: `doctor` says

@@ -132,6 +132,73 @@ final class MetricsTests: EndToEndTestCase {
         XCTAssertEqual(models["taas_capture_captures_by_model_total{model=other}"], 10)
     }
 
+    /// SPEC v3 "Metrics that alert": each stored call's tokens, cost, savings, outcome and trigger, route change and
+    /// time to first byte; storage health and budgets exceeded.
+    func testCallSeriesMoveByWhatWasStored() throws {
+        port = Int.random(in: 20_000...60_000)
+        try startService(arguments: ["--metrics-listen", "127.0.0.1:\(port)", "--budget-check-interval", "100ms"])
+        let client = try connect()
+        func call(_ model: String, trigger: JSON, outcome: String, ttfb: Int64?) throws {
+            var params: [String: JSON] = [
+                "sessionId": "oc:series", "agentId": "a", "headers": autoroutedHeaders(model: model),
+                "usage": ["input": 100, "output": 20, "cacheRead": 300, "cacheWrite": 5], "costUsd": 0.5,
+                "cacheSavedUsd": 0.25, "outcome": .string(outcome), "trigger": trigger,
+            ]
+            if let ttfb { params["timeToFirstByteMs"] = .int(ttfb) }
+            _ = try client.result("taas.autorouter.record", .object(params))
+        }
+        try call("m1", trigger: "cron", outcome: "ok", ttfb: 300)
+        try call("m2", trigger: "cron", outcome: "error", ttfb: 1500)
+        try call("m2", trigger: .null, outcome: "ok", ttfb: nil)
+        _ = try client.result("taas.capture.setBudget", ["agentId": "a", "usdPerDay": 1])
+        Thread.sleep(forTimeInterval: 0.5)
+        let samples = try scrape().samples
+        XCTAssertEqual(samples["taas_capture_tokens_total{kind=input,model=m2}"], 200)
+        XCTAssertEqual(samples["taas_capture_tokens_total{kind=cache_read,model=m1}"], 300)
+        XCTAssertEqual(samples["taas_capture_tokens_total{kind=cache_write,model=m2}"], 10)
+        XCTAssertEqual(samples["taas_capture_cost_usd_total{model=m2}"], 1.0)
+        XCTAssertEqual(samples["taas_capture_cache_saved_usd_total{model=m1}"], 0.25)
+        XCTAssertEqual(samples["taas_capture_calls_total{outcome=ok,trigger=cron}"], 1)
+        XCTAssertEqual(samples["taas_capture_calls_total{outcome=error,trigger=cron}"], 1)
+        XCTAssertEqual(samples["taas_capture_calls_total{outcome=ok,trigger=unknown}"], 1)
+        XCTAssertEqual(samples["taas_capture_route_changes_total{model=m2}"], 1, "m1 then m2 then m2")
+        XCTAssertNil(samples["taas_capture_route_changes_total{model=m1}"] .flatMap { $0 > 0 ? $0 : nil })
+        XCTAssertEqual(samples["taas_capture_ttfb_seconds_count{model=m2}"], 1)
+        XCTAssertEqual(samples["taas_capture_ttfb_seconds_bucket{le=2.0,model=m2}"], 1)
+        XCTAssertEqual(samples["taas_capture_ttfb_seconds_bucket{le=1.0,model=m2}"], 0)
+        XCTAssertEqual(samples["taas_capture_storage_healthy{}"], 1)
+        XCTAssertEqual(samples["taas_capture_budgets_exceeded{}"], 1, "1.5 USD today against 1 a day")
+        for key in samples.keys { XCTAssertFalse(key.contains("oc:series") || key.contains("agentId"), key) }
+    }
+
+    func testLabelsStayBoundedUnderAThousandModelsAndTriggers() throws {
+        try startWithMetrics()
+        let client = try connect()
+        var lines: [String] = []
+        for i in 0..<1000 {
+            let params: JSON = [
+                "sessionId": .string("oc:many\(i % 10)"), "headers": autoroutedHeaders(model: "model-\(i)"),
+                "usage": ["input": 1], "costUsd": 0.001, "trigger": .string("trigger-\(i)"), "timeToFirstByteMs": 100,
+            ]
+            lines.append(Request.line("taas.autorouter.record", params, id: .int(Int64(i))))
+        }
+        try client.send(Array((lines.joined(separator: "\n") + "\n").utf8))
+        for _ in 0..<1000 { XCTAssertEqual(try client.readJSON(timeout: 30)["result"]?["recorded"], true) }
+        let samples = try scrape().samples
+        func values(_ prefix: String, _ label: String) -> Set<String> {
+            Set(samples.keys.filter { $0.hasPrefix(prefix + "{") }.compactMap { key in
+                key.split(separator: "{")[1].dropLast().split(separator: ",").first { $0.hasPrefix(label + "=") }
+                    .map { String($0.dropFirst(label.count + 1)) }
+            })
+        }
+        XCTAssertEqual(values("taas_capture_cost_usd_total", "model").count, 51, "50 models and other")
+        XCTAssertTrue(values("taas_capture_cost_usd_total", "model").contains("other"))
+        XCTAssertEqual(values("taas_capture_calls_total", "trigger").count, 21, "20 triggers and other")
+        XCTAssertEqual(values("taas_capture_ttfb_seconds_count", "model").count, 51)
+        XCTAssertEqual(samples["taas_capture_calls_total{outcome=unknown,trigger=other}"], 980)
+        XCTAssertLessThan(samples.count, 2_000, "the scrape stays small")
+    }
+
     func testWrongPathsMethodsAndSlowClients() throws {
         try startWithMetrics()
         XCTAssertEqual(try status("GET", "/nope"), 404)

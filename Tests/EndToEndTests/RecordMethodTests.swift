@@ -37,7 +37,7 @@ final class RecordMethodTests: EndToEndTestCase {
             "thinkingApplied": "medium", "routedContextWindow": 128000,
             "autorouted": true, "provider": nil, "requestedModel": nil, "inputTokens": nil, "outputTokens": nil,
             "cacheReadTokens": nil, "cacheWriteTokens": nil, "costUsd": nil, "cacheSavedUsd": nil, "durationMs": nil,
-            "outcome": nil,
+            "outcome": nil, "trigger": nil, "channel": nil, "timeToFirstByteMs": nil, "failureKind": nil, "routeChanged": false,
         ]
         XCTAssertEqual(last["capture"], expected)
     }

@@ -112,7 +112,7 @@ final class UsageMethodTests: EndToEndTestCase {
         try startService()
         let client = try connect()
         let health = try client.result("taas.capture.health", [:])
-        XCTAssertEqual(health["schemaVersion"], 5, "migrated through every version this binary knows")
+        XCTAssertEqual(health["schemaVersion"], 6, "migrated through every version this binary knows")
         XCTAssertEqual(health["captures"], 240)
         let captures = try client.fullHistory(["sessionId": "oc:0000000000000000"])
         XCTAssertEqual(captures.count, 20)

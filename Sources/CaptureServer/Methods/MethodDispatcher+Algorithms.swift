@@ -1,3 +1,4 @@
+import AffinityCore
 import CaptureStore
 import NIOCore
 
@@ -8,7 +9,9 @@ extension MethodDispatcher {
         let done = deliver("setAlgorithm", completion) { (buffer, change: OverrideChange) in
             buffer.writeOverrideChange(change)
         }
-        try submit(.setAlgorithm(algorithm, selector, done))
+        try submit(done.change { (writer) throws(StoreError) in
+            try writer.setAlgorithm(algorithm, for: selector, now: WallClock.unixMillis())
+        })
     }
 
     /// Reads the small overrides table inline, like `lastRoute`: an indexed range of at most

@@ -15,7 +15,7 @@ extension MethodDispatcher {
             let started = metrics == nil ? nil : ContinuousClock.now
             let done = deliver("record", completion) { (buffer, outcome: RecordOutcome) in
                 if let metrics, let started {
-                    metrics.recorded(capture, duplicate: outcome.duplicate, after: ContinuousClock.now - started)
+                    metrics.recorded(capture, outcome: outcome, after: ContinuousClock.now - started)
                 }
                 buffer.writeRecordOutcome(outcome)
             }

@@ -7,22 +7,25 @@ extension Params {
     /// `sessionId` or derived from `workspaceDir`/`localSessionId`) and `algorithm`, one of the values or
     /// null to clear; it must be present, so a forgotten value never clears a pin by accident.
     func algorithmOverride() throws(RPCError) -> (CaptureSelector, AutorouterAlgorithm?) {
+        let selector = try subject()
+        guard let value = object["algorithm"] else {
+            throw .invalidParams("algorithm", "is required: one of \(Self.algorithmNames), or null to clear")
+        }
+        if value.isNull { return (selector, nil) }
+        guard case .string(let name) = value, let algorithm = AutorouterAlgorithm(rawValue: name) else {
+            throw .invalidParams("algorithm", "must be one of \(Self.algorithmNames), or null to clear")
+        }
+        return (selector, algorithm)
+    }
+
+    /// The one agent or session a setting is for (an override, a budget): exactly one selector, never both kinds.
+    func subject() throws(RPCError) -> CaptureSelector {
         let namesAgent = object["agentId"].map { !$0.isNull } ?? false
         let namesSession = ["sessionId", "workspaceDir", "localSessionId"].contains { object[$0].map { !$0.isNull } ?? false }
         if namesAgent, namesSession {
             throw .invalidParams("params", "give either agentId or a session (sessionId, workspaceDir, localSessionId), not both")
         }
-        guard let selector = try selector() else {
-            throw .invalidParams("params", "a selector is required: agentId, sessionId, workspaceDir or localSessionId")
-        }
-        guard let value = object["algorithm"] else {
-            throw .invalidParams("algorithm", "is required: one of \(Self.algorithmNames), or null to clear")
-        }
-        if value.isNull { return (selector.selector, nil) }
-        guard case .string(let name) = value, let algorithm = AutorouterAlgorithm(rawValue: name) else {
-            throw .invalidParams("algorithm", "must be one of \(Self.algorithmNames), or null to clear")
-        }
-        return (selector.selector, algorithm)
+        return try requiredSelector().selector
     }
 
     static let algorithmNames = AutorouterAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")
@@ -30,7 +33,7 @@ extension Params {
 
 extension ByteBuffer {
     /// `"sessionId": …` or `"agentId": …`, without braces.
-    private mutating func writeOverrideSubject(_ selector: CaptureSelector) {
+    mutating func writeOverrideSubject(_ selector: CaptureSelector) {
         switch selector {
         case .session(let id):
             writeStaticString("\"sessionId\":")

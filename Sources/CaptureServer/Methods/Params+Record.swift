@@ -30,9 +30,11 @@ extension Params {
         let capture = try object("capture")
         var fields: CaptureFields
         var usage: CallUsage
+        let attribution: CallAttribution
         switch (headers, capture) {
         case (let headers?, nil):
             usage = try usageBesideHeaders()
+            attribution = try Self.attribution(self, label: { $0 })
             if let parsed = try Self.fields(fromHeaders: headers) {
                 fields = parsed
             } else {
@@ -42,6 +44,7 @@ extension Params {
         case (nil, let capture?):
             fields = try Self.fields(fromCapture: capture)
             usage = try Self.usage(fromCapture: capture)
+            attribution = try Self.attribution(Params(object: capture), label: { "capture." + $0 })
         default:
             throw .invalidParams("headers", "exactly one of headers or capture is required")
         }
@@ -53,7 +56,7 @@ extension Params {
         return .store(
             NewCapture(
                 sessionId: sessionId, agentId: agentId, capturedAt: capturedAt, fields: fields, usage: usage,
-                idempotencyKey: idempotencyKey
+                attribution: attribution, idempotencyKey: idempotencyKey
             )
         )
     }
@@ -110,6 +113,19 @@ extension Params {
             throw .invalidParams(label(error.field), error.reason)
         }
         return usage
+    }
+
+    /// What started the run and how the call began or failed (SPEC v3 "Attribution"), named alike beside `headers`
+    /// and in a `capture` object: `trigger`, `channel`, `failureKind` (bounded identities), `timeToFirstByteMs`.
+    static func attribution(_ p: Params, label: (String) -> String) throws(RPCError) -> CallAttribution {
+        do throws(RPCError) {
+            return CallAttribution(
+                trigger: try p.identity("trigger"), channel: try p.identity("channel"),
+                timeToFirstByteMs: try p.integer("timeToFirstByteMs", in: 0...CallAttribution.maxTimeToFirstByteMs),
+                failureKind: try p.identity("failureKind"))
+        } catch {
+            throw .invalidParams(label(error.field), error.reason)
+        }
     }
 
     /// Headers must all be strings; AffinityCore reads the capture from them (nil: not autorouted).

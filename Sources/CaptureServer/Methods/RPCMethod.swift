@@ -51,6 +51,10 @@ struct RPCMethod: Sendable {
         RPCMethod("taas.capture.prune", changesData: true) { (d, params, done) throws(RPCError) in try d.prune(params, done) },
         RPCMethod("taas.capture.health") { (d, _, done) throws(RPCError) in try d.health(done) },
         RPCMethod("taas.capture.page") { (d, params, done) throws(RPCError) in try d.page(params, done) },
+        RPCMethod("taas.capture.setBudget", changesData: true) { (d, params, done) throws(RPCError) in
+            try d.setBudget(params, done)
+        },
+        RPCMethod("taas.capture.budgets") { (d, _, done) throws(RPCError) in try d.budgets(done) },
         RPCMethod("taas.affinity.deriveSessionId") { (d, params, done) throws(RPCError) in done(try d.deriveSessionId(params)) },
     ]
 

@@ -10,8 +10,8 @@ extension ByteBuffer {
         writeJSON(bound: Self.captureBound(c, hostId: hostId)) { $0.capture(c, hostId: hostId) }
     }
 
-    /// The static text of a capture object (its keys, quotes, colons, commas and braces: under 400 bytes).
-    private static let keysBound = 512
+    /// The static text of a capture object (its keys, quotes, colons, commas and braces: under 500 bytes).
+    private static let keysBound = 640
 
     /// The most bytes `capture` writes: its keys and punctuation, and each value at its bound.
     private static func captureBound(_ c: Capture, hostId: String?) -> Int {
@@ -24,8 +24,10 @@ extension ByteBuffer {
         strings += JSONBytes.bound(f.autorouterAlgoSource) + JSONBytes.bound(f.thinkingApplied)
         strings += JSONBytes.bound(u.provider) + JSONBytes.bound(u.requestedModel)
         strings += JSONBytes.bound(u.outcome?.rawValue) + (hostId.map { JSONBytes.bound($0) + 10 } ?? 0)
-        // 8 integers, 2 doubles, 1 Boolean, and the static text.
-        return strings + 8 * JSONBytes.intBound + 2 * JSONBytes.doubleBound + 5 + keysBound
+        let a = c.attribution
+        strings += JSONBytes.bound(a.trigger) + JSONBytes.bound(a.channel) + JSONBytes.bound(a.failureKind)
+        // 9 integers, 2 doubles, 2 Booleans, and the static text.
+        return strings + 9 * JSONBytes.intBound + 2 * JSONBytes.doubleBound + 2 * 5 + keysBound
     }
 
     mutating func writeCapture(_ c: Capture?) {
@@ -222,8 +224,8 @@ extension ByteBuffer {
     }
 
     /// health: `{"status","version","schemaVersion","captures","dbBytes","walBytes","statsRollupsBehind","uptimeMs",
-    /// "durability","retention","commits","recordsCommitted","forward"}`.
-    mutating func writeHealth(_ health: StoreHealth, of context: ServiceContext) {
+    /// "durability","retention","commits","recordsCommitted","forward","budgets":{"count","exceeded"}}`.
+    mutating func writeHealth(_ health: StoreHealth, budgets: BudgetListing, of context: ServiceContext) {
         let uptime = ContinuousClock.now - context.startedAt
         writeStaticString("{\"status\":\"ok\",\"version\":")
         writeJSONString(context.version)
@@ -250,7 +252,53 @@ extension ByteBuffer {
         writeJSONInt(Int64(written.records))
         writeStaticString(",\"forward\":")
         writeForward(context.forwarder?.status, progress: health.forward)
+        writeStaticString(",\"budgets\":{\"count\":")
+        writeJSONInt(Int64(budgets.budgets.count))
+        writeStaticString(",\"exceeded\":")
+        writeJSONInt(Int64(budgets.exceeded))
+        writeStaticString("}}")
+    }
+
+    /// setBudget: `{"subject": {"agentId"|"sessionId"}, "usdPerDay", "previous", "updatedAt"}`.
+    mutating func writeBudgetChange(_ change: BudgetChange) {
+        writeStaticString("{\"subject\":{")
+        writeOverrideSubject(change.subject)
+        writeStaticString("},\"usdPerDay\":")
+        writeJSONDouble(change.usdPerDay)
+        writeStaticString(",\"previous\":")
+        writeJSONDouble(change.previous)
+        writeStaticString(",\"updatedAt\":")
+        writeJSONInt(change.updatedAt)
         writeStaticString("}")
+    }
+
+    /// budgets: `{"day", "dayStart", "count", "exceeded", "budgets": [{"subject", "usdPerDay", "spentTodayUsd",
+    /// "exceeded", "updatedAt"}]}` (the day is UTC).
+    mutating func writeBudgetListing(_ listing: BudgetListing) {
+        writeStaticString("{\"day\":")
+        writeJSONString(UTCDate(containing: listing.dayStart).text)
+        writeStaticString(",\"dayStart\":")
+        writeJSONInt(listing.dayStart)
+        writeStaticString(",\"count\":")
+        writeJSONInt(Int64(listing.budgets.count))
+        writeStaticString(",\"exceeded\":")
+        writeJSONInt(Int64(listing.exceeded))
+        writeStaticString(",\"budgets\":[")
+        for (i, standing) in listing.budgets.enumerated() {
+            if i > 0 { writeStaticString(",") }
+            writeStaticString("{\"subject\":{")
+            writeOverrideSubject(standing.budget.subject)
+            writeStaticString("},\"usdPerDay\":")
+            writeJSONDouble(standing.budget.usdPerDay)
+            writeStaticString(",\"spentTodayUsd\":")
+            writeJSONDouble(standing.spentTodayUsd)
+            writeStaticString(",\"exceeded\":")
+            writeJSONBool(standing.exceeded)
+            writeStaticString(",\"updatedAt\":")
+            writeJSONInt(standing.budget.updatedAt)
+            writeStaticString("}")
+        }
+        writeStaticString("]}")
     }
 
     /// page: `{"html"}`.
@@ -349,6 +397,17 @@ extension JSONBytes {
         int(u.durationMs)
         text(",\"outcome\":")
         string(u.outcome?.rawValue)
+        let a = c.attribution
+        text(",\"trigger\":")
+        string(a.trigger)
+        text(",\"channel\":")
+        string(a.channel)
+        text(",\"timeToFirstByteMs\":")
+        int(a.timeToFirstByteMs)
+        text(",\"failureKind\":")
+        string(a.failureKind)
+        text(",\"routeChanged\":")
+        if let changed = c.routeChanged { bool(changed) } else { text("null") }
         byte(UInt8(ascii: "}"))
     }
 }

@@ -4,11 +4,9 @@ import NIOConcurrencyHelpers
 import Prometheus
 
 /// The service's Prometheus metrics (`serve --metrics-listen`). Labels are bounded: error codes are the
-/// SPEC's fixed set, prune rules three, models the first 50 seen and then `other`; never a session or an
-/// agent id.
+/// SPEC's fixed set, prune rules three, models the first 50 seen and then `other`, triggers the first 20
+/// (`CallMetrics`); never a session or an agent id.
 public final class ServiceMetrics: Sendable {
-    static let maxModels = 50
-    static let other = "other"
 
     let registry = PrometheusCollectorRegistry()
     private let records: Counter
@@ -23,9 +21,11 @@ public final class ServiceMetrics: Sendable {
     private let forwardLag: Gauge
     private let forwardUp: Gauge
     private let forwardedThrough: Gauge
+    private let storageHealthy: Gauge
+    private let budgetsExceeded: Gauge
+    private let calls: CallMetrics
     private let errors: [RPCError.Code: Counter]
     private let pruned: [String: Counter]
-    private let models = NIOLockedValueBox([String: Counter]())
 
     private static func descriptor(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: metric, unitName: unit, helpText: help)
@@ -46,6 +46,9 @@ public final class ServiceMetrics: Sendable {
         forwardLag = registry.makeGauge(descriptor: Self.descriptor("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
         forwardUp = registry.makeGauge(descriptor: Self.descriptor("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
         forwardedThrough = registry.makeGauge(descriptor: Self.descriptor("forwarded_through", "id", "The largest capture id the fleet confirmed."))
+        storageHealthy = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: "storage", unitName: "healthy", helpText: "1 while the database takes writes; 0 after a write failed with a storage error (full, I/O, corrupt, read-only), until one succeeds."))
+        budgetsExceeded = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: "budgets", unitName: "exceeded", helpText: "Budgets whose subject's reported spend today (UTC) is over its USD per day, as last checked (each minute)."))
+        calls = CallMetrics(registry: registry)
         var errors: [RPCError.Code: Counter] = [:]
         for code in RPCError.Code.allCases {
             errors[code] = registry.makeCounter(descriptor: Self.descriptor("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code.rawValue))])
@@ -58,27 +61,15 @@ public final class ServiceMetrics: Sendable {
         self.pruned = pruned
     }
 
-    /// One record answered after its commit: stored (counted by served model) or a duplicate.
-    func recorded(_ capture: NewCapture, duplicate: Bool, after latency: Duration) {
+    /// One record answered after its commit: stored (counted by served model, and its call's series) or a duplicate.
+    func recorded(_ capture: NewCapture, outcome: RecordOutcome, after latency: Duration) {
         recordLatency.record(latency)
-        if duplicate {
+        if outcome.duplicate {
             duplicates.increment()
             return
         }
         records.increment()
-        let model = (capture.usage.autorouted ? capture.fields.autorouterModel : capture.usage.requestedModel) ?? Stats.unknown
-        modelCounter(model).increment()
-    }
-
-    private func modelCounter(_ model: String) -> Counter {
-        models.withLockedValue { known in
-            if let counter = known[model] { return counter }
-            let label = known.count < Self.maxModels ? model : Self.other
-            if let counter = known[label] { return counter }
-            let counter = registry.makeCounter(descriptor: Self.descriptor("captures_by_model", "total", "Captures stored since start, by served model (the first 50 models, then other)."), labels: [("model", label)])
-            known[label] = counter
-            return counter
-        }
+        calls.stored(capture, routeChanged: outcome.routeChanged)
     }
 
     func committed() { commits.increment() }
@@ -97,8 +88,12 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(queueDepth depth: Int, dbPath: String, forward: ForwardStatus?) -> [UInt8] {
+    func render(
+        queueDepth depth: Int, dbPath: String, forward: ForwardStatus?, storageHealthy healthy: Bool, budgetsExceeded exceeded: Int
+    ) -> [UInt8] {
         queueDepth.set(Int64(depth))
+        storageHealthy.set(Int64(healthy ? 1 : 0))
+        budgetsExceeded.set(Int64(exceeded))
         if let forward {
             forwardLag.set(Int64(forward.lagCaptures ?? -1))
             forwardUp.set(Int64(forward.state == .forwarding ? 1 : 0))

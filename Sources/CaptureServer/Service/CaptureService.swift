@@ -18,7 +18,7 @@ import ServiceLifecycle
 ///
 /// Its subsystems run as services of a `ServiceGroup` of their own, started in this order and shut down
 /// in reverse, each after the one above it has finished: the writer (with the scan pool), the forwarder,
-/// the metrics listener and the socket server. What can fail at start (the database, the metrics port)
+/// the budget watch, the metrics listener and the socket server. What can fail at start (the database, the metrics port)
 /// is opened before the group runs, so a failure leaves nothing half-started.
 public struct CaptureService: Service {
     public let configuration: ServerConfiguration
@@ -62,6 +62,7 @@ public struct CaptureService: Service {
         let writerStats = WriterStats()
         let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let routes = config.routeCacheSessions > 0 ? RouteCache(capacity: config.routeCacheSessions) : nil
+        let budgets = BudgetStatus()
         let writer = try await startWriter(queue: queue, stats: writerStats, metrics: metrics, routes: routes, group: group)
         // Before any prune: retention must know at once whether it waits for the fleet.
         _ = queue.submit(.forwarding(config.forward.map { .start(hostId: $0.hostId) } ?? .stop))
@@ -78,7 +79,8 @@ public struct CaptureService: Service {
         do {
             dispatchers = try await LoopDispatchers.make(group: group, dbPath: config.dbPath, routes: routes, context: context)
             do {
-                metricsChannel = try await bindMetrics(metrics, queue: queue, forwarder: forwarder, group: group)
+                metricsChannel = try await bindMetrics(
+                    metrics, queue: queue, forwarder: forwarder, writerStats: writerStats, budgets: budgets, group: group)
             } catch {
                 await dispatchers.close()
                 throw error
@@ -87,8 +89,11 @@ public struct CaptureService: Service {
             await writer.stop()
             throw error
         }
+        let watch = BudgetWatch(
+            scanReader: writer.scanReader, status: budgets, eventLoop: group.any(), logger: config.logger,
+            interval: config.budgetCheckInterval)
         let services: [(any Service)?] = [
-            writer, forwarder.map { ForwarderService(forwarder: $0) }, metricsChannel.map { MetricsService(channel: $0) },
+            writer, forwarder.map { ForwarderService(forwarder: $0) }, watch, metricsChannel.map { MetricsService(channel: $0) },
             socketService(dispatchers, group: group, claim: socket),
         ]
         return ServiceGroupConfiguration(
@@ -137,13 +142,18 @@ public struct CaptureService: Service {
 
     /// Binds `serve --metrics-listen`'s listener (nil without it).
     private func bindMetrics(
-        _ metrics: ServiceMetrics?, queue: WriteQueue, forwarder: Forwarder?, group: any EventLoopGroup
+        _ metrics: ServiceMetrics?, queue: WriteQueue, forwarder: Forwarder?, writerStats: WriterStats, budgets: BudgetStatus,
+        group: any EventLoopGroup
     ) async throws -> (any Channel)? {
         guard let metrics, let address = configuration.metricsListen else { return nil }
         let dbPath = configuration.dbPath
         let channel = try await MetricsServer(
             host: address.host, port: address.port,
-            render: { metrics.render(queueDepth: queue.depth, dbPath: dbPath, forward: forwarder?.status) },
+            render: {
+                metrics.render(
+                    queueDepth: queue.depth, dbPath: dbPath, forward: forwarder?.status,
+                    storageHealthy: writerStats.storageHealthy, budgetsExceeded: budgets.exceeded)
+            },
             logger: configuration.logger
         ).start(group: group)
         let bound = channel.localAddress?.port ?? address.port

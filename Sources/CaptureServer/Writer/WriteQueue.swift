@@ -6,13 +6,29 @@ import NIOCore
 struct WriterCompletion<Value: Sendable>: Sendable {
     let eventLoop: any EventLoop
     let deliver: @Sendable (Result<Value, StoreError>) -> Void
+
+    /// A change that runs `body` on the writer and hands its result (or error) to this completion's loop.
+    func change(_ body: @escaping @Sendable (CaptureWriter) throws(StoreError) -> Value) -> WriterJob {
+        .change { writer in
+            let result: Result<Value, StoreError>
+            do throws(StoreError) {
+                result = .success(try body(writer))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { deliver(result) }
+        }
+    }
 }
 
 /// One unit of work for the writer thread.
 enum WriterJob: Sendable {
     case record(NewCapture, WriterCompletion<RecordOutcome>)
     case prune(RetentionPolicy, dryRun: Bool, WriterCompletion<PruneReport>)
-    case setAlgorithm(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)
+    /// A write that commits in a transaction of its own (an algorithm override, a budget) and answers its
+    /// caller itself, after the commit (`WriterCompletion.run`).
+    case change(Change)
+    typealias Change = @Sendable (CaptureWriter) -> Void
     /// The forwarder's progress (or forwarding switched on or off); nobody waits for it.
     case forwarding(ForwardingChange)
 }

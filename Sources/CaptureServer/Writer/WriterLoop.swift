@@ -94,7 +94,7 @@ struct WriterLoop: Sendable {
         captures.reserveCapacity(jobs.count)
         completions.reserveCapacity(jobs.count)
         var prunes: [(RetentionPolicy, Bool, WriterCompletion<PruneReport>)] = []
-        var overrides: [(AutorouterAlgorithm?, CaptureSelector, WriterCompletion<OverrideChange>)] = []
+        var changes: [WriterJob.Change] = []
         var forwarding: [ForwardingChange] = []
         for job in jobs {
             switch job {
@@ -103,8 +103,8 @@ struct WriterLoop: Sendable {
                 completions.append(completion)
             case .prune(let policy, let dryRun, let completion):
                 prunes.append((policy, dryRun, completion))
-            case .setAlgorithm(let algorithm, let selector, let completion):
-                overrides.append((algorithm, selector, completion))
+            case .change(let change):
+                changes.append(change)
             case .forwarding(let change):
                 forwarding.append(change)
             }
@@ -123,16 +123,8 @@ struct WriterLoop: Sendable {
                 logger.warning("cannot note forwarding progress", metadata: ["error": "\(error)"])
             }
         }
-        // Each override commits on its own: they are rare, and each is answered only after its commit.
-        for (algorithm, selector, completion) in overrides {
-            let result: Result<OverrideChange, StoreError>
-            do {
-                result = .success(try writer.setAlgorithm(algorithm, for: selector, now: WallClock.unixMillis()))
-            } catch {
-                result = .failure(error)
-            }
-            completion.eventLoop.execute { completion.deliver(result) }
-        }
+        // Each change (an override, a budget) commits on its own: they are rare, and each answers after its commit.
+        for change in changes { change(writer) }
         for (policy, dryRun, completion) in prunes {
             let result: Result<PruneReport, StoreError>
             do {
@@ -161,10 +153,12 @@ struct WriterLoop: Sendable {
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
+                        stats.failed(error)
                         return .failure(error)
                     }
                 }
             }
+            stats.failed(error)
             logger.warning("group commit failed", metadata: ["error": "\(error)", "records": "\(captures.count)"])
             return Array(repeating: .failure(error), count: captures.count)
         }
