@@ -47,6 +47,15 @@ public final class CaptureWriter {
     }
 
     /// Creates the file 0600 when missing; otherwise checks, without writing, that it is ours to open.
+    /// The schema this binary writes, and the one of the file at `path` (nil when it is missing or empty), read
+    /// without writing a byte: whether opening a writer will migrate it.
+    public static var latestSchemaVersion: Int { Migrator.latestVersion }
+
+    public static func schemaVersion(of path: String, busyTimeoutMs: Int32 = 5000) throws(StoreError) -> Int? {
+        guard case .sqlite = try DatabaseFile.inspect(path) else { return nil }
+        return try Migrator.probeVersion(path: path, busyTimeoutMs: busyTimeoutMs)
+    }
+
     private static func preflight(path: String, busyTimeoutMs: Int32) throws(StoreError) {
         switch try DatabaseFile.inspect(path) {
         case .missing:

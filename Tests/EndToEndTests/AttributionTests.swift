@@ -187,4 +187,25 @@ final class AttributionTests: EndToEndTestCase {
         assertSucceeded(try runCLI(["set-budget", "--socket", socketPath, "--agent-id", "z", "3.5"]), "set-budget")
         XCTAssertEqual(try again.result("taas.capture.budgets", [:])["count"], 2)
     }
+
+    func testASchemaFiveDatabaseMigratesOnStartWithProgressInTheLog() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/schema5-captures.sqlite3")
+        try FileManager.default.copyItem(atPath: fixture.path, toPath: dbPath)
+        chmod(dbPath, 0o600)
+        // The fixture's captures are a year old: retention by age is off here.
+        let service = try startService(arguments: ["--max-age", "0"])
+        let client = try connect()
+        let health = try client.result("taas.capture.health", [:])
+        XCTAssertEqual(health["schemaVersion"], 6)
+        XCTAssertEqual(health["captures"], 240)
+        XCTAssertTrue(service.stderr.contains("migrating the database"), service.stderr)
+        XCTAssertTrue(service.stderr.contains("database migrated"), service.stderr)
+        let stats = try client.result("taas.autorouter.stats", ["groupBy": "trigger"])
+        XCTAssertEqual(stats["groups"]?.array?.map { $0["key"] }, ["unknown"])
+        XCTAssertEqual(stats["total"], 240)
+        service.terminate(timeout: 10).map { XCTAssertEqual($0, 0) }
+        let again = try startService(arguments: ["--max-age", "0"])
+        XCTAssertFalse(again.stderr.contains("migrating the database"), "once migrated, never again")
+    }
 }

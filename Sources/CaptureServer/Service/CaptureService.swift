@@ -113,6 +113,14 @@ public struct CaptureService: Service {
         let config = configuration
         let thread: WriterThread
         do {
+            // Each migration is one transaction, bounded by the captures' count (a scan at most).
+            let stored = try CaptureWriter.schemaVersion(of: config.dbPath)
+            let migrates = stored.map { $0 < CaptureWriter.latestSchemaVersion } ?? false
+            let started = ContinuousClock.now
+            if let stored, migrates {
+                config.logger.info(
+                    "migrating the database", metadata: ["from": "\(stored)", "to": "\(CaptureWriter.latestSchemaVersion)"])
+            }
             thread = try await WriterThread.start(
                 path: config.dbPath, durability: config.durability, routes: routes,
                 loop: WriterLoop(
@@ -121,6 +129,10 @@ public struct CaptureService: Service {
                 ),
                 eventLoop: group.any()
             )
+            if migrates {
+                config.logger.info(
+                    "database migrated", metadata: ["ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+            }
         } catch let error as StoreError {
             throw StartupError(code: .storage, message: "cannot open the database: \(error.message)")
         }
