@@ -8,11 +8,17 @@
 // from the host's llm_output hook. Both register taas.capture.* and the dashboard tab, and
 // persist through the service.
 //
+// Each record carries what the host says started the call's run (trigger, channel) and, beside
+// CloudSigma's provider, how its calls began or failed (lib/attribution.js, lib/run-hooks.js). The
+// gateway log names each exceeded budget once a UTC day (lib/budget-watch.js).
+//
 // The same code is two plugins: `openclaw-taas-affinity` (this package, either mode) and the
 // recorder `taas-capture` (../plugin-recorder, always alongside). When the host config enables
 // both, one steps aside (lib/host-config.js `stepAsideLine`).
 import os from "node:os";
 import { readFileSync } from "node:fs";
+import { createRunMemory } from "./lib/attribution.js";
+import { createBudgetWatch } from "./lib/budget-watch.js";
 import { recordedSessionIdentity } from "./lib/call-identity.js";
 import { registerTaasCli } from "./lib/cli.js";
 import { readSettings } from "./lib/config.js";
@@ -23,9 +29,9 @@ import { createOverrideSync } from "./lib/override-sync.js";
 import { createOverrideMemory } from "./lib/overrides.js";
 import { createGitHintsCache } from "./lib/git.js";
 import { lazyClient, onHook, registerLifecycle } from "./lib/lifecycle.js";
-import { AFFINITY_PLUGIN_ID, RECORDER_PLUGIN_ID, pluginMode, stepAsideLine } from "./lib/host-config.js";
-import { boundedIdentity } from "./lib/identity.js";
+import { AFFINITY_PLUGIN_ID, RECORDER_PLUGIN_ID, conversationAccessGranted, pluginMode, stepAsideLine } from "./lib/host-config.js";
 import { providerHooks } from "./lib/provider.js";
+import { rememberCallEnd, rememberRun, rememberTrace, runAttributionFor } from "./lib/run-hooks.js";
 import { createRouteMemory } from "./lib/routes.js";
 import { createTraceSessions } from "./lib/trace-sessions.js";
 import { usageRecordFromLlmOutput } from "./lib/usage.js";
@@ -76,6 +82,9 @@ export const RECORDER_PLUGIN = Object.freeze({
  * @property {import("./lib/trace-sessions.js").TraceSessions} traces
  * @property {import("./lib/overrides.js").OverrideMemory} overrides
  * @property {import("./lib/override-sync.js").OverrideSync} sync
+ * @property {import("./lib/budget-watch.js").BudgetWatch} budgets  the once-a-day budget warnings
+ * @property {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").RunAttribution>} runs  standalone: trigger and channel by run id (llm_input)
+ * @property {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").CallEnd>} callEnds  alongside: model_call_ended by run id
  * @property {ReturnType<typeof providerHooks> | null} hooks  null in alongside mode
  * @property {string[]} methods  the gateway method names registered
  * @property {string | null} dashboard  the dashboard tab's path, or null when the host offers no tab
@@ -156,6 +165,11 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   const traces = createTraceSessions({ now: host.now });
   const overrides = createOverrideMemory();
   const sync = createOverrideSync({ client: clients.get, overrides, debug: log.debug });
+  const budgets = createBudgetWatch({ client: clients.current, warn: log.warn, debug: log.debug, now: host.now });
+  /** @type {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").RunAttribution>} */
+  const runs = createRunMemory({ now: host.now });
+  /** @type {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").CallEnd>} */
+  const callEnds = createRunMemory({ now: host.now });
 
   let hooks = null;
   if (mode === "standalone") {
@@ -168,6 +182,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
       sessionIdentity: settings.sessionIdentity,
       traces,
       overrides,
+      runAttribution: (/** @type {string | null} */ traceparent) => runAttributionFor(traces, runs, traceparent),
       onStream: opensSockets ? sync.start : () => {},
       debug: log.debug,
     });
@@ -178,14 +193,20 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
       auth: [],
       ...hooks,
     });
-    onHook(api, "model_call_started", (/** @type {any} */ event, /** @type {any} */ ctx) => rememberTrace(traces, event, ctx), log);
+    onHook(api, "model_call_started", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => rememberTrace(traces, PROVIDER_IDS, event, ctx), log);
+    // llm_input is a conversation hook: the host drops its registration, with a diagnostic, unless
+    // the config grants access, so it is asked for only then. Without it no call has a trigger.
+    if (conversationAccessGranted(api.config, plugin.id)) {
+      onHook(api, "llm_input", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => rememberRun(runs, PROVIDER_IDS, event, ctx), log);
+    }
   } else {
     log.info(
       `alongside CloudSigma's provider plugin (${reason}): registering no provider hooks and no ` +
         `taas.autorouter.* methods; recording each cloudsigma call's usage from llm_output into taas-capture ` +
         `(needs plugins.entries.${plugin.id}.hooks.allowConversationAccess: true); queries: taas.capture.*`,
     );
-    onHook(api, "llm_output", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => recordUsage(clients, host, event, ctx, log), log);
+    onHook(api, "model_call_ended", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => rememberCallEnd(callEnds, PROVIDER_IDS, event, ctx), log);
+    onHook(api, "llm_output", (/** @type {unknown} */ event, /** @type {unknown} */ ctx) => recordUsage(clients, host, callEnds, event, ctx, log), log);
   }
 
   const methods = gatewayMethodsFor(mode, {
@@ -210,7 +231,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
       })
     : null;
 
-  if (opensSockets) registerLifecycle(api, clients, settings, log, mode === "standalone" ? sync : null);
+  if (opensSockets) registerLifecycle(api, clients, settings, log, mode === "standalone" ? sync : null, budgets);
 
   states.set(api, {
     get client() {
@@ -222,6 +243,9 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
     traces,
     overrides,
     sync,
+    budgets,
+    runs,
+    callEnds,
     hooks,
     methods: methods.map((m) => m.name),
     dashboard,
@@ -247,33 +271,19 @@ function modeOf(plugin, settings, hostConfig) {
 }
 
 /**
- * model_call_started: remember which native session a trace/span belongs to.
- * @param {import("./lib/trace-sessions.js").TraceSessions} traces
- * @param {any} event
- * @param {any} ctx
- */
-function rememberTrace(traces, event, ctx) {
-  try {
-    const provider = boundedIdentity(event?.provider) ?? boundedIdentity(ctx?.modelProviderId);
-    const nativeSessionId = boundedIdentity(ctx?.sessionId) ?? boundedIdentity(event?.sessionId);
-    if (provider === null || !PROVIDER_IDS.includes(provider) || nativeSessionId === null) return;
-    traces.remember(ctx?.trace, { nativeSessionId, agentId: boundedIdentity(ctx?.agentId) });
-  } catch {
-    // A hook must never throw into the host.
-  }
-}
-
-/**
- * llm_output (alongside mode): one usage record per cloudsigma call.
+ * llm_output (alongside mode): one usage record per attempt of a cloudsigma run, with what its
+ * model_call_ended events said (taken, so the next attempt of the run starts afresh).
  * @param {ReturnType<typeof lazyClient>} clients
  * @param {import("./lib/provider.js").Host} host
+ * @param {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").CallEnd>} callEnds
  * @param {unknown} event
  * @param {unknown} ctx
  * @param {PluginLogger} log
  */
-function recordUsage(clients, host, event, ctx, log) {
+function recordUsage(clients, host, callEnds, event, ctx, log) {
   try {
-    const params = usageRecordFromLlmOutput(event, ctx, { now: host.now(), providerIds: PROVIDER_IDS });
+    const callEnd = callEnds.take(/** @type {any} */ (event)?.runId ?? /** @type {any} */ (ctx)?.runId);
+    const params = usageRecordFromLlmOutput(event, ctx, { now: host.now(), providerIds: PROVIDER_IDS, callEnd });
     if (params !== null) clients.get()?.record(params);
   } catch (error) {
     log.debug(`usage record skipped: ${errorText(error)}`);

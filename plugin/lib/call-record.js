@@ -2,6 +2,7 @@
 // arrives (remembered at once, so lastRoute sees it), then one push when the stream ends, fails or
 // is aborted, with its usage, duration and outcome. The stream itself is never touched: its
 // `result()` promise (pi-ai's event stream) tells when and how it ended.
+import { attributionParams } from "./attribution.js";
 import { pickCaptureHeaders, parseCapture } from "./capture.js";
 import { newIdempotencyKey } from "./client.js";
 import { errorText } from "./errors.js";
@@ -55,6 +56,7 @@ export function cacheSavedUsd(cacheRead, model) {
  * @property {string | null} modelId
  * @property {unknown} model  the model the stream ran on, for its prices
  * @property {number} startedAt
+ * @property {() => import("./attribution.js").RunAttribution} [attribution]  the run's trigger and channel, read when the record is made
  */
 
 /**
@@ -171,6 +173,9 @@ function recordParams(deps, facts, identity, route, end) {
   if (end.cacheSavedUsd !== undefined) params.cacheSavedUsd = end.cacheSavedUsd;
   if (end.durationMs !== undefined && end.durationMs >= 0) params.durationMs = Math.min(end.durationMs, 2 ** 31 - 1);
   if (end.outcome !== undefined) params.outcome = end.outcome;
+  // Trigger and channel only: the host's model_call_ended (TTFB, failure kind) comes after this
+  // record is made, and the record is never held back for it (attribution.js).
+  Object.assign(params, attributionParams(facts.attribution?.() ?? {}, null));
   params.idempotencyKey = newIdempotencyKey();
   return params;
 }

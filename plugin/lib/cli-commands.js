@@ -1,7 +1,9 @@
 // The `openclaw taas` subcommands, each the counterpart of a `taas-capture` one (Sources/taas-capture/
 // *.swift): its flags, what it asks the service, and what it prints (cli-views.js).
 import { ALGORITHMS } from "./overrides.js";
+import { budgetFrom } from "./budgets.js";
 import { overrideFrom } from "./gateway.js";
+import { conversationAccessGranted } from "./host-config.js";
 import { resolvePath } from "./identity.js";
 import * as views from "./cli-views.js";
 import {
@@ -43,8 +45,7 @@ function addStatus(taas, deps) {
  * @param {ReturnType<typeof serviceContext>} service
  */
 export function pluginSummary(deps, service) {
-  const entry = /** @type {any} */ (deps.hostConfig)?.plugins?.entries?.[deps.pluginId];
-  const conversationAccess = entry?.hooks?.allowConversationAccess === true;
+  const conversationAccess = conversationAccessGranted(deps.hostConfig, deps.pluginId);
   return {
     id: deps.pluginId,
     version: deps.pluginVersion,
@@ -168,6 +169,52 @@ function addSetAlgorithm(taas, deps) {
 }
 
 /** @param {any} taas @param {CliDeps} deps */
+function addBudgets(taas, deps) {
+  withServiceOptions(taas.command("budgets"))
+    .description("List the daily USD budgets (warn only), today's (UTC) reported spend and which are exceeded")
+    .action((/** @type {any} */ opts, /** @type {any} */ cmd) =>
+      runAction(cmd, async () => {
+        const result = await ask(serviceContext(deps, opts), "taas.capture.budgets", {});
+        return opts.json ? jsonLine(result) : views.budgetsText(result);
+      }),
+    );
+}
+
+/** @param {any} taas @param {CliDeps} deps */
+function addSetBudget(taas, deps) {
+  withServiceOptions(taas.command("set-budget"))
+    .description("Set an agent's or a session's daily USD budget (warn only: calls are never blocked), or --clear it")
+    .argument("[usd]", "USD per day, a number greater than 0.")
+    .option("--agent-id <id>", "The agent's budget.")
+    .option("--session-id <id>", "The session's budget (the session id as recorded).")
+    .option("--clear", "Remove the budget.")
+    .action((/** @type {string | undefined} */ usd, /** @type {any} */ opts, /** @type {any} */ cmd) =>
+      runAction(cmd, async () => {
+        if ((opts.agentId === undefined) === (opts.sessionId === undefined)) throw usage("give exactly one of --agent-id and --session-id");
+        if (Boolean(opts.clear) === (usd !== undefined)) throw usage("give a USD amount or --clear, not both or neither");
+        const usdPerDay = usd === undefined ? null : usdFlag(usd);
+        const parsed = budgetFrom({ agentId: opts.agentId, sessionId: opts.sessionId, usdPerDay });
+        if ("error" in parsed) throw usage(parsed.error);
+        const result = await ask(serviceContext(deps, opts), "taas.capture.setBudget", parsed.params);
+        return opts.json ? jsonLine(result) : views.setBudgetText(result);
+      }),
+    );
+}
+
+/**
+ * USD per day from the command line: a plain decimal number greater than 0 (`10`, `2.5`, `.75`),
+ * else bad usage.
+ * @param {string} value
+ * @returns {number}
+ */
+export function usdFlag(value) {
+  const s = value.trim();
+  const n = /^(\d+(\.\d*)?|\.\d+)$/.test(s) ? Number(s) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw usage(`USD per day must be a number greater than 0, not '${value}'`);
+  return n;
+}
+
+/** @param {any} taas @param {CliDeps} deps */
 function addReport(taas, deps) {
   withSelectorOptions(taas.command("report"))
     .description("Write the service's HTML report to a file: the dashboard's overview, or an agent's or a session's page")
@@ -203,4 +250,4 @@ export function reportView(selector) {
 }
 
 /** Every subcommand, in the order `--help` lists them. */
-export const SUBCOMMANDS = Object.freeze([addStatus, addLastRoute, addHistory, addStats, addAlgorithms, addSetAlgorithm, addReport]);
+export const SUBCOMMANDS = Object.freeze([addStatus, addLastRoute, addHistory, addStats, addAlgorithms, addSetAlgorithm, addBudgets, addSetBudget, addReport]);

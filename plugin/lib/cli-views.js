@@ -165,6 +165,50 @@ export function setAlgorithmText(result) {
 }
 
 /**
+ * A budget's subject as the service names it: `agent <id>` or `session <id>`.
+ * @param {unknown} subject
+ */
+function subjectText(subject) {
+  const s = objectOrEmpty(subject);
+  if (s.agentId !== undefined) return `agent ${text(s.agentId)}`;
+  if (s.sessionId !== undefined) return `session ${text(s.sessionId)}`;
+  return "-";
+}
+
+/**
+ * An amount in USD with two decimals, "-" when not a number.
+ * @param {unknown} value
+ */
+function dollars(value) {
+  return typeof value === "number" && Number.isFinite(value) ? `$${value.toFixed(2)}` : "-";
+}
+
+/**
+ * `budgets`: one row per budget (subject, USD/day, spent today, exceeded), then the day and counts.
+ * @param {unknown} result  `{day, budgets: [{subject, usdPerDay, spentTodayUsd, exceeded, updatedAt}], count, exceeded}`
+ */
+export function budgetsText(result) {
+  const r = objectOrEmpty(result);
+  const rows = arrayOr(r.budgets).map((item) => {
+    const b = objectOrEmpty(item);
+    return [subjectText(b.subject), dollars(b.usdPerDay), dollars(b.spentTodayUsd), b.exceeded === true ? "yes" : "no"];
+  });
+  const summary = `day ${text(r.day)} (UTC): ${text(r.count)} budgets, ${text(r.exceeded)} exceeded; calls are never blocked\n`;
+  return (rows.length > 0 ? tableText(["subject", "USD/day", "spent today", "exceeded"], rows) : "no budgets\n") + summary;
+}
+
+/**
+ * `set-budget`: the subject, its budget now and the one before.
+ * @param {unknown} result  `{subject, usdPerDay, previous, updatedAt}`
+ */
+export function setBudgetText(result) {
+  const r = objectOrEmpty(result);
+  const now = r.usdPerDay === null || r.usdPerDay === undefined ? "no budget" : `${dollars(r.usdPerDay)}/day`;
+  const was = r.previous === null || r.previous === undefined ? "none" : `${dollars(r.previous)}/day`;
+  return `${subjectText(r.subject)}: ${now} (was ${was})\n`;
+}
+
+/**
  * `status`: this plugin as the host config sets it up, then the service's health and forwarding.
  * @param {Record<string, any>} plugin  `pluginSummary`
  * @param {unknown} health  the service's `taas.capture.health` result

@@ -1,4 +1,5 @@
-// One way to turn anything thrown into text for a log line or an error message.
+// One way to turn anything thrown into text for a log line or an error message, and one way to
+// tell that the service is too old for a method.
 
 /**
  * The message of an Error, else the value as a string.
@@ -7,4 +8,15 @@
  */
 export function errorText(error) {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Whether a service call failed because the service does not know the method (an older
+ * taas-capture answers JSON-RPC -32601).
+ * @param {unknown} error  a CaptureServiceError or anything thrown
+ * @returns {boolean}
+ */
+export function isUnknownMethod(error) {
+  const e = /** @type {{kind?: string, code?: number}} */ (error);
+  return e?.kind === "rpc" && e.code === -32601;
 }

@@ -2,10 +2,11 @@
 // merge the in-memory routes (the newer of memory and service wins). One table says which
 // method takes what; one function builds every handler from it.
 import path from "node:path";
-import { errorText } from "./errors.js";
+import { errorText, isUnknownMethod } from "./errors.js";
 import { selectorSessionId } from "./call-identity.js";
 import { boundedIdentity } from "./identity.js";
 import { isPlainObject } from "./objects.js";
+import { budgetFrom } from "./budgets.js";
 import { ALGORITHMS } from "./overrides.js";
 
 export const READ_SCOPE = "operator.read";
@@ -25,14 +26,20 @@ export const WRITE_SCOPE = "operator.write";
  * @property {"required" | "optional" | "none"} selector
  * @property {string[]} extra         params passed through as given (the service validates them)
  * @property {boolean} [memoryFallback]  lastRoute: merge and fall back to the in-memory routes
+ * @property {(params: Record<string, unknown>) => {params: Record<string, unknown>} | {error: string}} [parse]
+ *   the service params from the caller's, checked here, in place of `selector` and `extra`
+ * @property {string} [scope]  the gateway scope; `operator.read` when absent
+ * @property {boolean} [captureOnly]  registered only as `taas.capture.<name>` (no `taas.autorouter.` twin)
  */
 
-/** @type {Record<"lastRoute" | "history" | "stats" | "algorithms", MethodSpec>} */
+/** @type {Record<"lastRoute" | "history" | "stats" | "algorithms" | "budgets" | "setBudget", MethodSpec>} */
 export const METHOD_SPECS = {
   lastRoute: { serviceMethod: "taas.autorouter.lastRoute", selector: "required", extra: [], memoryFallback: true },
   history: { serviceMethod: "taas.autorouter.history", selector: "required", extra: ["limit", "cursor", "since", "until"] },
   stats: { serviceMethod: "taas.autorouter.stats", selector: "optional", extra: ["since", "until", "groupBy", "limit"] },
-  algorithms: { serviceMethod: "taas.autorouter.algorithms", selector: "none", extra: ["sinceVersion"] },
+  algorithms: { serviceMethod: "taas.autorouter.algorithms", selector: "none", extra: ["sinceVersion"], captureOnly: true },
+  budgets: { serviceMethod: "taas.capture.budgets", selector: "none", extra: [], captureOnly: true },
+  setBudget: { serviceMethod: "taas.capture.setBudget", selector: "none", extra: [], parse: (p) => budgetFrom(p), scope: WRITE_SCOPE, captureOnly: true },
 };
 
 const IDENTITY_RULE = "a non-empty string of at most 200 characters without control characters";
@@ -82,6 +89,10 @@ export function serviceParams(spec, params, sessionIdentity) {
     return { error: "params must be an object" };
   }
   const p = /** @type {Record<string, unknown>} */ (params ?? {});
+  if (spec.parse !== undefined) {
+    const parsed = spec.parse(p);
+    return "error" in parsed ? parsed : { params: parsed.params, selector: null };
+  }
   /** @type {Selector | null} */
   let selector = null;
   if (spec.selector !== "none") {
@@ -162,12 +173,6 @@ function freshestRoute(memory, selector, answer) {
 function isBadParams(error) {
   const e = /** @type {{kind?: string, code?: number}} */ (error);
   return e?.kind === "rpc" && e.code === -32602;
-}
-
-/** @param {unknown} error @returns {boolean} the service does not know the method (an older taas-capture) */
-function isUnknownMethod(error) {
-  const e = /** @type {{kind?: string, code?: number}} */ (error);
-  return e?.kind === "rpc" && e.code === -32601;
 }
 
 /**
@@ -267,9 +272,9 @@ export function setAlgorithmHandler(name, deps) {
 }
 
 /**
- * The gateway methods of a mode: `taas.capture.*` always; in standalone mode also the seed's
- * `taas.autorouter.lastRoute` / `history` / `stats` and `setAlgorithm` (alongside, CloudSigma's
- * provider owns `taas.autorouter.*`).
+ * The gateway methods of a mode: `taas.capture.*` always (budgets included: `budgets` read,
+ * `setBudget` write); in standalone mode also the seed's `taas.autorouter.lastRoute` / `history` /
+ * `stats` and `setAlgorithm` (alongside, CloudSigma's provider owns `taas.autorouter.*`).
  * @param {import("./host-config.js").PluginMode} mode
  * @param {GatewayDeps} deps
  * @returns {GatewayMethod[]}
@@ -279,8 +284,8 @@ export function gatewayMethodsFor(mode, deps) {
   const methods = [];
   for (const [short, spec] of Object.entries(METHOD_SPECS)) {
     const names = [`taas.capture.${short}`];
-    if (mode === "standalone" && short !== "algorithms") names.unshift(`taas.autorouter.${short}`);
-    for (const name of names) methods.push({ name, handler: gatewayHandler(name, spec, deps), scope: READ_SCOPE });
+    if (mode === "standalone" && !spec.captureOnly) names.unshift(`taas.autorouter.${short}`);
+    for (const name of names) methods.push({ name, handler: gatewayHandler(name, spec, deps), scope: spec.scope ?? READ_SCOPE });
   }
   if (mode === "standalone") {
     const name = "taas.autorouter.setAlgorithm";

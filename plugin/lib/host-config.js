@@ -99,3 +99,15 @@ export function stepAsideLine(pluginId, hostConfig) {
     : `stepping aside: ${RECORDER_PLUGIN_ID} is also enabled and records beside CloudSigma's provider, which is what ` +
         `this plugin would do (mode alongside); registering nothing. Remove plugins.entries.${AFFINITY_PLUGIN_ID}.`;
 }
+
+/**
+ * Whether the host config lets the non-bundled plugin `pluginId` have the conversation hooks
+ * (`llm_input`, `llm_output`, …): `plugins.entries.<id>.hooks.allowConversationAccess: true`.
+ * @param {unknown} hostConfig  `api.config`
+ * @param {string} pluginId
+ * @returns {boolean}
+ */
+export function conversationAccessGranted(hostConfig, pluginId) {
+  const entries = objectOrEmpty(objectOrEmpty(objectOrEmpty(hostConfig).plugins).entries);
+  return objectOrEmpty(objectOrEmpty(entries[pluginId]).hooks).allowConversationAccess === true;
+}

@@ -26,6 +26,8 @@ export function lazyClient(settings, log, opensSockets) {
   let stopped = false;
   return {
     socketPath: () => socketPath,
+    /** The client if one was made; never makes one (for background work that must not open sockets). */
+    current: () => client,
     get() {
       if (!opensSockets) return null;
       if (stopped) return client;
@@ -81,8 +83,9 @@ export function onHook(api, name, handler, log) {
  * @param {import("./lib/config.js").PluginSettings} settings
  * @param {PluginLogger} log
  * @param {import("./lib/override-sync.js").OverrideSync | null} sync  standalone mode: follows the overrides from start
+ * @param {import("./lib/budget-watch.js").BudgetWatch} budgets  both modes: the budget warnings, from start
  */
-export function registerLifecycle(api, clients, settings, log, sync) {
+export function registerLifecycle(api, clients, settings, log, sync, budgets) {
   const drainMs = Math.min(settings.requestTimeoutMs, 1000);
   if (typeof api.registerService === "function") {
     api.registerService({
@@ -90,18 +93,24 @@ export function registerLifecycle(api, clients, settings, log, sync) {
       start: (/** @type {any} */ ctx) => {
         clients.adoptStateDir(ctx?.stateDir);
         sync?.start();
+        budgets.start();
       },
       stop: () => {
         sync?.stop();
+        budgets.stop();
         return clients.close(0);
       },
     });
+  } else {
+    // An older host without services: the watch only looks at a client that already exists.
+    budgets.start();
   }
   onHook(
     api,
     "gateway_stop",
     () => {
       sync?.stop();
+      budgets.stop();
       return clients.close(drainMs);
     },
     log,

@@ -34,6 +34,8 @@ export const PLUGIN_VERSION_HEADER = "X-OpenClaw-Plugin-Version";
  * @property {import("./call-identity.js").SessionIdentityMode} sessionIdentity
  * @property {import("./trace-sessions.js").TraceSessions} traces
  * @property {import("./overrides.js").OverrideMemory} overrides
+ * @property {(traceparent: string | null) => import("./attribution.js").RunAttribution} [runAttribution]
+ *   the trigger and channel of the run a call's `traceparent` belongs to (model_call_started, then llm_input), else {}
  * @property {() => void} onStream  called on every stream call (starts the override sync lazily)
  * @property {(message: string) => void} debug  no-op unless OPENCLAW_DEBUG is set
  */
@@ -130,12 +132,16 @@ function affinityOptions(deps, ctx, model, options, kind) {
   /** @type {{identity: import("./call-identity.js").CallIdentity | null}} */
   const call = { identity: streamIdentity(deps, ctx, options, kind) };
   const m = objectOrEmpty(model);
+  // The host's model-call wrapper sets this call's own trace/span before ours runs; its run is
+  // known once model_call_started has fired, long before the record is made.
+  const traceparent = traceparentOf(options.headers);
   const recorder = createCallRecorder(deps, {
     identity: () => call.identity,
     provider: ctx.provider ?? m.provider ?? null,
     modelId: ctx.modelId ?? m.id ?? null,
     model,
     startedAt: deps.host.now(),
+    attribution: () => deps.runAttribution?.(traceparent) ?? {},
   });
   deps.debug(
     `[taas-affinity] stream kind=${kind} ` +

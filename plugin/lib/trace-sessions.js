@@ -13,6 +13,7 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$
  * @typedef {object} TraceSession
  * @property {string} nativeSessionId
  * @property {string | null} agentId
+ * @property {string | null} [runId]  the host's run of the call (model_call_started `runId`)
  */
 
 /**

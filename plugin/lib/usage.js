@@ -1,5 +1,6 @@
 // Usage records (SPEC v2 "Usage and prompt-cache figures"): one `taas.autorouter.record`
 // params object per LLM call, from what the host reports.
+import { attributionParams, runAttributionOf } from "./attribution.js";
 import { callAgentId } from "./call-identity.js";
 import { boundedIdentity } from "./identity.js";
 import { objectOrEmpty } from "./objects.js";
@@ -44,10 +45,12 @@ export function reportedCostUsd(usage) {
 /**
  * The record for one `llm_output` event of a cloudsigma call (alongside mode), or null when
  * it is not one or carries no usage. The session is OpenClaw's native session id: that is
- * what CloudSigma's provider sends TaaS.
+ * what CloudSigma's provider sends TaaS. The host emits `llm_output` once per attempt of a run,
+ * with the attempt's usage totals; `callEnd` is what its `model_call_ended` events said
+ * (attribution.js), matched by run id.
  * @param {unknown} event  `{runId, sessionId, provider, model, usage?}`
- * @param {unknown} ctx    `{agentId, sessionKey, sessionId, modelProviderId, modelId, …}`
- * @param {{now: number, providerIds: readonly string[]}} options
+ * @param {unknown} ctx    `{runId, agentId, sessionKey, sessionId, trigger?, channelId?, messageProvider?, …}`
+ * @param {{now: number, providerIds: readonly string[], callEnd?: import("./attribution.js").CallEnd | null}} options
  * @returns {Record<string, unknown> | null}
  */
 export function usageRecordFromLlmOutput(event, ctx, options) {
@@ -73,5 +76,6 @@ export function usageRecordFromLlmOutput(event, ctx, options) {
   const costUsd = reportedCostUsd(e.usage);
   if (costUsd !== undefined) params.costUsd = costUsd;
   params.outcome = "ok";
+  Object.assign(params, attributionParams(runAttributionOf(c), options.callEnd ?? null));
   return params;
 }

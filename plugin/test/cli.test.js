@@ -25,7 +25,7 @@ const agentCall = {
   workspaceDir: "/home/u/.openclaw/workspace-cli-agent",
 };
 const agentSession = `oc:${sha16(`session:${agentCall.sessionId}`)}`;
-const SUBCOMMANDS = ["status", "last-route", "history", "stats", "algorithms", "set-algorithm", "report"];
+const SUBCOMMANDS = ["status", "last-route", "history", "stats", "algorithms", "set-algorithm", "budgets", "set-budget", "report"];
 
 /** A simulated host with our plugin loaded, its `openclaw` runner, and the plugin's state. */
 function hostWith(/** @type {{socketPath: string, pluginConfig?: any, config?: any}} */ o) {
@@ -66,7 +66,7 @@ test("the descriptor and the manifest's cliCommands row name the same command, a
   assert.equal(machineOutput({ argv: ["node", "openclaw", "taas", "stats"], stdoutIsTTY: true }), false);
 });
 
-test("the subcommands are taas-capture's query commands; budgets and set-budget wait for the service's methods", () => {
+test("the subcommands are taas-capture's query commands, budgets and set-budget included", () => {
   const program = new Command("openclaw");
   const taas = addTaasCommand(program, /** @type {any} */ ({ pluginId: "x", pluginVersion: "0", host: {} }));
   assert.deepEqual(taas.commands.map((/** @type {any} */ c) => c.name()), SUBCOMMANDS);

@@ -78,7 +78,7 @@ test("manifest starts the plugin with the gateway and declares its config", () =
   assert.equal(PLUGIN_VERSION, pkg.version);
 });
 
-test("standalone: one provider hook for both cloudsigma ids, and read-scoped gateway methods under both names", (t) => {
+test("standalone: one provider hook for both cloudsigma ids, and gateway methods under both names (writes write-scoped)", (t) => {
   const s = setup({ socketPath: "/nonexistent/c.sock" });
   t.after(s.close);
   assert.equal(s.providers.length, 1);
@@ -92,12 +92,15 @@ test("standalone: one provider hook for both cloudsigma ids, and read-scoped gat
     "taas.autorouter.setAlgorithm",
     "taas.autorouter.stats",
     "taas.capture.algorithms",
+    "taas.capture.budgets",
     "taas.capture.history",
     "taas.capture.lastRoute",
+    "taas.capture.setBudget",
     "taas.capture.stats",
   ]);
+  const writes = ["taas.autorouter.setAlgorithm", "taas.capture.setBudget"];
   for (const [name, m] of Object.entries(s.methods)) {
-    assert.deepEqual(m.options, { scope: name === "taas.autorouter.setAlgorithm" ? "operator.write" : "operator.read" }, name);
+    assert.deepEqual(m.options, { scope: writes.includes(name) ? "operator.write" : "operator.read" }, name);
   }
 });
 

@@ -78,7 +78,7 @@ test("taas-capture always records alongside: no provider hook, no taas.autoroute
     t.after(() => h.host.stop());
     assert.equal(h.host.providers.filter((p) => p.pluginId === "taas-capture").length, 0, JSON.stringify(entries));
     assert.equal(h.host.providerFor("cloudsigma")?.pluginId, "cloudsigma");
-    assert.deepEqual(h.methodsOf("taas-capture"), ["taas.capture.algorithms", "taas.capture.history", "taas.capture.lastRoute", "taas.capture.stats"]);
+    assert.deepEqual(h.methodsOf("taas-capture"), ["taas.capture.algorithms", "taas.capture.budgets", "taas.capture.history", "taas.capture.lastRoute", "taas.capture.setBudget", "taas.capture.stats"]);
     assert.deepEqual(h.methodsOf("cloudsigma"), ["taas.autorouter.lastRoute", "taas.autorouter.setAlgorithm"]);
     assert.deepEqual(h.host.diagnostics, [], "no method or route taken twice");
     assert.deepEqual(h.host.web.routes.map((r) => [r.pluginId, r.path]), [["taas-capture", "/plugins/taas-capture"]]);
@@ -116,7 +116,7 @@ test("both ids enabled, CloudSigma's provider on: openclaw-taas-affinity steps a
     assert.deepEqual(h.methodsOf("openclaw-taas-affinity"), []);
     assert.equal(h.host.providers.filter((p) => p.pluginId === "openclaw-taas-affinity").length, 0);
     assert.deepEqual(h.host.web.routes.map((r) => r.pluginId), ["taas-capture"]);
-    assert.equal(h.methodsOf("taas-capture").length, 4);
+    assert.equal(h.methodsOf("taas-capture").length, 6);
     const aside = h.host.logs.filter((l) => l.message.includes("stepping aside"));
     assert.equal(aside.length, 1, JSON.stringify(aside));
     assert.equal(aside[0].pluginId, "openclaw-taas-affinity");
@@ -151,7 +151,7 @@ test("no step aside when the other id is disabled or denied, and no line outside
     const host = createHost({ config: { plugins } });
     t.after(() => host.stop());
     host.load(recorder, { pluginConfig: { socketPath: "/nonexistent/rec.sock" } });
-    assert.equal([...host.methods.values()].filter((m) => m.pluginId === "taas-capture").length, 4, JSON.stringify(plugins));
+    assert.equal([...host.methods.values()].filter((m) => m.pluginId === "taas-capture").length, 6, JSON.stringify(plugins));
     assert.equal(host.logs.filter((l) => l.message.includes("stepping aside")).length, 0);
   }
   const metadata = hostWith({ "openclaw-taas-affinity": {}, "taas-capture": {} }, [recorder, ours], { registrationMode: "cli-metadata" });

@@ -188,10 +188,13 @@ export function autoroutedHeaders(extra = {}) {
 
 /**
  * A fake taas-capture service: `record` stores with the SPEC's dedupe on
- * (sessionId, idempotencyKey), autorouted captures and calls with usage (v2); `lastRoute`,
- * `history` and `stats` answer from what it stored. Algorithm overrides are the real binary's
- * (the host-contract suite): here they are an unknown method.
- * `mode` changes how it answers, for fault tests.
+ * (sessionId, idempotencyKey), autorouted captures and calls with usage (v2), with their v3
+ * attribution fields; `lastRoute`, `history` and `stats` answer from what it stored;
+ * `taas.capture.setBudget` / `budgets` keep budgets as SPEC v3 "Budgets (warn only)" and the
+ * service contract describe them, with today's spend as the test sets it (`state.spent`, keyed
+ * `agent:<id>` or `session:<id>`; `state.day`). Algorithm overrides are the real binary's (the
+ * host-contract suite): here they are an unknown method, and so are budgets when
+ * `state.budgets` is false (an older service). `mode` changes how it answers, for fault tests.
  * @param {string} socketPath
  */
 export async function startFakeService(socketPath) {
@@ -199,11 +202,19 @@ export async function startFakeService(socketPath) {
   const captures = [];
   /** @type {Map<string, number>} */
   const keys = new Map();
+  /** @type {Map<string, {subject: Record<string, string>, usdPerDay: number, updatedAt: number}>} */
+  const budgets = new Map();
   const state = {
     /** @type {"normal" | "silent" | "hangUpAfterStoring"} */
     mode: "normal",
     requests: /** @type {any[]} */ ([]),
     connections: 0,
+    /** whether it serves taas.capture.budgets / setBudget (false: -32601, as an older service) */
+    budgets: true,
+    /** @type {Map<string, number>} today's spend by `agent:<id>` / `session:<id>` */
+    spent: new Map(),
+    /** @type {string | null} the UTC day it reports (default: today's) */
+    day: /** @type {string | null} */ (null),
   };
   /** @type {Set<net.Socket>} */
   const sockets = new Set();
@@ -224,9 +235,42 @@ export async function startFakeService(socketPath) {
       autorouted,
       usage: params.usage ?? null,
       headers: params.headers,
+      outcome: params.outcome ?? null,
+      trigger: params.trigger ?? null,
+      channel: params.channel ?? null,
+      timeToFirstByteMs: params.timeToFirstByteMs ?? null,
+      failureKind: params.failureKind ?? null,
     });
     if (dedupe !== null) keys.set(dedupe, id);
     return { recorded: true, id, duplicate: false };
+  };
+
+  /** @param {Record<string, string>} subject */
+  const budgetKey = (subject) => ("agentId" in subject ? `agent:${subject.agentId}` : `session:${subject.sessionId}`);
+
+  /** @param {any} p @returns {{result: any} | {error: any}} */
+  const setBudget = (p) => {
+    const subjects = ["agentId", "sessionId"].filter((k) => typeof p?.[k] === "string" && p[k] !== "");
+    if (subjects.length !== 1) return { error: { code: -32602, message: "invalid params", data: { field: "agentId", reason: "exactly one of agentId or sessionId" } } };
+    if (p.usdPerDay !== null && !(typeof p.usdPerDay === "number" && p.usdPerDay > 0)) {
+      return { error: { code: -32602, message: "invalid params", data: { field: "usdPerDay", reason: "a number > 0 or null" } } };
+    }
+    const subject = { [subjects[0]]: p[subjects[0]] };
+    const key = budgetKey(subject);
+    const previous = budgets.get(key)?.usdPerDay ?? null;
+    const updatedAt = Date.now();
+    if (p.usdPerDay === null) budgets.delete(key);
+    else budgets.set(key, { subject, usdPerDay: p.usdPerDay, updatedAt });
+    return { result: { subject, usdPerDay: p.usdPerDay, previous, updatedAt } };
+  };
+
+  const listBudgets = () => {
+    const list = [...budgets.entries()].map(([key, b]) => {
+      const spentTodayUsd = state.spent.get(key) ?? 0;
+      return { subject: b.subject, usdPerDay: b.usdPerDay, spentTodayUsd, exceeded: spentTodayUsd > b.usdPerDay, updatedAt: b.updatedAt };
+    });
+    const day = state.day ?? new Date().toISOString().slice(0, 10);
+    return { result: { day, budgets: list, count: list.length, exceeded: list.filter((b) => b.exceeded).length } };
   };
 
   /** @param {any} p */
@@ -260,6 +304,8 @@ export async function startFakeService(socketPath) {
         } else if (req.method === "taas.autorouter.history") {
           reply = { result: { ...req.params, captures: select(req.params), nextCursor: null } };
         } else if (req.method === "taas.autorouter.stats") reply = { result: { total: captures.length } };
+        else if (req.method === "taas.capture.setBudget" && state.budgets) reply = setBudget(req.params);
+        else if (req.method === "taas.capture.budgets" && state.budgets) reply = listBudgets();
         else reply = { error: { code: -32601, message: "method not found" } };
         if (state.mode === "hangUpAfterStoring") {
           socket.destroy();
@@ -275,6 +321,7 @@ export async function startFakeService(socketPath) {
   });
   return {
     captures,
+    budgets,
     state,
     close: () =>
       new Promise((resolve) => {

@@ -3,8 +3,12 @@
 // aliases / hookAliases (first registered wins; on 2026.8+ a provider whose id is literally the
 // name owns it), the wrap context keys of `pi-embedded-runner/extra-params.ts`, stream options with
 // `sessionId`, `onPayload` chaining as the transports do it, `onResponse({status, headers}, model)`
-// with lower-case headers, `model_call_started` / `llm_output` / `model_call_ended` hooks (the
-// conversation hooks only with `hooks.allowConversationAccess`), gateway methods refused on a second
+// with lower-case headers, the hooks of one attempt in the host's order and with its contexts
+// (HOST-NOTES-attribution.md: `llm_input` before the call, `model_call_started`, the stream,
+// `model_call_ended` once the stream is consumed, `llm_output` at the attempt's end; the agent
+// contexts with `trigger` / `channelId` / `messageProvider` / `jobId` only when the run has them,
+// the model-call contexts without them; the conversation hooks only with
+// `hooks.allowConversationAccess`), gateway methods refused on a second
 // registration with only a diagnostic, scopes, `gateway_stop` awaited with a 5 s budget per handler,
 // then services stopped in reverse start order; plugin HTTP routes and Control UI tabs as
 // host-http.js describes them (a host of 2026.10 by default; `ui: false` is an older host without
@@ -139,16 +143,28 @@ export function createHost(options = {}) {
    * @param {any} [call.payload]
    * @param {boolean} [call.simple]  a background / simple completion (wrapSimpleCompletionStreamFn)
    * @param {boolean} [call.withTraceparent]
+   * @param {string} [call.runId]  the run's id (default: a fresh one per call)
+   * @param {string} [call.trigger]  what started the run (attempt params `trigger`: user, cron, heartbeat, …)
+   * @param {string} [call.messageChannel]  the run's message channel (attempt params `messageChannel`)
+   * @param {string} [call.messageProvider]  the run's message provider (attempt params `messageProvider`)
+   * @param {string} [call.jobId]  the cron job of a cron run (newest hosts' agent hook contexts)
+   * @param {{timeToFirstByteMs?: number, outcome?: "completed" | "error", failureKind?: string, errorCategory?: string}} [call.ended]
+   *   what the host's model-call wrapper reports in model_call_ended (default: completed, no timing)
    */
   async function llmCall(call) {
     const provider = call.provider ?? "cloudsigma";
     const modelId = call.modelId ?? "auto";
     const model = { id: modelId, provider, api: "openai-completions", cost: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 } };
     const trace = { traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
-    const runId = randomUUID();
-    const hookCtx = { runId, agentId: call.agentId, sessionKey: call.sessionKey, sessionId: call.sessionId, trace, modelProviderId: provider, modelId };
+    const runId = call.runId ?? randomUUID();
+    const agentCtx = agentHookContext(runId, call);
+    const modelCallCtx = modelCallHookContext(runId, trace, call, provider, modelId);
+    const callEvent = { runId, callId: `${runId}:model:1`, ...definedOnly({ sessionKey: call.sessionKey, sessionId: call.sessionId }), provider, model: modelId, api: "openai-completions", transport: "http" };
+    if (!call.simple) {
+      await emit("llm_input", { runId, sessionId: call.sessionId, provider, model: modelId, prompt: "hi", historyMessages: [], imagesCount: 0 }, agentCtx);
+    }
     // Fire-and-forget, as the host does.
-    void emit("model_call_started", { runId, callId: randomUUID(), sessionKey: call.sessionKey, sessionId: call.sessionId, provider, model: modelId, api: "openai-completions", transport: "http" }, hookCtx);
+    void emit("model_call_started", callEvent, modelCallCtx);
 
     /** @type {any} */
     const seen = { trace };
@@ -191,8 +207,15 @@ export function createHost(options = {}) {
     const options = { ...(call.simple ? {} : { sessionId: call.sessionId }), headers };
     const stream = streamFn(model, { messages: [] }, options);
     const message = await stream.result();
-    await emit("llm_output", { runId, sessionId: call.sessionId, provider, model: modelId, usage: message.usage }, hookCtx);
-    void emit("model_call_ended", { runId, provider, model: modelId, durationMs: 1, outcome: "completed" }, hookCtx);
+    // The host's model-call wrapper reports the end once the agent loop has consumed the stream,
+    // after its final message; the attempt's llm_output comes after that.
+    await new Promise((r) => setImmediate(r));
+    const ended = call.ended ?? {};
+    await emit("model_call_ended", { ...callEvent, durationMs: 1, outcome: ended.outcome ?? "completed", ...definedOnly({ timeToFirstByteMs: ended.timeToFirstByteMs, failureKind: ended.failureKind, errorCategory: ended.errorCategory }) }, modelCallCtx);
+    if (!call.simple) {
+      const { cost: _cost, totalTokens: _total, ...usage } = message.usage ?? {};
+      await emit("llm_output", { runId, sessionId: call.sessionId, provider, model: modelId, assistantTexts: [], lastAssistant: message, usage: { ...usage, total: message.usage?.totalTokens } }, agentCtx);
+    }
     await new Promise((r) => setImmediate(r));
     seen.stream = stream;
     return seen;
@@ -235,6 +258,51 @@ export function createHost(options = {}) {
   }
 
   return { load, providerFor, llmCall, gatewayCall, startServices, stop, emit, methods, hooks, services, diagnostics, logs, requests, providers, web, cliRegistrars };
+}
+
+/**
+ * The keys of `fields` whose value is not undefined (the host spreads only present fields).
+ * @param {Record<string, unknown>} fields
+ */
+function definedOnly(fields) {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The context of the agent hooks (`llm_input`, `llm_output`) as the embedded runner builds it
+ * (src/agents/pi-embedded-runner/run/attempt.ts @000b02f0: runId, agentId, sessionKey, sessionId,
+ * workspaceDir, messageProvider, trigger, channelId = messageChannel ?? messageProvider; jobId on
+ * cron runs from the newest `PluginHookAgentContext`, src/plugins/hook-types.ts).
+ * @param {string} runId
+ * @param {any} call
+ */
+function agentHookContext(runId, call) {
+  return {
+    runId,
+    agentId: call.agentId,
+    sessionKey: call.sessionKey,
+    sessionId: call.sessionId,
+    workspaceDir: call.workspaceDir,
+    messageProvider: call.messageProvider ?? undefined,
+    trigger: call.trigger,
+    channelId: call.messageChannel ?? call.messageProvider ?? undefined,
+    ...definedOnly({ jobId: call.jobId }),
+  };
+}
+
+/**
+ * The context of `model_call_started` / `model_call_ended` as the model-call wrapper builds it
+ * (src/agents/pi-embedded-runner/run/attempt.model-diagnostic-events.ts `modelCallHookContext`:
+ * runId, trace, sessionKey?, sessionId?, modelProviderId, modelId; no trigger, channel or job). The
+ * agent id is kept here as the earlier OPENCLAW-HOST.md reading had it (`agentId?`).
+ * @param {string} runId
+ * @param {{traceId: string, spanId: string}} trace
+ * @param {any} call
+ * @param {string} provider
+ * @param {string} modelId
+ */
+function modelCallHookContext(runId, trace, call, provider, modelId) {
+  return { runId, trace, ...definedOnly({ agentId: call.agentId, sessionKey: call.sessionKey, sessionId: call.sessionId }), modelProviderId: provider, modelId };
 }
 
 /** @param {unknown} value @returns {Record<string, any> | undefined} */
