@@ -125,7 +125,8 @@ function pluginLogger(api, env, pluginId) {
 
 /**
  * @param {any} api  OpenClawPluginApi
- * @param {{host?: Partial<import("./lib/provider.js").Host>}} [testing]  for tests
+ * @param {{host?: Partial<import("./lib/provider.js").Host>, budgetWatch?: {pollMs?: number, tickMs?: number}}} [testing]
+ *   for tests: the host's clock and environment; how often the budget watch polls (default once a minute)
  * @param {PluginIdentity} [plugin]  which of the two plugins registers
  */
 export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
@@ -165,7 +166,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   const traces = createTraceSessions({ now: host.now });
   const overrides = createOverrideMemory();
   const sync = createOverrideSync({ client: clients.get, overrides, debug: log.debug });
-  const budgets = createBudgetWatch({ client: clients.current, warn: log.warn, debug: log.debug, now: host.now });
+  const budgets = createBudgetWatch({ client: clients.current, warn: log.warn, debug: log.debug, now: host.now, ...testing.budgetWatch });
   /** @type {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").RunAttribution>} */
   const runs = createRunMemory({ now: host.now });
   /** @type {import("./lib/attribution.js").RunMemory<import("./lib/attribution.js").CallEnd>} */

@@ -5,10 +5,13 @@ import { BOUNDED_IDENTITY_RULE, boundedIdentity } from "./identity.js";
 import { isPlainObject, objectOrEmpty } from "./objects.js";
 import { identityRef } from "./provider.js";
 
+/** The largest budget the service takes, in USD per day (its `BudgetLimits.maxUsdPerDay`). */
+export const MAX_USD_PER_DAY = 1_000_000;
+
 /**
  * A budget's subject and amount from `taas.capture.setBudget` params, or an error message: exactly
  * one of `agentId` and `sessionId` (the session as recorded: no local id is resolved here), and
- * `usdPerDay` present, a number greater than 0, or null to clear.
+ * `usdPerDay` present, a number greater than 0 and at most `MAX_USD_PER_DAY`, or null to clear.
  * @param {unknown} params
  * @returns {{params: {agentId: string, usdPerDay: number | null} | {sessionId: string, usdPerDay: number | null}} | {error: string}}
  */
@@ -22,8 +25,8 @@ export function budgetFrom(params) {
   if (id === null) return { error: `${key} must be ${BOUNDED_IDENTITY_RULE}` };
   if (!("usdPerDay" in p)) return { error: "usdPerDay is required: a number greater than 0, or null to clear" };
   const usdPerDay = p.usdPerDay;
-  if (usdPerDay !== null && !(typeof usdPerDay === "number" && Number.isFinite(usdPerDay) && usdPerDay > 0)) {
-    return { error: "usdPerDay must be a number greater than 0, or null to clear" };
+  if (usdPerDay !== null && !(typeof usdPerDay === "number" && usdPerDay > 0 && usdPerDay <= MAX_USD_PER_DAY)) {
+    return { error: `usdPerDay must be a number greater than 0 and at most ${MAX_USD_PER_DAY}, or null to clear` };
   }
   const subject = key === "agentId" ? { agentId: id } : { sessionId: id };
   return { params: { ...subject, usdPerDay: /** @type {number | null} */ (usdPerDay) } };

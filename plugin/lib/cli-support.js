@@ -6,7 +6,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { recordedSessionIdentity } from "./call-identity.js";
 import { readSettings } from "./config.js";
-import { errorText } from "./errors.js";
+import { errorText, refusalText } from "./errors.js";
 import { selectorFrom } from "./gateway.js";
 import { boundedIdentity, resolvePath } from "./identity.js";
 import { callServiceOnce } from "./service-call.js";
@@ -152,8 +152,7 @@ export function serviceFailureText(error, method, socketPath) {
   if (e.kind === "unavailable") return `${errorText(error)}; is 'taas-capture serve' running?`;
   if (e.kind !== "rpc") return errorText(error);
   if (e.code === -32601) return `the taas-capture service at ${socketPath} is too old for ${method}; upgrade it`;
-  const detail = typeof e.data?.field === "string" && typeof e.data?.reason === "string" ? `: ${e.data.field} ${e.data.reason}` : "";
-  return `the service refused the request: ${errorText(error)} (${e.code})${detail}`;
+  return `the service refused the request: ${refusalText(error)} (${e.code})`;
 }
 
 /** @param {unknown} value */

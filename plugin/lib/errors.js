@@ -11,6 +11,18 @@ export function errorText(error) {
 }
 
 /**
+ * What the service said of params it refused: its message, then the field and reason of a JSON-RPC
+ * -32602 (`data: {field, reason}`) when it gave them.
+ * @param {unknown} error  a CaptureServiceError or anything thrown
+ * @returns {string}
+ */
+export function refusalText(error) {
+  const data = /** @type {{data?: {field?: unknown, reason?: unknown}}} */ (error)?.data;
+  const detail = typeof data?.field === "string" && typeof data?.reason === "string" ? `: ${data.field} ${data.reason}` : "";
+  return errorText(error) + detail;
+}
+
+/**
  * Whether a service call failed because the service does not know the method (an older
  * taas-capture answers JSON-RPC -32601).
  * @param {unknown} error  a CaptureServiceError or anything thrown

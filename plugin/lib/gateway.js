@@ -2,7 +2,7 @@
 // merge the in-memory routes (the newer of memory and service wins). One table says which
 // method takes what; one function builds every handler from it.
 import path from "node:path";
-import { errorText, isUnknownMethod } from "./errors.js";
+import { errorText, isUnknownMethod, refusalText } from "./errors.js";
 import { selectorSessionId } from "./call-identity.js";
 import { boundedIdentity } from "./identity.js";
 import { isPlainObject } from "./objects.js";
@@ -195,7 +195,7 @@ export function gatewayHandler(name, spec, deps) {
         const answer = await client.call(spec.serviceMethod, parsed.params);
         respond(true, spec.memoryFallback && parsed.selector ? freshestRoute(deps.memory, parsed.selector, answer) : answer);
       } catch (error) {
-        if (isBadParams(error)) respond(false, undefined, invalid(errorText(error)));
+        if (isBadParams(error)) respond(false, undefined, invalid(refusalText(error)));
         else if (spec.memoryFallback && parsed.selector) respond(true, memoryAnswer(deps.memory, parsed.selector));
         else if (isUnknownMethod(error)) {
           respond(false, undefined, { code: "UNAVAILABLE", message: `${name}: the taas-capture service at ${deps.socketPath()} is too old for ${spec.serviceMethod}; upgrade it` });
@@ -260,7 +260,7 @@ export function setAlgorithmHandler(name, deps) {
         deps.overrides.setLocal(subject, algorithm);
         respond(true, answer);
       } catch (error) {
-        if (isBadParams(error)) return respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${errorText(error)}` });
+        if (isBadParams(error)) return respond(false, undefined, { code: "INVALID_REQUEST", message: `${name}: ${refusalText(error)}` });
         const previous = deps.overrides.setLocal(subject, algorithm);
         deps.overrides.queueWrite(subject, algorithm);
         respond(true, { ...subject, algorithm, previous, updatedAt: deps.now(), version: null, store: "memory" });

@@ -1,6 +1,6 @@
 // Shared by the tests and the soak script: a fake OpenClaw plugin API, a fake taas-capture
-// service speaking the SPEC's JSON-RPC, and a launcher for the real binary. Kept outside
-// test/ so `node --test` does not run it as a test file.
+// service speaking the SPEC's JSON-RPC, a launcher for the real binary, and a tap in front of its
+// socket. Kept outside test/ so `node --test` does not run it as a test file.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -351,15 +351,16 @@ function canConnect(socketPath) {
 }
 
 /**
- * Start `taas-capture serve --socket <dir>/c.sock --db <dir>/c.sqlite3` and wait until it
+ * Start `taas-capture serve --socket <dir>/c.sock --db <dir>/c.sqlite3 [args…]` and wait until it
  * accepts connections.
  * @param {string} bin
  * @param {string} dir
+ * @param {{args?: string[]}} [options]  more `serve` options, e.g. ["--budget-check-interval", "200ms"]
  */
-export async function startRealService(bin, dir) {
+export async function startRealService(bin, dir, options = {}) {
   const socketPath = path.join(dir, "c.sock");
   const dbPath = path.join(dir, "c.sqlite3");
-  const child = spawn(bin, ["serve", "--socket", socketPath, "--db", dbPath], {
+  const child = spawn(bin, ["serve", "--socket", socketPath, "--db", dbPath, ...(options.args ?? [])], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -383,5 +384,62 @@ export async function startRealService(bin, dir) {
       if (!gone) child.kill(signal);
       return exited;
     },
+  };
+}
+
+/**
+ * A transparent tap in front of a real service's socket: every byte passes through both ways
+ * unchanged, and each request a client writes (one JSON line, a batch flattened) is kept in
+ * `requests`, so a test can tell what reached the service without standing in for it.
+ * @param {string} targetPath  the service's socket
+ * @param {string} tapPath     where clients connect instead
+ */
+export async function startSocketTap(targetPath, tapPath) {
+  /** @type {any[]} */
+  const requests = [];
+  /** @type {Set<net.Socket>} */
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.createConnection({ path: targetPath });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    let pending = Buffer.alloc(0);
+    client.on("data", (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      let nl;
+      while ((nl = pending.indexOf(10)) !== -1) {
+        const line = pending.subarray(0, nl).toString("utf8");
+        pending = pending.subarray(nl + 1);
+        try {
+          requests.push(...[JSON.parse(line)].flat());
+        } catch {
+          requests.push({ unparsed: line });
+        }
+      }
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(tapPath, () => resolve(undefined));
+  });
+  return {
+    socketPath: tapPath,
+    requests,
+    /** The methods of the requests so far, in order; `prefix` keeps only those starting with it. @param {string} [prefix] */
+    methods: (prefix = "") => requests.map((r) => r.method).filter((m) => typeof m === "string" && m.startsWith(prefix)),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve(undefined));
+      }),
   };
 }
