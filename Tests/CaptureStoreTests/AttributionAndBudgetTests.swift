@@ -138,10 +138,10 @@ final class AttributionAndBudgetTests: StoreTestCase {
         XCTAssertEqual(try reader.budgets(now: day).budgets.count, 2, "retention never removes a budget")
     }
 
-    // MARK: Migration from schemas 4 and 5
+    // MARK: Migration from schemas 2 to 5 (schema 1: `UsageTests`)
 
-    /// Fixtures written by the schema-4 and schema-5 services through their sockets (`scripts/make-schema-fixture.py`,
-    /// with taas-capture at 4fb8971 and at 0ab797e): 240 captures, capture i in session i % 12 of agent i % 5 at
+    /// Fixtures written by the schema-2 to schema-5 services through their sockets (`scripts/make-schema-fixture.py`,
+    /// with taas-capture at 8f211e3, 6960e5c, 4fb8971 and 0ab797e): 240 captures, capture i in session i % 12 of agent i % 5 at
     /// 2025-11-24T16:00Z + i × 15 min, served by one of three models in runs of 7, cost 0.001 × (i % 17) USD.
     private static func fixture(_ schema: Int) -> URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -165,8 +165,8 @@ final class AttributionAndBudgetTests: StoreTestCase {
         return rows
     }
 
-    func testSchemaFourAndFiveFilesMigrateKeepingEveryCaptureTheirStatsAndPins() throws {
-        for schema in [4, 5] {
+    func testSchemaTwoToFiveFilesMigrateKeepingEveryCaptureTheirStatsAndPins() throws {
+        for schema in [2, 3, 4, 5] {
             let file = path("schema\(schema).sqlite3")
             try FileManager.default.copyItem(atPath: Self.fixture(schema).path, toPath: file)
             chmod(file, 0o600)
