@@ -15,6 +15,7 @@ import { callServiceOnce } from "../lib/service-call.js";
 import { autoroutedHeaders, removeDir, serviceBinary, startRealService, startSocketTap, tempDir, waitFor } from "../testkit/harness.js";
 import { cloudsigmaProviderPlugin, createHost } from "../testkit/host.js";
 import { runOpenclaw } from "../testkit/host-cli.js";
+import { realServiceForSuite } from "../testkit/real-service.js";
 
 const bin = serviceBinary();
 const skip = existsSync(bin) ? false : `no taas-capture binary at ${bin} (set TAAS_CAPTURE_BIN)`;
@@ -55,15 +56,7 @@ async function storedCaptures(socketPath, sessionId) {
 
 describe("attribution reaches the real taas-capture service", { skip }, () => {
   const dir = tempDir("taas-attr-e2e-");
-  /** @type {Awaited<ReturnType<typeof startRealService>>} */
-  let service;
-  before(async () => {
-    service = await startRealService(bin, dir);
-  });
-  after(async () => {
-    await service?.stop();
-    removeDir(dir);
-  });
+  const service = realServiceForSuite(bin, dir);
 
   for (const [pluginId, mod] of /** @type {const} */ ([["taas-capture", recorder], ["openclaw-taas-affinity", ours]])) {
     test(`alongside (${pluginId}): llm_output's trigger and channel, model_call_ended's TTFB and failure kind are stored exactly; a bare run stores nulls`, async (t) => {

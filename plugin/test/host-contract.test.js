@@ -9,8 +9,9 @@ import { promisify } from "node:util";
 import * as ours from "../index.js";
 import { PLUGIN_VERSION, pluginState } from "../index.js";
 import { sha16 } from "../lib/identity.js";
-import { autoroutedHeaders, removeDir, serviceBinary, startRealService, tempDir, waitFor } from "../testkit/harness.js";
+import { autoroutedHeaders, removeDir, serviceBinary, tempDir, waitFor } from "../testkit/harness.js";
 import { GATEWAY_STOP_BUDGET_MS, cloudsigmaProviderPlugin, createHost } from "../testkit/host.js";
+import { realServiceForSuite } from "../testkit/real-service.js";
 
 const run = promisify(execFile);
 const bin = serviceBinary();
@@ -148,15 +149,7 @@ if (!haveBinary && process.env.CI) {
 } else {
   describe("host contract with the real taas-capture service", () => {
     const dir = tempDir("taas-host-");
-    /** @type {Awaited<ReturnType<typeof startRealService>>} */
-    let service;
-    before(async () => {
-      service = await startRealService(bin, dir);
-    });
-    after(async () => {
-      await service?.stop();
-      removeDir(dir);
-    });
+    const service = realServiceForSuite(bin, dir);
     const cli = (/** @type {string[]} */ args) => run(bin, [...args, "--socket", service.socketPath]);
 
     test("captures carry the agent id from ctx.agentId and the stream's usage reaches stats", async () => {
@@ -265,7 +258,7 @@ if (!haveBinary && process.env.CI) {
       assert.equal(away.payload.store, "memory");
       assert.equal(away.payload.previous, "savings_curve");
       assert.equal((await restarted.host.llmCall({ ...agentCall, agentId: "pinned" })).headers["X-TaaS-Autorouter-Algorithm"], "tps");
-      service = await startRealService(bin, dir);
+      await service.start();
       await waitFor(async () => {
         const listed = JSON.parse((await cli(["algorithms", "--json"])).stdout);
         return listed.overrides.some((/** @type {any} */ o) => o.agentId === "pinned" && o.algorithm === "tps");

@@ -4,14 +4,15 @@
 // simulated host, the real service, the gateway methods and `openclaw taas`.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import * as ours from "../index.js";
 import { pluginState } from "../index.js";
 import { callIdentity, selectorSessionId } from "../lib/call-identity.js";
 import { sha16 } from "../lib/identity.js";
-import { autoroutedHeaders, removeDir, serviceBinary, startRealService, tempDir, waitFor } from "../testkit/harness.js";
+import { autoroutedHeaders, serviceBinary, tempDir, waitFor } from "../testkit/harness.js";
 import { cloudsigmaProviderPlugin, createHost } from "../testkit/host.js";
 import { runOpenclaw } from "../testkit/host-cli.js";
+import { realServiceForSuite } from "../testkit/real-service.js";
 
 const bin = serviceBinary();
 const haveBinary = existsSync(bin);
@@ -38,15 +39,7 @@ if (!haveBinary && process.env.CI) {
 } else {
   describe("localSessionId selectors against the real taas-capture service", () => {
     const dir = tempDir("taas-native-");
-    /** @type {Awaited<ReturnType<typeof startRealService>>} */
-    let service;
-    before(async () => {
-      service = await startRealService(bin, dir);
-    });
-    after(async () => {
-      await service?.stop();
-      removeDir(dir);
-    });
+    const service = realServiceForSuite(bin, dir);
 
     test("sessionIdentity native: lastRoute, history and setAlgorithm by localSessionId find the call, and the pin applies to the next request", async () => {
       const host = createHost();
