@@ -1,10 +1,18 @@
 import NIOConcurrencyHelpers
 
-/// How many budgets were exceeded when `BudgetWatch` last looked, for the metrics.
+/// The budgets as `BudgetWatch` last found them (how many, how many exceeded, when), for `health` and the
+/// metrics: neither reads the budgets' spend itself, so both stay cheap with a thousand budgets.
 final class BudgetStatus: Sendable {
-    private let exceededNow = NIOLockedValueBox(0)
+    struct Snapshot: Sendable, Equatable {
+        var count = 0
+        var exceeded = 0
+        /// When they were checked (ms since the epoch); nil before the first check.
+        var checkedAt: Int64?
+    }
 
-    func note(exceeded: Int) { exceededNow.withLockedValue { $0 = exceeded } }
+    private let last = NIOLockedValueBox(Snapshot())
 
-    var exceeded: Int { exceededNow.withLockedValue { $0 } }
+    func note(_ snapshot: Snapshot) { last.withLockedValue { $0 = snapshot } }
+
+    var snapshot: Snapshot { last.withLockedValue { $0 } }
 }

@@ -61,7 +61,11 @@ public final class CaptureReader {
             return capture
         case .miss(let seen):
             let capture = try queryLastRoute(selector)
-            routes.fill(selector, capture, seen: seen, now: connection.walStamp())
+            // A capture stored before schema 5 whose route change the writer has not settled yet is not held: the
+            // settling UPDATE is the writer's own commit, which would not take it out of the cache.
+            if capture?.routeChanged != nil || capture == nil {
+                routes.fill(selector, capture, seen: seen, now: connection.walStamp())
+            }
             return capture
         case .bypass:
             return try queryLastRoute(selector)

@@ -46,7 +46,6 @@ public final class CaptureWriter {
         DatabaseFile.restrictSidecars(of: path)
     }
 
-    /// Creates the file 0600 when missing; otherwise checks, without writing, that it is ours to open.
     /// The schema this binary writes, and the one of the file at `path` (nil when it is missing or empty), read
     /// without writing a byte: whether opening a writer will migrate it.
     public static var latestSchemaVersion: Int { Migrator.latestVersion }
@@ -56,6 +55,7 @@ public final class CaptureWriter {
         return try Migrator.probeVersion(path: path, busyTimeoutMs: busyTimeoutMs)
     }
 
+    /// Creates the file 0600 when missing; otherwise checks, without writing, that it is ours to open.
     private static func preflight(path: String, busyTimeoutMs: Int32) throws(StoreError) {
         switch try DatabaseFile.inspect(path) {
         case .missing:

@@ -84,7 +84,9 @@ final class CaptureEncodingTests: XCTestCase {
                 autorouted: false, provider: worst, requestedModel: worst, inputTokens: .min, outputTokens: .max,
                 cacheReadTokens: -1, cacheWriteTokens: 0, costUsd: -1.7976931348623157e+308,
                 cacheSavedUsd: 2.2250738585072014e-308, durationMs: .max, outcome: .error
-            )
+            ),
+            attribution: CallAttribution(trigger: worst, channel: quotes, timeToFirstByteMs: .min, failureKind: worst),
+            routeChanged: false
         )
         for hostId in [nil, worst] {
             var buffer = ByteBuffer()
@@ -107,6 +109,11 @@ final class CaptureEncodingTests: XCTestCase {
             XCTAssertEqual(object["costUsd"], .double(-1.7976931348623157e+308))
             XCTAssertEqual(object["cacheSavedUsd"], .double(2.2250738585072014e-308))
             XCTAssertEqual(object["outcome"], .string("error"))
+            XCTAssertEqual(object["trigger"], .string(worst))
+            XCTAssertEqual(object["channel"], .string(quotes))
+            XCTAssertEqual(object["timeToFirstByteMs"], .int(.min))
+            XCTAssertEqual(object["failureKind"], .string(worst))
+            XCTAssertEqual(object["routeChanged"], .bool(false))
             XCTAssertEqual(items[1], .null, "nothing written past the capture")
         }
     }

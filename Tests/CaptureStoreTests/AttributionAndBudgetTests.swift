@@ -54,9 +54,11 @@ final class AttributionAndBudgetTests: StoreTestCase {
         defer { reader.close() }
         let since = day - 6 * 3_600_000 + 1_234
         let until = day + 123
-        func groups(_ by: StatsGrouping) throws -> [String: (Int, Double?, Int?)] {
+        func groups(_ by: StatsGrouping) throws -> [String: (Int, Double?, Int?, Int64, Int64)] {
             let stats = try reader.stats(nil, since: since, until: until, groupBy: by, limit: 100)
-            return Dictionary(uniqueKeysWithValues: (stats.groups ?? []).map { ($0.key, ($0.captures, $0.usage.costUsd, $0.routeChanges)) })
+            return Dictionary(uniqueKeysWithValues: (stats.groups ?? []).map {
+                ($0.key, ($0.captures, $0.usage.costUsd, $0.routeChanges, $0.firstCapturedAt, $0.lastCapturedAt))
+            })
         }
         let unfolded = (try groups(.trigger), try groups(.channel))
         while try writer.foldRollups() > 0 {}
@@ -67,6 +69,8 @@ final class AttributionAndBudgetTests: StoreTestCase {
                 XCTAssertEqual(value.0, b[key]?.0, key)
                 XCTAssertEqual(value.1 ?? 0, b[key]?.1 ?? 0, accuracy: 1e-9, key)
                 XCTAssertEqual(value.2, b[key]?.2, key)
+                XCTAssertEqual(value.3, b[key]?.3, "\(key): first capture, from the captures or from the rollups' first hour")
+                XCTAssertEqual(value.4, b[key]?.4, "\(key): last capture")
             }
         }
         // None and a trigger named "unknown" are one group, as a model group's are; a hostile value is just a key.

@@ -36,6 +36,25 @@ final class StorageFailureTests: EndToEndTestCase {
         while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
     }
 
+    /// The value of `taas_capture_storage_healthy` in the service's /metrics text.
+    private func storageHealthy(port: Int) throws -> String? {
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var text: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            text += buffer[0..<n]
+        }
+        return String(decoding: text, as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix("taas_capture_storage_healthy ") }.map { String($0.split(separator: " ")[1]) }
+    }
+
     func testDiskFullIsRetryableAndTheServiceRecoversWhenSpaceReturns() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
         let small = workDirectory + "/small"
@@ -47,7 +66,9 @@ final class StorageFailureTests: EndToEndTestCase {
             throw XCTSkip("cannot mount a tmpfs here")
         }
         mountPoint = small
-        try startService(db: small + "/captures.sqlite3")
+        let port = Int.random(in: 20_000...60_000)
+        try startService(db: small + "/captures.sqlite3", arguments: ["--metrics-listen", "127.0.0.1:\(port)"])
+        XCTAssertEqual(try storageHealthy(port: port), "1.0")
         let client = try connect()
         let model = String(repeating: "m", count: 190)
 
@@ -77,6 +98,7 @@ final class StorageFailureTests: EndToEndTestCase {
         let error = try XCTUnwrap(refusal, "a full disk must refuse a record")
         XCTAssertEqual(error["code"], -32000)
         XCTAssertEqual(error["data"]?["retryable"], true)
+        XCTAssertEqual(try storageHealthy(port: port), "0.0", "a write failed with a storage error")
 
         let last = try client.call("taas.autorouter.lastRoute", ["sessionId": "oc:full"], id: 5000)
         XCTAssertNotNil(last["result"]?["capture"]?["id"]?.int, "reads keep working while the disk is full")
@@ -99,6 +121,7 @@ final class StorageFailureTests: EndToEndTestCase {
             }
         }
         XCTAssertTrue(recovered, "records succeed again once space is back, without a restart")
+        XCTAssertEqual(try storageHealthy(port: port), "1.0", "healthy again at the next commit")
 
         let history = try client.call(
             "taas.autorouter.history", ["sessionId": "oc:full", "limit": 1000], id: 9000)

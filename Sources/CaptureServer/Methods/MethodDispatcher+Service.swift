@@ -17,9 +17,9 @@ extension MethodDispatcher {
     func health(_ completion: @escaping Completion) throws(RPCError) {
         let context = self.context
         try scan("health", completion) { (reader) throws(StoreError) in
-            (try reader.health(), try reader.budgets(now: WallClock.unixMillis()))
-        } encode: { (buffer, found: (StoreHealth, BudgetListing)) in
-            buffer.writeHealth(found.0, budgets: found.1, of: context)
+            try reader.health()
+        } encode: { (buffer, health: StoreHealth) in
+            buffer.writeHealth(health, of: context)
         }
     }
 

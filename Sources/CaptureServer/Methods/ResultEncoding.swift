@@ -224,8 +224,9 @@ extension ByteBuffer {
     }
 
     /// health: `{"status","version","schemaVersion","captures","dbBytes","walBytes","statsRollupsBehind","uptimeMs",
-    /// "durability","retention","commits","recordsCommitted","forward","budgets":{"count","exceeded"}}`.
-    mutating func writeHealth(_ health: StoreHealth, budgets: BudgetListing, of context: ServiceContext) {
+    /// "durability","retention","commits","recordsCommitted","forward","budgets":{"count","exceeded","checkedAt"}}`: the
+    /// budgets as `BudgetWatch` last checked them (every `--budget-check-interval`).
+    mutating func writeHealth(_ health: StoreHealth, of context: ServiceContext) {
         let uptime = ContinuousClock.now - context.startedAt
         writeStaticString("{\"status\":\"ok\",\"version\":")
         writeJSONString(context.version)
@@ -252,10 +253,13 @@ extension ByteBuffer {
         writeJSONInt(Int64(written.records))
         writeStaticString(",\"forward\":")
         writeForward(context.forwarder?.status, progress: health.forward)
+        let budgets = context.budgets.snapshot
         writeStaticString(",\"budgets\":{\"count\":")
-        writeJSONInt(Int64(budgets.budgets.count))
+        writeJSONInt(Int64(budgets.count))
         writeStaticString(",\"exceeded\":")
         writeJSONInt(Int64(budgets.exceeded))
+        writeStaticString(",\"checkedAt\":")
+        writeJSONInt(budgets.checkedAt)
         writeStaticString("}}")
     }
 

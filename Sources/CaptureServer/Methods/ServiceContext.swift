@@ -14,6 +14,8 @@ struct ServiceContext: Sendable {
     let logger: Logger
     /// nil unless `serve --metrics-listen`: then every counter costs nothing.
     let metrics: ServiceMetrics?
+    /// The budgets as last checked: `health.budgets`.
+    let budgets: BudgetStatus
     /// nil unless `serve --forward`: `health.forward` reads its status.
     var forwarder: Forwarder? = nil
 }

@@ -68,12 +68,11 @@ final class CallMetrics: Sendable {
             state.byModel[label] = series
             let outcome = usage.outcome?.rawValue ?? Stats.unknown
             let trigger = state.triggers.value(capture.attribution.trigger)
-            let key = outcome + "\u{0}" + trigger
-            let calls = state.calls[key] ?? registry.makeCounter(
-                descriptor: Self.descriptor("calls", "total", "Calls stored, by outcome and by what started the run (the first 20 triggers, then other)."),
-                labels: [("outcome", outcome), ("trigger", trigger)])
-            state.calls[key] = calls
-            return (series, calls)
+            if state.calls[Self.key(outcome, trigger)] == nil {
+                // Every outcome's series of a new trigger starts at 0, so an alert's increase() sees its first errors.
+                for each in Self.outcomes { state.calls[Self.key(each, trigger)] = makeCalls(each, trigger) }
+            }
+            return (series, state.calls[Self.key(outcome, trigger)]!)
         }
         calls.increment()
         series.captures.increment()
@@ -84,6 +83,16 @@ final class CallMetrics: Sendable {
         if let saved = usage.cacheSavedUsd, saved > 0 { series.saved.increment(by: saved) }
         if routeChanged { series.routeChanges.increment() }
         if let ttfb = capture.attribution.timeToFirstByteMs { series.ttfb.record(.milliseconds(ttfb)) }
+    }
+
+    static let outcomes = CallOutcome.allCases.map(\.rawValue) + [Stats.unknown]
+
+    private static func key(_ outcome: String, _ trigger: String) -> String { outcome + "\u{0}" + trigger }
+
+    private func makeCalls(_ outcome: String, _ trigger: String) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.descriptor("calls", "total", "Calls stored, by outcome and by what started the run (the first 20 triggers, then other)."),
+            labels: [("outcome", outcome), ("trigger", trigger)])
     }
 
     private func makeSeries(_ model: String) -> ModelSeries {

@@ -51,7 +51,7 @@ struct BudgetWatch: Service {
             logger.warning("cannot check the budgets", metadata: ["error": "\(error)"])
             return
         }
-        status.note(exceeded: listing.exceeded)
+        status.note(BudgetStatus.Snapshot(count: listing.budgets.count, exceeded: listing.exceeded, checkedAt: WallClock.unixMillis()))
         for standing in listing.budgets where standing.exceeded {
             guard warned.first(standing.budget.subject, dayStart: listing.dayStart) else { continue }
             logger.warning(

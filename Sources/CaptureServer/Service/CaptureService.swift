@@ -71,7 +71,8 @@ public struct CaptureService: Service {
         }
         var context = ServiceContext(
             writeQueue: queue, writerStats: writerStats, scanReader: writer.scanReader, durability: config.durability,
-            retention: config.retention, version: config.version, startedAt: .now, logger: config.logger, metrics: metrics
+            retention: config.retention, version: config.version, startedAt: .now, logger: config.logger, metrics: metrics,
+            budgets: budgets
         )
         context.forwarder = forwarder
         let dispatchers: LoopDispatchers
@@ -164,7 +165,7 @@ public struct CaptureService: Service {
             render: {
                 metrics.render(
                     queueDepth: queue.depth, dbPath: dbPath, forward: forwarder?.status,
-                    storageHealthy: writerStats.storageHealthy, budgetsExceeded: budgets.exceeded)
+                    storageHealthy: writerStats.storageHealthy, budgetsExceeded: budgets.snapshot.exceeded)
             },
             logger: configuration.logger
         ).start(group: group)

@@ -26,7 +26,7 @@ enum WriterJob: Sendable {
     case record(NewCapture, WriterCompletion<RecordOutcome>)
     case prune(RetentionPolicy, dryRun: Bool, WriterCompletion<PruneReport>)
     /// A write that commits in a transaction of its own (an algorithm override, a budget) and answers its
-    /// caller itself, after the commit (`WriterCompletion.run`).
+    /// caller itself, after the commit (`WriterCompletion.change`).
     case change(Change)
     typealias Change = @Sendable (CaptureWriter) -> Void
     /// The forwarder's progress (or forwarding switched on or off); nobody waits for it.

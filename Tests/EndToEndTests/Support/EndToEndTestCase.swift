@@ -183,3 +183,19 @@ extension LineClient {
         throw ClientError.protocolViolation("history paging did not end")
     }
 }
+
+extension EndToEndTestCase {
+    /// A TCP connection to 127.0.0.1:`port` (the metrics listener), as a file descriptor.
+    func rawConnect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw ServiceError(description: "connect to the metrics port failed") }
+        return fd
+    }
+}
