@@ -318,8 +318,12 @@ final class DashboardTests: StoreTestCase {
                 capture.fields.autorouterAlgo = text
                 capture.fields.autorouterAlgoSource = text
                 capture.usage = CallUsage(autorouted: true, inputTokens: 1, outputTokens: 1)
+                capture.attribution = CallAttribution(trigger: text, channel: text)
                 batch.append(capture)
             }
+            // The overview lists budgets by subject, with links.
+            _ = try writer.setBudget(1, for: .agent(text), now: start)
+            _ = try writer.setBudget(1, for: .session("oc:" + text), now: start)
         }
         _ = try writer.record(batch)
         return writer
@@ -365,6 +369,9 @@ final class DashboardTests: StoreTestCase {
             let overview = try Pages.html(requests[0], reader: reader, now: now, links: true)
             XCTAssertTrue(overview.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"), stage)
             XCTAssertTrue(overview.contains("&quot;&gt;&lt;img src=http://127.0.0.1:9/x onerror=alert(1)&gt;"), stage)
+            XCTAssertTrue(overview.contains("Spend by what started the run") && overview.contains("Budgets, "), stage)
+            XCTAssertTrue(overview.contains("<td class=id>&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;</td>"),
+                "\(stage): the hostile trigger, escaped, in the trigger table")
             while try writer.foldRollups() > 0 {}
         }
     }

@@ -126,6 +126,12 @@ if ("skip" in browser && process.env.CI) {
       }
       const client = pluginState(api)?.client;
       assert.equal(await client?.drain(10_000), true, "the captures reached the service");
+      // What the overview adds since schema 6: spend by trigger, and the budgets by subject.
+      for (const trigger of [bad.script, bad.img]) {
+        await client?.call("taas.autorouter.record", { sessionId: "session-1", headers: autoroutedHeaders({ "x-request-id": `t-${trigger.length}` }), trigger, channel: bad.attribute });
+      }
+      await client?.call("taas.capture.setBudget", { agentId: bad.img, usdPerDay: 1 });
+      await client?.call("taas.capture.setBudget", { sessionId: bad.long, usdPerDay: 2 });
       try {
         await client?.call("taas.capture.page", { view: "overview" });
       } catch (error) {
