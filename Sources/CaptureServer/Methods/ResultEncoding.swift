@@ -265,15 +265,20 @@ extension ByteBuffer {
 
     /// setBudget: `{"subject": {"agentId"|"sessionId"}, "usdPerDay", "previous", "updatedAt"}`.
     mutating func writeBudgetChange(_ change: BudgetChange) {
-        writeStaticString("{\"subject\":{")
-        writeOverrideSubject(change.subject)
-        writeStaticString("},\"usdPerDay\":")
-        writeJSONDouble(change.usdPerDay)
+        writeBudgetStart(change.subject, usdPerDay: change.usdPerDay)
         writeStaticString(",\"previous\":")
         writeJSONDouble(change.previous)
         writeStaticString(",\"updatedAt\":")
         writeJSONInt(change.updatedAt)
         writeStaticString("}")
+    }
+
+    /// A budget object's start: `{"subject": {"agentId"|"sessionId"}, "usdPerDay"` (the caller closes it).
+    private mutating func writeBudgetStart(_ subject: CaptureSelector, usdPerDay: Double?) {
+        writeStaticString("{\"subject\":{")
+        writeOverrideSubject(subject)
+        writeStaticString("},\"usdPerDay\":")
+        writeJSONDouble(usdPerDay)
     }
 
     /// budgets: `{"day", "dayStart", "count", "exceeded", "budgets": [{"subject", "usdPerDay", "spentTodayUsd",
@@ -290,10 +295,7 @@ extension ByteBuffer {
         writeStaticString(",\"budgets\":[")
         for (i, standing) in listing.budgets.enumerated() {
             if i > 0 { writeStaticString(",") }
-            writeStaticString("{\"subject\":{")
-            writeOverrideSubject(standing.budget.subject)
-            writeStaticString("},\"usdPerDay\":")
-            writeJSONDouble(standing.budget.usdPerDay)
+            writeBudgetStart(standing.budget.subject, usdPerDay: standing.budget.usdPerDay)
             writeStaticString(",\"spentTodayUsd\":")
             writeJSONDouble(standing.spentTodayUsd)
             writeStaticString(",\"exceeded\":")
