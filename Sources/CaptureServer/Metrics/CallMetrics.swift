@@ -91,7 +91,7 @@ final class CallMetrics: Sendable {
 
     private func makeCalls(_ outcome: String, _ trigger: String) -> Counter {
         registry.makeCounter(
-            descriptor: Self.descriptor("calls", "total", "Calls stored, by outcome and by what started the run (the first 20 triggers, then other)."),
+            descriptor: .taasCapture("calls", "total", "Calls stored, by outcome and by what started the run (the first 20 triggers, then other)."),
             labels: [("outcome", outcome), ("trigger", trigger)])
     }
 
@@ -99,27 +99,30 @@ final class CallMetrics: Sendable {
         let labels = [("model", model)]
         return ModelSeries(
             captures: registry.makeCounter(
-                descriptor: Self.descriptor("captures_by_model", "total", "Captures stored since start, by served model (the first 50 models, then other)."),
+                descriptor: .taasCapture("captures_by_model", "total", "Captures stored since start, by served model (the first 50 models, then other)."),
                 labels: labels),
             tokens: Self.tokenKinds.map { kind in
                 registry.makeCounter(
-                    descriptor: Self.descriptor("tokens", "total", "Tokens of stored calls, by kind and served model (the first 50 models, then other)."),
+                    descriptor: .taasCapture("tokens", "total", "Tokens of stored calls, by kind and served model (the first 50 models, then other)."),
                     labels: [("kind", kind), ("model", model)])
             },
             cost: registry.makeCounter(
-                descriptor: Self.descriptor("cost_usd", "total", "Reported cost of stored calls in USD, by served model."), labels: labels),
+                descriptor: .taasCapture("cost_usd", "total", "Reported cost of stored calls in USD, by served model."), labels: labels),
             saved: registry.makeCounter(
-                descriptor: Self.descriptor("cache_saved_usd", "total", "Estimated savings from prompt-cache reads in USD, by served model."),
+                descriptor: .taasCapture("cache_saved_usd", "total", "Estimated savings from prompt-cache reads in USD, by served model."),
                 labels: labels),
             routeChanges: registry.makeCounter(
-                descriptor: Self.descriptor("route_changes", "total", "Autorouted calls served by another model than their session's previous call, by the new model."),
+                descriptor: .taasCapture("route_changes", "total", "Autorouted calls served by another model than their session's previous call, by the new model."),
                 labels: labels),
             ttfb: registry.makeDurationHistogram(
-                descriptor: Self.descriptor("ttfb", "seconds", "Time to the first byte of stored calls that report it, by served model."),
+                descriptor: .taasCapture("ttfb", "seconds", "Time to the first byte of stored calls that report it, by served model."),
                 labels: labels, buckets: Self.ttfbBuckets))
     }
+}
 
-    static func descriptor(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+extension MetricNameDescriptor {
+    /// `taas_capture_<metric>_<unit>`: the one place the service's metric names are made.
+    static func taasCapture(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: metric, unitName: unit, helpText: help)
     }
 }

@@ -27,36 +27,32 @@ public final class ServiceMetrics: Sendable {
     private let errors: [RPCError.Code: Counter]
     private let pruned: [String: Counter]
 
-    private static func descriptor(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: metric, unitName: unit, helpText: help)
-    }
-
     public init() {
-        records = registry.makeCounter(descriptor: Self.descriptor("records", "total", "Captures stored (acknowledged after commit)."))
-        duplicates = registry.makeCounter(descriptor: Self.descriptor("records_duplicate", "total", "Records answered as duplicates of a stored capture."))
-        commits = registry.makeCounter(descriptor: Self.descriptor("commits", "total", "Write transactions committed by the writer (group commit)."))
-        recordLatency = registry.makeDurationHistogram(descriptor: Self.descriptor("record_duration", "seconds", "From a record's dispatch to its answer after commit."), buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        records = registry.makeCounter(descriptor: .taasCapture("records", "total", "Captures stored (acknowledged after commit)."))
+        duplicates = registry.makeCounter(descriptor: .taasCapture("records_duplicate", "total", "Records answered as duplicates of a stored capture."))
+        commits = registry.makeCounter(descriptor: .taasCapture("commits", "total", "Write transactions committed by the writer (group commit)."))
+        recordLatency = registry.makeDurationHistogram(descriptor: .taasCapture("record_duration", "seconds", "From a record's dispatch to its answer after commit."), buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
                       .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                       .seconds(1)])
-        connectionsAccepted = registry.makeCounter(descriptor: Self.descriptor("connections", "total", "Socket connections accepted."))
-        connectionsOpen = registry.makeGauge(descriptor: Self.descriptor("connections", "open", "Socket connections open now."))
-        queueDepth = registry.makeGauge(descriptor: Self.descriptor("write_queue", "depth", "Writes waiting for the writer."))
-        databaseBytes = registry.makeGauge(descriptor: Self.descriptor("database", "bytes", "Size of the database file."))
-        walBytes = registry.makeGauge(descriptor: Self.descriptor("wal", "bytes", "Size of the write-ahead log."))
-        forwardLag = registry.makeGauge(descriptor: Self.descriptor("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
-        forwardUp = registry.makeGauge(descriptor: Self.descriptor("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
-        forwardedThrough = registry.makeGauge(descriptor: Self.descriptor("forwarded_through", "id", "The largest capture id the fleet confirmed."))
-        storageHealthy = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: "storage", unitName: "healthy", helpText: "1 while the database takes writes; 0 after a write failed with a storage error (full, I/O, corrupt, read-only), until one succeeds."))
-        budgetsExceeded = registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "taas", subsystem: "capture", metricName: "budgets", unitName: "exceeded", helpText: "Budgets whose subject's reported spend today (UTC) is over its USD per day, as last checked (each minute)."))
+        connectionsAccepted = registry.makeCounter(descriptor: .taasCapture("connections", "total", "Socket connections accepted."))
+        connectionsOpen = registry.makeGauge(descriptor: .taasCapture("connections", "open", "Socket connections open now."))
+        queueDepth = registry.makeGauge(descriptor: .taasCapture("write_queue", "depth", "Writes waiting for the writer."))
+        databaseBytes = registry.makeGauge(descriptor: .taasCapture("database", "bytes", "Size of the database file."))
+        walBytes = registry.makeGauge(descriptor: .taasCapture("wal", "bytes", "Size of the write-ahead log."))
+        forwardLag = registry.makeGauge(descriptor: .taasCapture("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
+        forwardUp = registry.makeGauge(descriptor: .taasCapture("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
+        forwardedThrough = registry.makeGauge(descriptor: .taasCapture("forwarded_through", "id", "The largest capture id the fleet confirmed."))
+        storageHealthy = registry.makeGauge(descriptor: .taasCapture("storage", "healthy", "1 while the database takes writes; 0 after a write failed with a storage error (full, I/O, corrupt, read-only), until one succeeds."))
+        budgetsExceeded = registry.makeGauge(descriptor: .taasCapture("budgets", "exceeded", "Budgets whose subject's reported spend today (UTC) is over its USD per day, as last checked (each minute)."))
         calls = CallMetrics(registry: registry)
         var errors: [RPCError.Code: Counter] = [:]
         for code in RPCError.Code.allCases {
-            errors[code] = registry.makeCounter(descriptor: Self.descriptor("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code.rawValue))])
+            errors[code] = registry.makeCounter(descriptor: .taasCapture("errors", "total", "JSON-RPC errors answered, by code."), labels: [("code", String(code.rawValue))])
         }
         self.errors = errors
         var pruned: [String: Counter] = [:]
         for rule in ["age", "perSession", "rows"] {
-            pruned[rule] = registry.makeCounter(descriptor: Self.descriptor("pruned", "total", "Captures removed by retention, by rule."), labels: [("rule", rule)])
+            pruned[rule] = registry.makeCounter(descriptor: .taasCapture("pruned", "total", "Captures removed by retention, by rule."), labels: [("rule", rule)])
         }
         self.pruned = pruned
     }
