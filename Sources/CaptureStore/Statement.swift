@@ -85,6 +85,9 @@ final class Statement {
 
     // MARK: Reading the current row (columns are numbered from 0)
 
+    /// How many columns a row of this statement has: https://www.sqlite.org/c3ref/column_count.html
+    var columnCount: Int32 { sqlite3_column_count(handle) }
+
     func isNull(at column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     func int64(at column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }

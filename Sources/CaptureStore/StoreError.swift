@@ -57,7 +57,12 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the same request may succeed later without any change (disk freed, lock released, I/O recovered).
-    public var isRetryable: Bool { code == .full || code == .ioError || code == .busy }
+    public var isTransient: Bool { code == .full || code == .ioError || code == .busy }
+
+    /// Whether a client should keep the request and send it again later (JSON-RPC `data.retryable`): a transient
+    /// fault, or storage that only the operator can mend (a read-only file system remounted, a damaged file salvaged
+    /// and the service restarted on it). A request the store refuses for what it is (a cursor, a bound) is not.
+    public var isRetryable: Bool { isTransient || code == .readOnly || code == .corrupt || code == .notADatabase }
 
     public var description: String {
         if let sqliteCode { return "\(code): \(message) (sqlite \(sqliteCode))" }

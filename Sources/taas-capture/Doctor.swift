@@ -30,7 +30,12 @@ struct Doctor: AsyncParsableCommand {
         let name: String
         let ok: Bool
         let detail: String
+        /// What to do about a failed check, when there is one thing to do.
+        var next: String? = nil
     }
+
+    /// What to do with a database SQLite reports damaged (README, "A damaged database").
+    static let salvageAdvice = "stop the service, run 'taas-capture salvage --from DB --to NEW', then serve on NEW (README: \"A damaged database\")"
 
     func run() async throws {
         let socketPath = StatePaths().socketPath(flag: socket)
@@ -46,14 +51,33 @@ struct Doctor: AsyncParsableCommand {
         if let url = postgres ?? ProcessInfo.processInfo.environment["TAAS_CAPTURE_FORWARD"].flatMap({ $0.isEmpty ? nil : $0 }) {
             checks.append(await fleetCheck(url: url, dbPath: dbPath))
         }
-        let ok = checks.allSatisfy(\.ok)
+        let failed = checks.filter { !$0.ok }
+        let next = Array(Set(failed.compactMap(\.next))).sorted()
         if json {
-            let list = checks.map { JSON.object(JSONObject(["name": .string($0.name), "ok": .bool($0.ok), "detail": .string($0.detail)])) }
-            printJSON(.object(JSONObject(["ok": .bool(ok), "checks": .array(list)])))
+            let list = checks.map {
+                JSON.object(JSONObject([
+                    "name": .string($0.name), "ok": .bool($0.ok), "detail": .string($0.detail),
+                    "next": $0.next.map(JSON.string) ?? .null,
+                ]))
+            }
+            printJSON(.object(JSONObject([
+                "ok": .bool(failed.isEmpty), "problems": .int(Int64(failed.count)), "checks": .array(list),
+                "next": .array(next.map(JSON.string)),
+            ])))
         } else {
             for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail)") }
+            print(Self.summary(failed: failed, of: checks.count, next: next))
         }
-        if !ok { throw ExitCode(1) }
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The last lines: how many checks failed, which, and what to do next.
+    static func summary(failed: [Check], of total: Int, next: [String]) -> String {
+        guard !failed.isEmpty else { return "all \(total) checks passed" }
+        let names = failed.map(\.name).joined(separator: ", ")
+        var text = "\(failed.count) of \(total) checks failed: \(names)"
+        for step in next { text += "\nnext: \(step)" }
+        return text
     }
 
     /// `--rebuild-rollups`, safe while the service runs (each batch is one short write transaction).
@@ -96,9 +120,14 @@ struct Doctor: AsyncParsableCommand {
             }
             checks.append(modeCheck("database file\(suffix)", attributes, expected: 0o600))
         }
+        let reader: CaptureReader
         do throws(StoreError) {
-            let reader = try CaptureReader(path: path)
-            defer { reader.close() }
+            reader = try CaptureReader(path: path)
+        } catch {
+            return checks + [databaseFailure(error)]
+        }
+        defer { reader.close() }
+        do throws(StoreError) {
             let health = try reader.health()
             let behind = health.rollupsBehind > 0 ? ", \(health.rollupsBehind) not yet in the stats rollups" : ""
             checks.append(
@@ -113,14 +142,53 @@ struct Doctor: AsyncParsableCommand {
                         : "they count \(audit.counted) captures"
                             + (audit.sessionsCounted == audit.sessionsStored
                                 ? "" : " (by session \(audit.sessionsCounted) of \(audit.sessionsStored))")
-                            + " where \(audit.stored) are stored (captures deleted by hand?); "
-                            + "run 'taas-capture doctor --rebuild-rollups'"))
-            let integrity = try reader.integrityCheck()
-            checks.append(Check(name: "integrity", ok: integrity == ["ok"], detail: integrity.prefix(5).joined(separator: "; ")))
+                            + " where \(audit.stored) are stored (captures deleted by hand?)",
+                    next: agree ? nil : "run 'taas-capture doctor --rebuild-rollups'"))
         } catch {
-            checks.append(Check(name: "database", ok: false, detail: error.message))
+            checks.append(databaseFailure(error))
         }
+        // Whatever the reads above found, the integrity check says how much is damaged.
+        checks.append(integrityCheck(reader))
         return checks
+    }
+
+    /// A database that cannot be read, with the step its error calls for.
+    private func databaseFailure(_ error: StoreError) -> Check {
+        let damaged = error.code == .corrupt || error.code == .notADatabase
+        return Check(name: "database", ok: false, detail: error.message, next: damaged ? Self.salvageAdvice : nil)
+    }
+
+    /// `PRAGMA integrity_check`, summarised: how many problems (SQLite stops listing at 100), the first three.
+    private func integrityCheck(_ reader: CaptureReader) -> Check {
+        let lines: [String]
+        do throws(StoreError) {
+            lines = try reader.integrityCheck()
+        } catch {
+            return Check(
+                name: "integrity", ok: false, detail: "the check itself stopped: \(error.message)", next: Self.salvageAdvice)
+        }
+        if lines == ["ok"] { return Check(name: "integrity", ok: true, detail: "ok") }
+        return Check(name: "integrity", ok: false, detail: Self.integritySummary(lines), next: Self.salvageAdvice)
+    }
+
+    /// "N problems (at least, SQLite lists 100 at most): first; second; third; …".
+    static func integritySummary(_ lines: [String]) -> String {
+        let count = lines.count >= 100 ? "100 or more problems" : "\(lines.count) problem\(lines.count == 1 ? "" : "s")"
+        let shown = lines.prefix(3).map { $0.count > 160 ? String($0.prefix(160)) + "…" : $0 }
+        return "\(count): " + shown.joined(separator: "; ") + (lines.count > 3 ? "; …" : "")
+    }
+
+    /// The running service's storage fault, from `health.storage`.
+    private func storageCheck(_ storage: JSON) -> Check {
+        let error = storage["error"]?.stringValue ?? "?"
+        let since = storage["since"]?.integerValue.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        let detail = "\(error); since \(since.map { ISO8601DateFormatter().string(from: $0) } ?? "?"), "
+            + "\(Table.text(storage["failedWrites"])) records refused"
+        let kind = storage["kind"]?.stringValue
+        let damaged = kind == "corrupt" || kind == "notADatabase"
+        return Check(
+            name: "storage", ok: false, detail: detail,
+            next: damaged ? Self.salvageAdvice : "free space or mend the disk: the service records again by itself once a write succeeds")
     }
 
     /// The running forwarder, from `health.forward`.
@@ -184,6 +252,9 @@ struct Doctor: AsyncParsableCommand {
             let health = try client.call("taas.capture.health")
             let detail = "status \(Table.text(health["status"])), version \(Table.text(health["version"])), \(Table.text(health["captures"])) captures, durability \(Table.text(health["durability"])), up \(Table.text(health["uptimeMs"])) ms"
             checks.append(Check(name: "service", ok: health["status"]?.stringValue == "ok", detail: detail))
+            if let storage = health["storage"], storage["ok"]?.boolValue == false {
+                checks.append(storageCheck(storage))
+            }
             if let forward = health["forward"], !forward.isNull { checks.append(forwarderCheck(forward)) }
         } catch {
             checks.append(Check(name: "service", ok: false, detail: "\(error)"))

@@ -14,7 +14,7 @@ struct TaasCapture: AsyncParsableCommand {
         version: TaasCaptureVersion.string,
         subcommands: [
             Serve.self, Record.self, LastRoute.self, History.self, Stats.self, Prune.self, Derive.self,
-            Doctor.self, Backup.self, SetAlgorithm.self, Algorithms.self, SetBudget.self, Budgets.self, Report.self, Fleet.self,
+            Doctor.self, Backup.self, SalvageCommand.self, SetAlgorithm.self, Algorithms.self, SetBudget.self, Budgets.self, Report.self, Fleet.self,
         ]
     )
 }

@@ -136,7 +136,13 @@ final class DatabaseFileTests: StoreTestCase {
         XCTAssertEqual(StoreError.sqlite(SQLITE_MISUSE, nil, "x").code, .internal)
         XCTAssertTrue(StoreError.sqlite(SQLITE_BUSY, nil, "x").isRetryable)
         XCTAssertTrue(StoreError.sqlite(SQLITE_FULL, nil, "x").isRetryable)
-        XCTAssertFalse(StoreError.sqlite(SQLITE_CORRUPT, nil, "x").isRetryable)
+        // A damaged file is kept by the client (retryable) until the service runs on a salvaged one, but it is
+        // not transient: the writer tries a failed group's records one by one.
+        XCTAssertTrue(StoreError.sqlite(SQLITE_CORRUPT, nil, "x").isRetryable)
+        XCTAssertFalse(StoreError.sqlite(SQLITE_CORRUPT, nil, "x").isTransient)
+        XCTAssertTrue(StoreError.sqlite(SQLITE_IOERR_WRITE, nil, "x").isTransient)
+        XCTAssertFalse(StoreError.sqlite(SQLITE_CANTOPEN, nil, "x").isRetryable)
+        XCTAssertFalse(StoreError(code: .invalidCursor, message: "x").isRetryable)
         XCTAssertEqual(StoreError.sqlite(SQLITE_IOERR_WRITE, nil, "x").sqliteCode, SQLITE_IOERR_WRITE)
     }
 }

@@ -16,10 +16,18 @@ extension MethodDispatcher {
 
     func health(_ completion: @escaping Completion) throws(RPCError) {
         let context = self.context
-        try scan("health", completion) { (reader) throws(StoreError) in
-            try reader.health()
-        } encode: { (buffer, health: StoreHealth) in
-            buffer.writeHealth(health, of: context)
+        let storage = context.writerStats.storage
+        // Health answers whatever the file's state: a read it cannot make is a storage fault to report, not an error.
+        try scan("health", completion) { (reader) throws(StoreError) -> StoreHealth? in
+            do throws(StoreError) {
+                return try reader.health()
+            } catch {
+                storage.failed(error)
+                guard StorageCondition.isStorage(error) else { throw error }
+                return nil
+            }
+        } encode: { (buffer, health: StoreHealth?) in
+            buffer.writeHealth(health, storage: storage.fault, of: context)
         }
     }
 

@@ -54,6 +54,8 @@ final class MethodDispatcher {
 
     /// A store error as the answer to `method`, logged as its kind deserves.
     func failure(_ error: StoreError, _ method: String) -> Result<RPCResult, RPCError> {
+        // A read that finds the file damaged (or the disk failing) is as much news for health as a write.
+        context.writerStats.storage.failed(error)
         if error.code == .invalidCursor {
             context.logger.debug("invalid cursor", metadata: ["method": "\(method)"])
         } else if RPCError.isBug(error) {

@@ -224,22 +224,24 @@ extension ByteBuffer {
     }
 
     /// health: `{"status","version","schemaVersion","captures","dbBytes","walBytes","statsRollupsBehind","uptimeMs",
-    /// "durability","retention","commits","recordsCommitted","forward","budgets":{"count","exceeded","checkedAt"}}`: the
-    /// budgets as `BudgetWatch` last checked them (every `--budget-check-interval`).
-    mutating func writeHealth(_ health: StoreHealth, of context: ServiceContext) {
+    /// "durability","retention","commits","recordsCommitted","storage":{"ok","kind","error","since","failedWrites"},"forward",
+    /// "budgets":{"count","exceeded","checkedAt"}}`. `status` is `degraded` while `storage` reports a fault; the
+    /// file's figures are null when it could not be read. The budgets as `BudgetWatch` last checked them (every
+    /// `--budget-check-interval`).
+    mutating func writeHealth(_ health: StoreHealth?, storage fault: StorageCondition.Fault?, of context: ServiceContext) {
         let uptime = ContinuousClock.now - context.startedAt
-        writeStaticString("{\"status\":\"ok\",\"version\":")
+        writeStaticString(fault == nil ? "{\"status\":\"ok\",\"version\":" : "{\"status\":\"degraded\",\"version\":")
         writeJSONString(context.version)
         writeStaticString(",\"schemaVersion\":")
-        writeJSONInt(Int64(health.schemaVersion))
+        writeJSONInt(health.map { Int64($0.schemaVersion) })
         writeStaticString(",\"captures\":")
-        writeJSONInt(Int64(health.captures))
+        writeJSONInt(health.map { Int64($0.captures) })
         writeStaticString(",\"dbBytes\":")
-        writeJSONInt(health.dbBytes)
+        writeJSONInt(health?.dbBytes)
         writeStaticString(",\"walBytes\":")
-        writeJSONInt(health.walBytes)
+        writeJSONInt(health?.walBytes)
         writeStaticString(",\"statsRollupsBehind\":")
-        writeJSONInt(Int64(health.rollupsBehind))
+        writeJSONInt(health.map { Int64($0.rollupsBehind) })
         writeStaticString(",\"uptimeMs\":")
         writeJSONInt(uptime.wholeMilliseconds)
         writeStaticString(",\"durability\":")
@@ -251,8 +253,10 @@ extension ByteBuffer {
         writeJSONInt(Int64(written.commits))
         writeStaticString(",\"recordsCommitted\":")
         writeJSONInt(Int64(written.records))
+        writeStaticString(",\"storage\":")
+        writeStorage(fault)
         writeStaticString(",\"forward\":")
-        writeForward(context.forwarder?.status, progress: health.forward)
+        writeForward(context.forwarder?.status, progress: health?.forward)
         let budgets = context.budgets.snapshot
         writeStaticString(",\"budgets\":{\"count\":")
         writeJSONInt(Int64(budgets.count))
@@ -261,6 +265,20 @@ extension ByteBuffer {
         writeStaticString(",\"checkedAt\":")
         writeJSONInt(budgets.checkedAt)
         writeStaticString("}}")
+    }
+
+    /// `{"ok", "kind", "error", "since", "failedWrites"}`: the storage fault under way (`kind`: full, ioError,
+    /// readOnly, corrupt, notADatabase, cantOpen), or `{"ok": true}` with nulls and 0.
+    private mutating func writeStorage(_ fault: StorageCondition.Fault?) {
+        writeStaticString(fault == nil ? "{\"ok\":true,\"kind\":" : "{\"ok\":false,\"kind\":")
+        writeJSONString(fault.map { "\($0.code)" })
+        writeStaticString(",\"error\":")
+        writeJSONString(fault?.message)
+        writeStaticString(",\"since\":")
+        writeJSONInt(fault?.since)
+        writeStaticString(",\"failedWrites\":")
+        writeJSONInt(Int64(fault?.failedWrites ?? 0))
+        writeStaticString("}")
     }
 
     /// setBudget: `{"subject": {"agentId"|"sessionId"}, "usdPerDay", "previous", "updatedAt"}`.

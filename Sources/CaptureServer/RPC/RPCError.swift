@@ -107,7 +107,8 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     ///
     /// A bad cursor is the caller's mistake (-32602 on `cursor`); an invalid argument that slipped past
     /// validation and `internal` are bugs (-32603); everything else means the storage is unusable
-    /// right now (-32000), retryable for a full disk, an I/O error or a lock held past the timeout.
+    /// right now (-32000), retryable as `StoreError.isRetryable` says (a full disk, an I/O error, a lock held past
+    /// the timeout, a read-only or damaged file the operator must mend: the client keeps the capture meanwhile).
     public init(_ error: StoreError) {
         switch error.code {
         case .invalidCursor:

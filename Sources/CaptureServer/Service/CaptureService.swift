@@ -59,7 +59,7 @@ public struct CaptureService: Service {
     private func services(on group: MultiThreadedEventLoopGroup, socket: SocketClaim) async throws -> ServiceGroupConfiguration {
         let config = configuration
         let queue = WriteQueue(capacity: config.writeQueueCapacity)
-        let writerStats = WriterStats()
+        let writerStats = WriterStats(storage: StorageCondition(logger: config.logger))
         let metrics = config.metricsListen == nil ? nil : ServiceMetrics()
         let routes = config.routeCacheSessions > 0 ? RouteCache(capacity: config.routeCacheSessions) : nil
         let budgets = BudgetStatus()

@@ -24,7 +24,7 @@ struct WriterLoop: Sendable {
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
             && (retention.maxAgeMs > 0 || retention.maxPerSession > 0 || retention.maxRows > 0)
-        var folding = RollupFolding(writer: writer, logger: logger)
+        var folding = RollupFolding(writer: writer, storage: stats.storage, logger: logger)
         var nextCatchUp = Date().addingTimeInterval(Self.catchUpSeconds)
         while true {
             let deadline = [pruning ? nextPrune : nil, folding.deadline, nextCatchUp].compactMap { $0 }.min()
@@ -144,7 +144,9 @@ struct WriterLoop: Sendable {
             metrics?.committed()
             return outcomes.map { .success($0) }
         } catch {
-            if captures.count > 1, !error.isRetryable {
+            // One capture may be what fails (a constraint, a damaged page its insert touches): try each alone.
+            // A transient failure (full, I/O, busy) would fail each alone too.
+            if captures.count > 1, !error.isTransient {
                 logger.warning("group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
                 return captures.map { capture in
                     do throws(StoreError) {
@@ -153,12 +155,12 @@ struct WriterLoop: Sendable {
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
-                        stats.failed(error)
+                        stats.failed(error, records: 1)
                         return .failure(error)
                     }
                 }
             }
-            stats.failed(error)
+            stats.failed(error, records: captures.count)
             logger.warning("group commit failed", metadata: ["error": "\(error)", "records": "\(captures.count)"])
             return Array(repeating: .failure(error), count: captures.count)
         }
@@ -194,15 +196,19 @@ struct RollupFolding {
     private var backlogStarted: Int64?
     /// After a failed fold, the next try waits this long (a persistent failure must not spin the writer).
     private var pausedUntil: Date?
+    private let storage: StorageCondition
     private let logger: Logger
     static let quietSeconds = 1.0
 
-    init(writer: CaptureWriter, logger: Logger) {
+    init(writer: CaptureWriter, storage: StorageCondition, logger: Logger) {
+        self.storage = storage
         self.logger = logger
         do {
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
         } catch {
+            // A damaged file is usually found here first, at start: health says so from now on.
+            storage.failed(error)
             logger.warning("cannot read the stats rollups' mark", metadata: ["error": "\(error)"])
             unfolded = 0
         }
@@ -231,7 +237,9 @@ struct RollupFolding {
             try writer.foldRollups()
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
+            storage.committed()
         } catch {
+            storage.failed(error)
             // The captures stay above the mark, where every query still counts them; the next turn tries again.
             logger.warning("folding captures into the stats rollups failed", metadata: ["error": "\(error)"])
             pausedUntil = Date().addingTimeInterval(5)

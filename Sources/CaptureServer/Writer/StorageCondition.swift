@@ -1,0 +1,83 @@
+import CaptureStore
+import Logging
+import NIOConcurrencyHelpers
+
+/// Whether the database takes writes, as the service last found it (SPEC v3 "When storage fails"): `health.storage`,
+/// `taas_capture_storage_healthy`, and the one log line when a fault begins and when it ends.
+///
+/// A fault begins with the first error of the storage itself (full, I/O, read-only, corrupt, not a database), from a
+/// write or a read. It ends at the next successful commit, except corruption: a damaged file stays damaged whatever
+/// commits beside the bad pages, so it lasts until the service is restarted on a sound (salvaged) file.
+final class StorageCondition: Sendable {
+    struct Fault: Sendable, Equatable {
+        var code: StoreError.Code
+        /// The latest storage error's message (never a path: `StoreError.message`).
+        var message: String
+        /// Unix milliseconds of the first error of this fault.
+        var since: Int64
+        /// Records refused with a storage error since the fault began.
+        var failedWrites: Int
+
+        /// Whether only a new file can end it.
+        var isDamage: Bool { code == .corrupt || code == .notADatabase }
+    }
+
+    private let state = NIOLockedValueBox<Fault?>(nil)
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// The fault under way, nil while storage is healthy.
+    var fault: Fault? { state.withLockedValue { $0 } }
+
+    var healthy: Bool { fault == nil }
+
+    /// The errors that say something about the storage rather than about one request.
+    static func isStorage(_ error: StoreError) -> Bool {
+        [.full, .ioError, .corrupt, .notADatabase, .readOnly, .cantOpen].contains(error.code)
+    }
+
+    /// `error` ended a write of `records` records (0 for a read, a fold or a change). Other errors are ignored.
+    func failed(_ error: StoreError, records: Int = 0, now: Int64 = WallClock.unixMillis()) {
+        guard Self.isStorage(error) else { return }
+        let began: Bool = state.withLockedValue { fault in
+            guard var current = fault else {
+                fault = Fault(code: error.code, message: error.message, since: now, failedWrites: records)
+                return true
+            }
+            current.failedWrites += records
+            // Damage outranks a passing fault: it is what the operator must act on.
+            if !current.isDamage || error.code == .corrupt || error.code == .notADatabase {
+                current.code = error.code
+                current.message = error.message
+            }
+            fault = current
+            return false
+        }
+        guard began else { return }
+        if error.code == .corrupt || error.code == .notADatabase {
+            logger.error(
+                "the database is damaged: records are refused (retryable) until the service runs on a sound file; stop it and run 'taas-capture salvage --from DB --to NEW' (README, \"A damaged database\")",
+                metadata: ["error": "\(error.message)"])
+        } else {
+            logger.error(
+                "storage is failing: records are refused (retryable) until a write succeeds again",
+                metadata: ["error": "\(error.message)"])
+        }
+    }
+
+    /// A write committed: a passing fault is over (logged once); damage stays.
+    func committed(now: Int64 = WallClock.unixMillis()) {
+        let ended: Fault? = state.withLockedValue { fault in
+            guard let current = fault, !current.isDamage else { return nil }
+            fault = nil
+            return current
+        }
+        guard let ended else { return }
+        logger.notice(
+            "storage recovered",
+            metadata: ["failedWrites": "\(ended.failedWrites)", "ms": "\(max(0, now - ended.since))"])
+    }
+}
