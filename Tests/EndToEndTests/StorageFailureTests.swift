@@ -99,6 +99,12 @@ final class StorageFailureTests: EndToEndTestCase {
         XCTAssertEqual(error["code"], -32000)
         XCTAssertEqual(error["data"]?["retryable"], true)
         XCTAssertEqual(try storageHealthy(port: port), "0.0", "a write failed with a storage error")
+        let degraded = try client.result("taas.capture.health")
+        XCTAssertEqual(degraded["status"], "degraded", degraded.encoded)
+        XCTAssertEqual(degraded["storage"]?["ok"], false)
+        XCTAssertEqual(degraded["storage"]?["kind"], "full")
+        XCTAssertGreaterThanOrEqual(degraded["storage"]?["failedWrites"]?.int ?? 0, 1)
+        XCTAssertNotNil(degraded["captures"]?.int, "the file's figures are still read while the disk is full")
 
         let last = try client.call("taas.autorouter.lastRoute", ["sessionId": "oc:full"], id: 5000)
         XCTAssertNotNil(last["result"]?["capture"]?["id"]?.int, "reads keep working while the disk is full")
@@ -122,6 +128,10 @@ final class StorageFailureTests: EndToEndTestCase {
         }
         XCTAssertTrue(recovered, "records succeed again once space is back, without a restart")
         XCTAssertEqual(try storageHealthy(port: port), "1.0", "healthy again at the next commit")
+        let healed = try client.result("taas.capture.health")
+        XCTAssertEqual(healed["status"], "ok", healed.encoded)
+        XCTAssertEqual(healed["storage"]?["ok"], true)
+        XCTAssertEqual(healed["storage"]?["failedWrites"], 0)
 
         let history = try client.call(
             "taas.autorouter.history", ["sessionId": "oc:full", "limit": 1000], id: 9000)

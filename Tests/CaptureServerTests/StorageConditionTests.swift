@@ -1,0 +1,38 @@
+import CaptureStore
+import Logging
+import XCTest
+
+@testable import CaptureServer
+
+/// `StorageCondition`: a passing fault ends at the next commit, damage does not; failed writes are counted per fault.
+final class StorageConditionTests: XCTestCase {
+    private let condition = StorageCondition(logger: Logger(label: "test"))
+
+    func testAFullDiskIsAFaultUntilTheNextCommit() {
+        XCTAssertTrue(condition.healthy)
+        condition.failed(StoreError(code: .full, message: "disk full"), records: 3, now: 100)
+        condition.failed(StoreError(code: .full, message: "disk full"), records: 2, now: 200)
+        XCTAssertEqual(condition.fault, .init(code: .full, message: "disk full", since: 100, failedWrites: 5))
+        condition.committed(now: 300)
+        XCTAssertNil(condition.fault)
+        condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 400)
+        XCTAssertEqual(condition.fault?.since, 400, "a new fault starts its own count")
+        XCTAssertEqual(condition.fault?.failedWrites, 1)
+    }
+
+    func testDamageOutlastsCommitsAndOutranksAPassingFault() {
+        condition.failed(StoreError(code: .full, message: "disk full"), records: 1, now: 100)
+        condition.failed(StoreError(code: .corrupt, message: "malformed"), now: 200)
+        condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 300)
+        XCTAssertEqual(condition.fault, .init(code: .corrupt, message: "malformed", since: 100, failedWrites: 2))
+        condition.committed(now: 400)
+        XCTAssertEqual(condition.fault?.code, .corrupt, "a commit beside the bad pages does not mend them")
+    }
+
+    func testErrorsOfOneRequestAreNoStorageFault() {
+        condition.failed(StoreError(code: .invalidCursor, message: "cursor"), records: 1)
+        condition.failed(StoreError(code: .busy, message: "locked"), records: 1)
+        condition.failed(StoreError(code: .limitReached, message: "too many"), records: 1)
+        XCTAssertTrue(condition.healthy)
+    }
+}
