@@ -18,6 +18,7 @@ static inline int csqlite_db_config_int(sqlite3 *db, int op, int value, int *out
 typedef struct {
     int frames;          // set by the hook after each commit that wrote frames; the caller resets it
     int autocheckpoint;  // frames at which the hook runs a PASSIVE checkpoint, as sqlite3_wal_autocheckpoint
+    int checkpoint;      // the result of the last checkpoint the hook ran (-1: none since the caller reset it)
 } csqlite_commit_frames;
 
 // sqlite3_wal_hook replaces the automatic checkpoint (https://www.sqlite.org/c3ref/wal_hook.html), so this
@@ -26,7 +27,7 @@ typedef struct {
 static int csqlite_commit_frames_hook(void *context, sqlite3 *db, const char *name, int frames) {
     csqlite_commit_frames *seen = (csqlite_commit_frames *)context;
     seen->frames = frames;
-    if (seen->autocheckpoint > 0 && frames >= seen->autocheckpoint) sqlite3_wal_checkpoint(db, name);
+    if (seen->autocheckpoint > 0 && frames >= seen->autocheckpoint) seen->checkpoint = sqlite3_wal_checkpoint(db, name);
     return SQLITE_OK;
 }
 

@@ -46,6 +46,13 @@ public final class CaptureWriter {
         DatabaseFile.restrictSidecars(of: path)
     }
 
+    /// The error of the automatic checkpoint the last commits ran, if one failed (its I/O failed, or the disk is
+    /// full): the WAL keeps growing until one succeeds. nil when none ran or it succeeded. Reading resets it.
+    public func takeCheckpointFailure() -> StoreError? {
+        guard let rc = connection.takeCheckpointResult(), rc != SQLITE_OK, rc & 0xff != SQLITE_BUSY else { return nil }
+        return StoreError.sqlite(rc, connection.handle, "the WAL's checkpoint failed (the WAL grows until one succeeds)")
+    }
+
     /// The schema this binary writes, and the one of the file at `path` (nil when it is missing or empty), read
     /// without writing a byte: whether opening a writer will migrate it.
     public static var latestSchemaVersion: Int { Migrator.latestVersion }

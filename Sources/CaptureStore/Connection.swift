@@ -69,9 +69,17 @@ final class Connection {
         if commitFrames == nil {
             commitFrames = .allocate(capacity: 1)
         }
-        commitFrames!.initialize(to: csqlite_commit_frames(frames: -1, autocheckpoint: autocheckpoint))
+        commitFrames!.initialize(to: csqlite_commit_frames(frames: -1, autocheckpoint: autocheckpoint, checkpoint: -1))
         csqlite_watch_commit_frames(db, commitFrames)
         self.observer = observer
+    }
+
+    /// How the automatic checkpoint the WAL hook ran since the last call went: nil when it ran none (or on a
+    /// connection that is not observed), else its result code. A failing checkpoint leaves the WAL growing.
+    func takeCheckpointResult() -> Int32? {
+        guard let commitFrames, commitFrames.pointee.checkpoint >= 0 else { return nil }
+        defer { commitFrames.pointee.checkpoint = -1 }
+        return commitFrames.pointee.checkpoint
     }
 
     /// The WAL-index header as it is now, or nil while a commit is writing it or before this connection has

@@ -118,6 +118,24 @@ final class SalvageTests: StoreTestCase {
         print("salvaged \(salvaged.count) of \(readable.count) readable captures (\(pristine.count) recorded)")
     }
 
+    func testPagesOverwrittenAtRandomLoseOnlyTheirOwnCaptures() throws {
+        try recorded(3000, at: path())
+        let pristine = try captureRows(path())
+        let pages = Int(DatabaseFile.size(path()) / 4096)
+        var generator = SeededGenerator(seed: 2026)
+        var hit: Set<Int> = []
+        while hit.count < pages / 10 { hit.insert(Int.random(in: 1...pages, using: &generator)) }
+        let readable = try capturesOnPages(path(), sparing: { !hit.contains($0) })
+        try overwrite(path(), pages: { hit.contains($0) })
+
+        let report = try Salvage.run(from: path(), to: path("new.sqlite3"))
+        let salvaged = try captureRows(path("new.sqlite3"))
+        XCTAssertEqual(Set(salvaged.keys), readable, "exactly the captures on readable pages (\(hit.count) of \(pages) pages hit)")
+        for (id, row) in salvaged { XCTAssertEqual(row, pristine[id], "capture \(id) as recorded") }
+        XCTAssertEqual(report.newFileCheck, "ok")
+        print("random pages: salvaged \(salvaged.count) of \(readable.count) readable captures (\(hit.count) of \(pages) pages overwritten)")
+    }
+
     func testItRefusesAnExistingDestinationAndAMissingSource() throws {
         try recorded(10, at: path())
         _ = FileManager.default.createFile(atPath: path("taken.sqlite3"), contents: Data("keep".utf8))

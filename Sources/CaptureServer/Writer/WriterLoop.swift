@@ -140,18 +140,20 @@ struct WriterLoop: Sendable {
     private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
         do {
             let outcomes = try writer.record(captures)
-            stats.committed(records: captures.count)
+            stats.committed(records: captures.count, checkpointFailure: writer.takeCheckpointFailure())
             metrics?.committed()
             return outcomes.map { .success($0) }
         } catch {
             // One capture may be what fails (a constraint, a damaged page its insert touches): try each alone.
             // A transient failure (full, I/O, busy) would fail each alone too.
             if captures.count > 1, !error.isTransient {
-                logger.warning("group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
+                logger.log(
+                    level: StorageCondition.isStorage(error) ? .debug : .warning,
+                    "group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
                 return captures.map { capture in
                     do throws(StoreError) {
                         let outcome = try writer.record([capture])[0]
-                        stats.committed(records: 1)
+                        stats.committed(records: 1, checkpointFailure: writer.takeCheckpointFailure())
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
@@ -161,7 +163,10 @@ struct WriterLoop: Sendable {
                 }
             }
             stats.failed(error, records: captures.count)
-            logger.warning("group commit failed", metadata: ["error": "\(error)", "records": "\(captures.count)"])
+            // A storage fault is logged once, when it begins (StorageCondition); each group is detail.
+            logger.log(
+                level: StorageCondition.isStorage(error) ? .debug : .warning, "group commit failed",
+                metadata: ["error": "\(error)", "records": "\(captures.count)"])
             return Array(repeating: .failure(error), count: captures.count)
         }
     }

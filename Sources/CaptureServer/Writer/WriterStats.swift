@@ -12,13 +12,18 @@ final class WriterStats: Sendable {
         self.storage = storage
     }
 
-    /// Counts one committed transaction of `records` records.
-    func committed(records: Int) {
+    /// Counts one committed transaction of `records` records. A checkpoint that commit ran and that failed keeps
+    /// (or starts) the storage fault: the commit itself is durable, but the WAL cannot shrink.
+    func committed(records: Int, checkpointFailure: StoreError? = nil) {
         counts.withLockedValue {
             $0.commits += 1
             $0.records += records
         }
-        storage.committed()
+        if let checkpointFailure {
+            storage.failed(checkpointFailure)
+        } else {
+            storage.committed()
+        }
     }
 
     /// A write of `records` records failed with `error`.
