@@ -26,7 +26,11 @@ class Failure(Exception):
 def build_shim(directory):
     """Compiles Tests/FaultInjection/faultshim.c into DIRECTORY; returns the .so path."""
     output = os.path.join(directory, "faultshim.so")
-    command = ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-o", output, SHIM_SOURCE, "-ldl", "-lpthread"]
+    # cc where the system has one; else the clang of the Swift toolchain that built the service.
+    compiler = shutil.which("cc") or shutil.which("clang")
+    if compiler is None:
+        raise SystemExit("cannot build the fault shim: no cc or clang on PATH")
+    command = [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-o", output, SHIM_SOURCE, "-ldl", "-lpthread"]
     built = subprocess.run(command, capture_output=True, text=True)
     if built.returncode != 0:
         raise SystemExit(f"cannot build the fault shim: {' '.join(command)}\n{built.stderr}")
