@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var pruneInterval: Duration = .seconds(600)
     /// How often `BudgetWatch` checks the budgets against today's spend.
     public var budgetCheckInterval: Duration = .seconds(60)
+    /// How long after the file is reported damaged `PRAGMA quick_check` first confirms it (then doubling to an hour).
+    public var damageRecheck: Duration = .seconds(10)
     /// Connections beyond this get -32002 and are closed.
     public var maxConnections: Int = 256
     /// A longer line gets -32001 and its connection is closed.

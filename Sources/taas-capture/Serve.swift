@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     var pruneInterval = CLIDuration(milliseconds: 600_000)
     @Option(help: "How often budgets are checked against today's spend, to log and count the ones exceeded (100ms to 1d).")
     var budgetCheckInterval = CLIDuration(milliseconds: 60_000)
+    @Option(help: "After the database is reported damaged, when PRAGMA quick_check first confirms it (then doubling to 1h; 100ms to 1h).")
+    var damageRecheck = CLIDuration(milliseconds: 10_000)
     @Option(help: "Connections beyond this are refused with -32002.") var maxConnections = 256
     @Option(help: "Event-loop threads serving connections (default: one per core).") var eventLoops: Int?
     @Option(help: "Sessions whose newest route lastRoute answers from memory, kept exact (0 = off; about 1 KB each).")
@@ -74,6 +76,9 @@ struct Serve: AsyncParsableCommand {
         guard (100...86_400_000).contains(budgetCheckInterval.milliseconds) else {
             throw ValidationError("--budget-check-interval takes 100ms to 1d")
         }
+        guard (100...3_600_000).contains(damageRecheck.milliseconds) else {
+            throw ValidationError("--damage-recheck takes 100ms to 1h")
+        }
         _ = try metricsAddress()
         _ = try forwardConfiguration()
     }
@@ -119,6 +124,7 @@ struct Serve: AsyncParsableCommand {
             maxAgeMs: maxAge.milliseconds, maxPerSession: maxPerSession, maxRows: maxRows)
         config.pruneInterval = .milliseconds(pruneInterval.milliseconds)
         config.budgetCheckInterval = .milliseconds(budgetCheckInterval.milliseconds)
+        config.damageRecheck = .milliseconds(damageRecheck.milliseconds)
         config.maxConnections = maxConnections
         if let eventLoops {
             guard (1...64).contains(eventLoops) else { throw ValidationError("--event-loops must be 1-64") }

@@ -35,4 +35,21 @@ final class StorageConditionTests: XCTestCase {
         condition.failed(StoreError(code: .limitReached, message: "too many"), records: 1)
         XCTAssertTrue(condition.healthy)
     }
+
+    func testQuickCheckEndsAnUnconfirmedDamageAndNamesAConfirmedOne() {
+        condition.failed(StoreError(code: .corrupt, message: "malformed"), now: 100)
+        condition.damageNotConfirmed(since: 99)
+        XCTAssertNotNil(condition.fault, "a check of another fault changes nothing")
+        condition.damageNotConfirmed(since: 100)
+        XCTAssertTrue(condition.healthy, "a sound file: the corruption was a passing read error")
+
+        condition.failed(StoreError(code: .corrupt, message: "malformed"), now: 200)
+        condition.damageConfirmed(since: 200, detail: "quick_check found 3 problems, the first: x")
+        condition.failed(StoreError(code: .corrupt, message: "malformed again"), records: 1, now: 300)
+        XCTAssertEqual(
+            condition.fault,
+            .init(code: .corrupt, message: "the database is damaged: quick_check found 3 problems, the first: x", since: 200,
+                  failedWrites: 1),
+            "what quick_check found stays the message")
+    }
 }

@@ -93,8 +93,11 @@ public struct CaptureService: Service {
         let watch = BudgetWatch(
             scanReader: writer.scanReader, status: budgets, eventLoop: group.any(), logger: config.logger,
             interval: config.budgetCheckInterval)
+        let damage = DamageCheck(
+            dbPath: config.dbPath, storage: writerStats.storage, eventLoop: group.any(), logger: config.logger,
+            firstCheck: config.damageRecheck)
         let services: [(any Service)?] = [
-            writer, forwarder.map { ForwarderService(forwarder: $0) }, watch, metricsChannel.map { MetricsService(channel: $0) },
+            writer, forwarder.map { ForwarderService(forwarder: $0) }, watch, damage, metricsChannel.map { MetricsService(channel: $0) },
             socketService(dispatchers, group: group, claim: socket),
         ]
         return ServiceGroupConfiguration(

@@ -48,8 +48,9 @@ final class StorageCondition: Sendable {
                 return true
             }
             current.failedWrites += records
-            // Damage outranks a passing fault: it is what the operator must act on.
-            if !current.isDamage || error.code == .corrupt || error.code == .notADatabase {
+            // A passing fault shows its latest error (damage among them); damage keeps what it said (or what
+            // quick_check confirmed): it is what the operator must act on.
+            if !current.isDamage {
                 current.code = error.code
                 current.message = error.message
             }
@@ -66,6 +67,34 @@ final class StorageCondition: Sendable {
                 "storage is failing: records are refused (retryable) until a write succeeds again",
                 metadata: ["error": "\(error.message)"])
         }
+    }
+
+    /// `PRAGMA quick_check` found the file sound while the fault that began at `since` said it was damaged: SQLite
+    /// reported a passing read error as corruption. The fault ends (logged once).
+    func damageNotConfirmed(since: Int64, now: Int64 = WallClock.unixMillis()) {
+        let ended: Fault? = state.withLockedValue { fault in
+            guard let current = fault, current.isDamage, current.since == since else { return nil }
+            fault = nil
+            return current
+        }
+        guard let ended else { return }
+        logger.notice(
+            "the damage was not confirmed: PRAGMA quick_check finds the file sound (a passing read error?); storage recovered",
+            metadata: ["failedWrites": "\(ended.failedWrites)", "ms": "\(max(0, now - ended.since))"])
+    }
+
+    /// `PRAGMA quick_check` confirmed the damage of the fault that began at `since` (`detail`: what it found, or
+    /// where it stopped): health's error says so, and the log once.
+    func damageConfirmed(since: Int64, detail: String) {
+        let message = "the database is damaged: \(detail)"
+        let changed: Bool = state.withLockedValue { fault in
+            guard var current = fault, current.isDamage, current.since == since, current.message != message else { return false }
+            current.code = .corrupt
+            current.message = message
+            fault = current
+            return true
+        }
+        if changed { logger.error("damage confirmed by PRAGMA quick_check", metadata: ["detail": "\(detail)"]) }
     }
 
     /// A write committed: a passing fault is over (logged once); damage stays.
