@@ -161,7 +161,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   const settings = readSettings(api.pluginConfig, { env: host.env(), home: host.home() });
   for (const w of settings.warnings) log.warn(`config: ${w}`);
   const { mode, reason } = modeOf(plugin, settings, api.config);
-  const clients = lazyClient(settings, log, opensSockets);
+  const clients = lazyClient(settings, log, opensSockets, plugin.id);
   const memory = createRouteMemory();
   const traces = createTraceSessions({ now: host.now });
   const overrides = createOverrideMemory();
@@ -253,7 +253,7 @@ export function registerPlugin(api, testing = {}, plugin = AFFINITY_PLUGIN) {
   });
   log.debug(
     `registered mode=${mode} registration=${api.registrationMode ?? "full"} sockets=${opensSockets} ` +
-      `sessionIdentity=${settings.sessionIdentity} queueLimit=${settings.queueLimit} requestTimeoutMs=${settings.requestTimeoutMs}`,
+      `sessionIdentity=${settings.sessionIdentity} queueLimit=${settings.queueLimit} spillMaxBytes=${settings.spillMaxBytes} requestTimeoutMs=${settings.requestTimeoutMs}`,
   );
 }
 

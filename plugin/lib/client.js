@@ -6,6 +6,10 @@
 // reconnect (its first answer lost with the connection) is stored once. Queries (`call`) are
 // not queued: they fail fast when the service is unreachable so callers can fall back.
 //
+// The queue can be kept in a spill file (spill-file.js, given with `adoptSpill`): each capture queued
+// is noted there, each one answered or dropped marked done, and the captures a previous gateway left
+// are restored ahead of the new ones. Noting costs a Map insert; the file is written off this path.
+//
 // Order: on one connection, every record queued before a query is written before that query,
 // also right after a (re)connect, so a service that executes a connection's requests in order
 // (SPEC v2 "Ordered effects") answers the query with those records in it.
@@ -15,6 +19,7 @@ import { openLineConnection } from "./line-connection.js";
 import { isPlainObject } from "./objects.js";
 import { createRecordQueue } from "./record-queue.js";
 import { RETRY_DELAY_MS, isRetryableServiceError, reconnectDelayMs } from "./retry.js";
+import { recordLineBytes } from "./spill-format.js";
 
 export const DEFAULT_QUEUE_LIMIT = 5000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
@@ -47,10 +52,12 @@ export class CaptureServiceError extends Error {
  * @property {number} acked       records the service answered with success
  * @property {number} duplicates  of those, answered `duplicate: true`
  * @property {number} queued      captures held now (waiting or in flight)
- * @property {number} dropped     captures dropped because the queue was full
+ * @property {number} dropped     captures dropped because the queue was full (with those a previous gateway dropped, from the spill)
+ * @property {number} replayed    captures restored from the spill file at start
  * @property {number} failed      captures the service refused (not retried)
  * @property {number} connects    successful connections
  * @property {boolean} connected
+ * @property {import("./spill-file.js").SpillStatus | null} spill  null without a spill file
  */
 
 /**
@@ -58,6 +65,8 @@ export class CaptureServiceError extends Error {
  * @property {(params: Record<string, unknown>) => boolean} record  queue one capture; never throws
  * @property {(method: string, params?: Record<string, unknown>) => Promise<any>} call
  * @property {() => ClientCounters} counters
+ * @property {(spill: import("./spill-file.js").Spill, replay: import("./spill-format.js").SpillReplay) => void} adoptSpill
+ *   keep the queue in `spill` from now on, `replay` (what it held) first
  * @property {(timeoutMs: number) => Promise<boolean>} drain  wait until nothing is queued
  * @property {() => Promise<void>} close
  * @property {string} socketPath
@@ -73,11 +82,13 @@ export class CaptureServiceError extends Error {
  * @typedef {object} ClientState
  * @property {string} socketPath
  * @property {number} queueLimit
+ * @property {number} queueMaxBytes
  * @property {number} requestTimeoutMs
  * @property {{minMs?: number, maxMs?: number}} backoff
  * @property {{warn: (m: string) => void, info?: (m: string) => void}} logger
  * @property {(m: string) => void} debug
  * @property {import("./record-queue.js").RecordQueue} queue
+ * @property {import("./spill-file.js").Spill | null} spill
  * @property {import("./line-connection.js").LineConnection | null} connection
  * @property {"idle" | "connecting" | "open" | "closed"} phase
  * @property {boolean} needDrain
@@ -88,15 +99,16 @@ export class CaptureServiceError extends Error {
  * @property {Map<number, Pending>} pending  written and not yet answered, in request order
  * @property {Array<{go: () => void, fail: (e: Error) => void}>} connectWaiters  calls waiting for a connection
  * @property {boolean} warnedUnreachable
- * @property {number} burstDrops  captures dropped since the queue last drained
+ * @property {number} burstDrops  captures dropped since the queue last drained (a previous gateway's included)
  * @property {boolean} timedOut  the connection is being reset because the service did not answer in time
- * @property {{sent: number, resent: number, acked: number, duplicates: number, dropped: number, failed: number, connects: number}} stats
+ * @property {{sent: number, resent: number, acked: number, duplicates: number, dropped: number, replayed: number, failed: number, connects: number}} stats
  */
 
 /**
  * @param {object} options
  * @param {string} options.socketPath
  * @param {number} [options.queueLimit]
+ * @param {number} [options.queueMaxBytes]  the queue's byte bound (each capture costs its spill line)
  * @param {number} [options.requestTimeoutMs]
  * @param {{warn: (m: string) => void, info?: (m: string) => void}} [options.logger]
  * @param {(message: string) => void} [options.debug]
@@ -106,15 +118,18 @@ export class CaptureServiceError extends Error {
  */
 export function createCaptureClient(options) {
   const queueLimit = options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+  const queueMaxBytes = options.queueMaxBytes ?? Infinity;
   /** @type {ClientState} */
   const c = {
     socketPath: options.socketPath,
     queueLimit,
+    queueMaxBytes,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     backoff: { minMs: options.backoffMinMs, maxMs: options.backoffMaxMs },
     logger: options.logger ?? { warn: () => {} },
     debug: options.debug ?? (() => {}),
-    queue: createRecordQueue(queueLimit),
+    queue: createRecordQueue(queueLimit, queueMaxBytes),
+    spill: null,
     connection: null,
     phase: "idle",
     needDrain: false,
@@ -127,13 +142,14 @@ export function createCaptureClient(options) {
     warnedUnreachable: false,
     burstDrops: 0,
     timedOut: false,
-    stats: { sent: 0, resent: 0, acked: 0, duplicates: 0, dropped: 0, failed: 0, connects: 0 },
+    stats: { sent: 0, resent: 0, acked: 0, duplicates: 0, dropped: 0, replayed: 0, failed: 0, connects: 0 },
   };
   return {
     socketPath: c.socketPath,
     record: (params) => queueRecord(c, params),
     call: (method, params = {}) => callService(c, method, params),
-    counters: () => ({ ...c.stats, queued: c.queue.size(), connected: c.phase === "open" }),
+    counters: () => ({ ...c.stats, queued: c.queue.size(), connected: c.phase === "open", spill: c.spill?.status() ?? null }),
+    adoptSpill: (spill, replay) => adoptSpill(c, spill, replay),
     drain: (timeoutMs) => drained(c, timeoutMs),
     close: () => closeClient(c),
   };
@@ -149,8 +165,10 @@ function queueRecord(c, params) {
     if (c.phase === "closed") return false;
     const key = typeof params.idempotencyKey === "string" ? params.idempotencyKey : newIdempotencyKey();
     const keyed = params.idempotencyKey === key ? params : { ...params, idempotencyKey: key };
-    const dropped = c.queue.push(JSON.stringify(keyed));
-    if (dropped > 0) noteDrops(c, dropped);
+    const paramsJson = JSON.stringify(keyed);
+    const dropped = c.queue.push({ key, paramsJson, bytes: recordLineBytes(paramsJson) });
+    c.spill?.added(key, paramsJson);
+    if (dropped.length > 0) noteDrops(c, dropped);
     if (c.connection === null && c.reconnectTimer === null) connect(c);
     flushRecords(c);
     return true;
@@ -160,15 +178,23 @@ function queueRecord(c, params) {
   }
 }
 
-/** @param {ClientState} c @param {number} dropped */
+/**
+ * One warning per episode (from the first drop until the queue drains, across gateway restarts when
+ * a spill carries the count); the count comes with the drained line.
+ * @param {ClientState} c
+ * @param {import("./record-queue.js").QueuedRecord[]} dropped
+ */
 function noteDrops(c, dropped) {
   if (c.burstDrops === 0) {
+    const bytes = Number.isFinite(c.queueMaxBytes) ? ` captures or ${c.queueMaxBytes} bytes` : "";
     c.logger.warn(
-      `[taas-affinity] taas-capture queue full (${c.queueLimit}); dropping the oldest captures until the service is back`,
+      `[taas-affinity] taas-capture queue full (${c.queueLimit}${bytes}); dropping the oldest captures until the service is back`,
     );
   }
-  c.burstDrops += dropped;
-  c.stats.dropped += dropped;
+  for (const entry of dropped) c.spill?.done(entry.key);
+  c.burstDrops += dropped.length;
+  c.stats.dropped += dropped.length;
+  c.spill?.setDrops(c.burstDrops);
 }
 
 /** @param {ClientState} c */
@@ -176,7 +202,32 @@ function noteSettled(c) {
   if (c.queue.size() === 0 && c.burstDrops > 0) {
     c.logger.warn(`[taas-affinity] taas-capture queue drained; ${c.burstDrops} captures were dropped while the service was away`);
     c.burstDrops = 0;
+    c.spill?.setDrops(0);
   }
+}
+
+/**
+ * From now on the queue is kept in `spill`. What it held (a previous gateway's captures and drop
+ * count) goes ahead of everything queued here, bounds applied; its first write holds the whole queue.
+ * @param {ClientState} c
+ * @param {import("./spill-file.js").Spill} spill
+ * @param {import("./spill-format.js").SpillReplay} replay
+ */
+function adoptSpill(c, spill, replay) {
+  if (c.spill !== null || c.phase === "closed") return;
+  c.spill = spill;
+  c.stats.replayed += replay.records.length;
+  c.burstDrops += replay.drops;
+  c.stats.dropped += replay.drops;
+  const dropped = c.queue.restoreOlder(replay.records);
+  if (dropped.length > 0) noteDrops(c, dropped);
+  spill.start({ entries: c.queue.entries, bytes: c.queue.bytes }, c.burstDrops);
+  if (replay.records.length === 0) return;
+  (c.logger.info ?? c.logger.warn)(
+    `[taas-affinity] restored ${replay.records.length - dropped.length} unacknowledged captures from the spill file; sending them when the service answers`,
+  );
+  if (c.connection === null && c.reconnectTimer === null) connect(c);
+  flushRecords(c);
 }
 
 /** Write every waiting record the socket will take now. @param {ClientState} c */
@@ -233,17 +284,22 @@ function handleReply(c, reply) {
   } else if (!error) {
     c.stats.acked += 1;
     if (result?.duplicate === true) c.stats.duplicates += 1;
-    c.queue.settle(pending.seq);
-    noteSettled(c);
+    settled(c, pending.seq);
   } else if (isRetryableServiceError(error)) {
     c.queue.putBack(pending.seq);
     scheduleRetry(c);
   } else {
     c.stats.failed += 1;
     c.logger.warn(`[taas-affinity] taas-capture refused a capture: ${error.code} ${error.message}`);
-    c.queue.settle(pending.seq);
-    noteSettled(c);
+    settled(c, pending.seq);
   }
+}
+
+/** Answered for good: out of the queue and done in the spill. @param {ClientState} c @param {number} seq */
+function settled(c, seq) {
+  const entry = c.queue.settle(seq);
+  if (entry !== null) c.spill?.done(entry.key);
+  noteSettled(c);
 }
 
 /** @param {any} error @returns {CaptureServiceError} */

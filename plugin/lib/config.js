@@ -6,12 +6,16 @@ import { objectOrEmpty } from "./objects.js";
 
 export const MODES = Object.freeze(["auto", "standalone", "alongside"]);
 export const SESSION_IDENTITIES = Object.freeze(["hashed", "native"]);
+/** The spill file's default bound (SPEC v3 "Nothing lost while the service is away"). */
+export const DEFAULT_SPILL_MAX_BYTES = 16 * 1024 * 1024;
+const SPILL_MAX_BYTES_CAP = 1024 * 1024 * 1024;
 
 /**
  * @typedef {object} PluginSettings
  * @property {string} socketPath
  * @property {"config" | "env" | "default"} socketPathFrom  where socketPath came from; a default one follows the host's stateDir
  * @property {number} queueLimit
+ * @property {number} spillMaxBytes  the spill file's bound; 0: no spill file
  * @property {number} requestTimeoutMs
  * @property {"auto" | "standalone" | "alongside"} mode
  * @property {"hashed" | "native"} sessionIdentity
@@ -34,6 +38,15 @@ function nonEmptyString(v) {
  */
 export function socketPathIn(stateDir) {
   return path.join(stateDir, "taas-capture", "capture.sock");
+}
+
+/**
+ * Where a plugin keeps the captures not yet acknowledged: `<stateDir>/taas-capture/pending/`, next to
+ * the service's socket, one file per plugin id (`<id>.spill`).
+ * @param {string} stateDir
+ */
+export function spillDirIn(stateDir) {
+  return path.join(stateDir, "taas-capture", "pending");
 }
 
 /**
@@ -90,6 +103,11 @@ export function readSettings(pluginConfig, host = {}) {
     if (integerIn(config.queueLimit, 1, 1_000_000)) queueLimit = /** @type {number} */ (config.queueLimit);
     else warnings.push(`queueLimit must be an integer from 1 to 1000000; using ${DEFAULT_QUEUE_LIMIT}`);
   }
+  let spillMaxBytes = DEFAULT_SPILL_MAX_BYTES;
+  if (config.spillMaxBytes !== undefined) {
+    if (integerIn(config.spillMaxBytes, 0, SPILL_MAX_BYTES_CAP)) spillMaxBytes = /** @type {number} */ (config.spillMaxBytes);
+    else warnings.push(`spillMaxBytes must be an integer from 0 to ${SPILL_MAX_BYTES_CAP}; using ${DEFAULT_SPILL_MAX_BYTES}`);
+  }
   let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
   if (config.requestTimeoutMs !== undefined) {
     if (integerIn(config.requestTimeoutMs, 50, 600_000)) requestTimeoutMs = /** @type {number} */ (config.requestTimeoutMs);
@@ -98,5 +116,5 @@ export function readSettings(pluginConfig, host = {}) {
   const mode = oneOf(config, "mode", MODES, warnings);
   const sessionIdentity = oneOf(config, "sessionIdentity", SESSION_IDENTITIES, warnings);
   const { socketPath, from } = socketPathFor(config, env, home);
-  return { socketPath, socketPathFrom: from, queueLimit, requestTimeoutMs, mode, sessionIdentity, warnings };
+  return { socketPath, socketPathFrom: from, queueLimit, spillMaxBytes, requestTimeoutMs, mode, sessionIdentity, warnings };
 }

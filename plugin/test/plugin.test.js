@@ -65,12 +65,14 @@ test("manifest starts the plugin with the gateway and declares its config", () =
   assert.deepEqual(manifest.activation, { onStartup: true, onProviders: ["cloudsigma", "cloudsigma-staging"] });
   assert.equal(manifest.configSchema.type, "object");
   assert.equal(manifest.configSchema.additionalProperties, false);
-  assert.deepEqual(Object.keys(manifest.configSchema.properties).sort(), ["mode", "queueLimit", "requestTimeoutMs", "sessionIdentity", "socketPath"]);
+  assert.deepEqual(Object.keys(manifest.configSchema.properties).sort(), ["mode", "queueLimit", "requestTimeoutMs", "sessionIdentity", "socketPath", "spillMaxBytes"]);
   assert.deepEqual(manifest.configSchema.properties.mode.enum, ["auto", "standalone", "alongside"]);
   assert.deepEqual(manifest.configSchema.properties.sessionIdentity.enum, ["hashed", "native"]);
   assert.equal(manifest.configSchema.properties.socketPath.type, "string");
   assert.equal(manifest.configSchema.properties.queueLimit.type, "integer");
   assert.equal(manifest.configSchema.properties.requestTimeoutMs.type, "integer");
+  assert.equal(manifest.configSchema.properties.spillMaxBytes.type, "integer");
+  assert.equal(manifest.configSchema.properties.spillMaxBytes.default, 16 * 1024 * 1024, "SPEC v3: 16 MiB");
   assert.equal(pkg.type, "module");
   assert.deepEqual(pkg.openclaw.extensions, ["./index.js"]);
   assert.equal(plugin.id, manifest.id);
@@ -400,9 +402,10 @@ test("gateway_stop closes the client", async (t) => {
 });
 
 test("bad config values are ignored with a warning", (t) => {
-  const s = setup({ socketPath: "/nonexistent/c.sock", pluginConfig: { queueLimit: -1, requestTimeoutMs: "fast" } });
+  const s = setup({ socketPath: "/nonexistent/c.sock", pluginConfig: { queueLimit: -1, requestTimeoutMs: "fast", spillMaxBytes: 2.5 } });
   t.after(s.close);
   assert.equal(s.state.settings.queueLimit, 5000);
   assert.equal(s.state.settings.requestTimeoutMs, 2000);
-  assert.equal(s.logs.filter((l) => l.level === "warn" && l.message.includes("config")).length, 2);
+  assert.equal(s.state.settings.spillMaxBytes, 16 * 1024 * 1024);
+  assert.equal(s.logs.filter((l) => l.level === "warn" && l.message.includes("config")).length, 3);
 });

@@ -249,7 +249,12 @@ export function createHost(options = {}) {
   /** gateway_stop: handlers in parallel, each within its budget (fail-open); then services in reverse. */
   async function stop() {
     const started = Date.now();
-    const budget = (/** @type {Promise<unknown>} */ p) => Promise.race([p, new Promise((r) => setTimeout(() => r("timed out"), GATEWAY_STOP_BUDGET_MS))]);
+    const budget = (/** @type {Promise<unknown>} */ p) => {
+      /** @type {NodeJS.Timeout | undefined} */
+      let timer;
+      // Cleared once the handler settles, so a stopped host holds no timer for the rest of the budget.
+      return Promise.race([p, new Promise((r) => (timer = setTimeout(() => r("timed out"), GATEWAY_STOP_BUDGET_MS)))]).finally(() => clearTimeout(timer));
+    };
     const outcomes = await Promise.all(
       hooks.filter((h) => h.name === "gateway_stop").map((h) => budget(Promise.resolve().then(() => h.handler({ reason: "stop" }, {}))).catch(() => "failed")),
     );
