@@ -61,8 +61,11 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Whether a client should keep the request and send it again later (JSON-RPC `data.retryable`): a transient
     /// fault, or storage that only the operator can mend (a read-only file system remounted, a damaged file salvaged
-    /// and the service restarted on it). A request the store refuses for what it is (a cursor, a bound) is not.
-    public var isRetryable: Bool { isTransient || code == .readOnly || code == .corrupt || code == .notADatabase }
+    /// and the service restarted on it, a file that cannot be opened made reachable). A request the store refuses
+    /// for what it is (a cursor, a bound) is not.
+    public var isRetryable: Bool {
+        isTransient || code == .readOnly || code == .corrupt || code == .notADatabase || code == .cantOpen
+    }
 
     public var description: String {
         if let sqliteCode { return "\(code): \(message) (sqlite \(sqliteCode))" }

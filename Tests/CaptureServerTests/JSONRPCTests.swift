@@ -45,9 +45,10 @@ final class JSONRPCTests: XCTestCase {
 
     func testStoreErrorsMapInOnePlace() {
         XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).code.rawValue, -32000)
-        XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).detail, .retryable(true))
-        XCTAssertEqual(RPCError(StoreError(code: .busy, message: "busy")).detail, .retryable(true))
-        XCTAssertEqual(RPCError(StoreError(code: .corrupt, message: "bad")).detail, .retryable(false))
+        XCTAssertEqual(RPCError(StoreError(code: .full, message: "disk full")).detail, .storage(retryable: true, kind: "full"))
+        XCTAssertEqual(RPCError(StoreError(code: .busy, message: "busy")).detail, .storage(retryable: true, kind: "busy"))
+        // A damaged file: the client keeps the capture until the service runs on a salvaged one (README).
+        XCTAssertEqual(RPCError(StoreError(code: .corrupt, message: "bad")).detail, .storage(retryable: true, kind: "corrupt"))
         XCTAssertEqual(RPCError(StoreError(code: .invalidCursor, message: "c")).code.rawValue, -32602)
         XCTAssertEqual(RPCError(StoreError(code: .internal, message: "bug")), .internalError)
     }

@@ -141,7 +141,7 @@ final class DatabaseFileTests: StoreTestCase {
         XCTAssertTrue(StoreError.sqlite(SQLITE_CORRUPT, nil, "x").isRetryable)
         XCTAssertFalse(StoreError.sqlite(SQLITE_CORRUPT, nil, "x").isTransient)
         XCTAssertTrue(StoreError.sqlite(SQLITE_IOERR_WRITE, nil, "x").isTransient)
-        XCTAssertFalse(StoreError.sqlite(SQLITE_CANTOPEN, nil, "x").isRetryable)
+        XCTAssertTrue(StoreError.sqlite(SQLITE_CANTOPEN, nil, "x").isRetryable)
         XCTAssertFalse(StoreError(code: .invalidCursor, message: "x").isRetryable)
         XCTAssertEqual(StoreError.sqlite(SQLITE_IOERR_WRITE, nil, "x").sqliteCode, SQLITE_IOERR_WRITE)
     }

@@ -136,6 +136,89 @@ final class SalvageTests: StoreTestCase {
         print("random pages: salvaged \(salvaged.count) of \(readable.count) readable captures (\(hit.count) of \(pages) pages overwritten)")
     }
 
+    func testWithPageOneDamagedEveryTableIsReadFromItsPages() throws {
+        // 300 overrides and 200 budgets span several pages, interior ones included (their rows live there too).
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        for first in stride(from: 0, to: 2000, by: 8) { _ = try writer.record((first..<first + 8).map(call)) }
+        for index in 0..<300 { _ = try writer.setAlgorithm(.ttft, for: .session("oc:override-\(index)"), now: start + Int64(index)) }
+        for index in 0..<200 { _ = try writer.setBudget(Double(index + 1), for: .agent("agent-budget-\(index)"), now: start) }
+        try writer.applyForwarding(.start(hostId: "host:test"), now: start)
+        try writer.applyForwarding(.forwarded(through: 1500), now: start + 1)
+        // The newest ids retention removed stay handed out: the sequence must not go back to 1990.
+        _ = try writer.prune(RetentionPolicy(maxAgeMs: 0, maxPerSession: 0, maxRows: 1990), now: start, dryRun: false)
+        try writer.checkpoint(truncate: true)
+        writer.close()
+        let interior = try rows(path(), "SELECT pageno FROM dbstat WHERE name = 'algorithm_overrides' AND pagetype = 'internal'")
+        XCTAssertFalse(interior.isEmpty, "the overrides' b-tree has interior pages")
+        let pristine = try captureRows(path())
+        let overrides = try rows(path(), "SELECT scope || subject, algorithm, version FROM algorithm_overrides")
+        let budgets = try rows(path(), "SELECT scope || subject, usd_per_day FROM budgets")
+        try overwrite(path(), pages: { $0 == 1 })
+
+        let report = try Salvage.run(from: path(), to: path("new.sqlite3"))
+        XCTAssertTrue(report.readPages)
+        XCTAssertNil(report.schemaVersion, "the header is gone")
+        XCTAssertEqual(try captureRows(path("new.sqlite3")), pristine)
+        XCTAssertEqual(try rows(path("new.sqlite3"), "SELECT scope || subject, algorithm, version FROM algorithm_overrides"), overrides)
+        XCTAssertEqual(try rows(path("new.sqlite3"), "SELECT scope || subject, usd_per_day FROM budgets"), budgets)
+        XCTAssertEqual(report.forwardedThrough, 1500)
+        let writerAfter = try CaptureWriter(path: path("new.sqlite3"), durability: .normal)
+        defer { writerAfter.close() }
+        XCTAssertEqual(try writerAfter.record([call(5000)]).first?.id, 2001, "ids past every one handed out")
+    }
+
+    func testCapturesRetentionDeletedStayDeleted() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        for first in stride(from: 0, to: 3000, by: 8) { _ = try writer.record((first..<min(3000, first + 8)).map(call)) }
+        // The oldest 2000 go; their pages go to the freelist with their old rows still on them.
+        _ = try writer.prune(RetentionPolicy(maxAgeMs: 0, maxPerSession: 0, maxRows: 1000), now: start, dryRun: false)
+        try writer.checkpoint(truncate: true)
+        writer.close()
+        let kept = try captureRows(path())
+        XCTAssertEqual(kept.count, 1000)
+        let leaves = try rows(path(), "SELECT pageno FROM dbstat WHERE name = 'captures' AND pagetype = 'leaf'").keys.compactMap { Int($0) }
+        let damaged = try XCTUnwrap(leaves.min())
+        let readable = try capturesOnPages(path(), sparing: { $0 != damaged })
+        try overwrite(path(), pages: { $0 == damaged })
+
+        let report = try Salvage.run(from: path(), to: path("new.sqlite3"))
+        let salvaged = try captureRows(path("new.sqlite3"))
+        XCTAssertTrue(report.readPages)
+        XCTAssertGreaterThan(report.freePages, 0)
+        XCTAssertEqual(Set(salvaged.keys), readable, "no pruned capture comes back from a free page")
+        for (id, row) in salvaged { XCTAssertEqual(row, kept[id]) }
+    }
+
+    func testAWALIsReadForItsNewestCommittedPages() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        defer { writer.close() }
+        for first in stride(from: 0, to: 800, by: 8) { _ = try writer.record((first..<first + 8).map(call)) }
+        // A copy while the writer holds the captures in its WAL (nothing checkpointed yet), the main file's page 1
+        // then damaged.
+        XCTAssertGreaterThan(DatabaseFile.size(path() + "-wal"), 0)
+        let copy = path("copy.sqlite3")
+        try FileManager.default.copyItem(atPath: path(), toPath: copy)
+        try FileManager.default.copyItem(atPath: path() + "-wal", toPath: copy + "-wal")
+        let recorded = try captureRows(path())
+        try overwrite(copy, pages: { $0 == 1 })
+
+        // Read as pages with the WAL laid over the file (what salvage does when SQLite cannot fold the WAL in):
+        // every capture is on a page the WAL holds or the file's.
+        let pages = try PageFile(path: copy, wal: copy + "-wal")
+        var found: Set<String> = []
+        for number in 1...pages.pageCount {
+            guard case .tableLeaf(let cells) = pages.content(of: number) else { continue }
+            for cell in cells where RowShape.isCapture(cell.values, columns: 30) { found.insert(String(cell.rowid!)) }
+        }
+        XCTAssertEqual(found, Set(recorded.keys))
+        let withoutWAL = try PageFile(path: copy)
+        XCTAssertLessThan(withoutWAL.pageCount, pages.pageCount, "the file alone lacks the pages only the WAL holds")
+
+        // And salvage brings every capture back (SQLite reads page 1 from the WAL, so here it folds it in).
+        _ = try Salvage.run(from: copy, to: path("new.sqlite3"))
+        XCTAssertEqual(try captureRows(path("new.sqlite3")), recorded)
+    }
+
     func testItRefusesAnExistingDestinationAndAMissingSource() throws {
         try recorded(10, at: path())
         _ = FileManager.default.createFile(atPath: path("taken.sqlite3"), contents: Data("keep".utf8))
@@ -170,7 +253,7 @@ final class SalvageTests: StoreTestCase {
     private func overwrite(_ file: String, pages damaged: (Int) -> Bool) throws {
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file))
         defer { try? handle.close() }
-        let count = Int(try handle.seekToEnd()) / 4096
+        let count = max(1, Int(try handle.seekToEnd()) / 4096)
         var generator = SeededGenerator(seed: 21)
         for page in 1...count where damaged(page) {
             try handle.seek(toOffset: UInt64((page - 1) * 4096))

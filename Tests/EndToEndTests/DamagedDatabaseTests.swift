@@ -76,6 +76,7 @@ final class DamagedDatabaseTests: EndToEndTestCase {
             ["sessionId": "oc:00000000000000aa", "headers": autoroutedHeaders(requestId: "after-damage")])
         assertError(refused, code: -32000)
         XCTAssertEqual(refused["error"]?["data"]?["retryable"], true, "kept by the client until a sound file is served")
+        XCTAssertEqual(refused["error"]?["data"]?["kind"], "corrupt")
         let after = try connect().result("taas.capture.health")
         XCTAssertEqual(after["storage"]?["failedWrites"], 1)
         XCTAssertTrue(damaged.log.contains("taas-capture salvage"), "the log names the next step: \(damaged.log)")

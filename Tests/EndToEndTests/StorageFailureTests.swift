@@ -98,6 +98,7 @@ final class StorageFailureTests: EndToEndTestCase {
         let error = try XCTUnwrap(refusal, "a full disk must refuse a record")
         XCTAssertEqual(error["code"], -32000)
         XCTAssertEqual(error["data"]?["retryable"], true)
+        XCTAssertEqual(error["data"]?["kind"], "full")
         XCTAssertEqual(try storageHealthy(port: port), "0.0", "a write failed with a storage error")
         let degraded = try client.result("taas.capture.health")
         XCTAssertEqual(degraded["status"], "degraded", degraded.encoded)

@@ -18,7 +18,7 @@ import { errorText } from "./errors.js";
 import { openLineConnection } from "./line-connection.js";
 import { isPlainObject } from "./objects.js";
 import { createRecordQueue } from "./record-queue.js";
-import { RETRY_DELAY_MS, isRetryableServiceError, reconnectDelayMs } from "./retry.js";
+import { RETRY_DELAY_MS, isRetryableServiceError, reconnectDelayMs, storageRetryDelayMs } from "./retry.js";
 import { recordLineBytes } from "./spill-format.js";
 
 export const DEFAULT_QUEUE_LIMIT = 5000;
@@ -95,6 +95,7 @@ export class CaptureServiceError extends Error {
  * @property {number} failedAttempts
  * @property {NodeJS.Timeout | null} reconnectTimer
  * @property {NodeJS.Timeout | null} retryTimer
+ * @property {number} storageRefusals  retry rounds after storage refusals (-32000) since a capture was last stored
  * @property {number} nextRpcId
  * @property {Map<number, Pending>} pending  written and not yet answered, in request order
  * @property {Array<{go: () => void, fail: (e: Error) => void}>} connectWaiters  calls waiting for a connection
@@ -136,6 +137,7 @@ export function createCaptureClient(options) {
     failedAttempts: 0,
     reconnectTimer: null,
     retryTimer: null,
+    storageRefusals: 0,
     nextRpcId: 1,
     pending: new Map(),
     connectWaiters: [],
@@ -256,13 +258,18 @@ function updateKeepAlive(c) {
   c.connection?.keepAlive(c.pending.size > 0 || c.queue.waitingCount() > 0);
 }
 
-/** @param {ClientState} c */
-function scheduleRetry(c) {
+/**
+ * Resends what waits after a "retry later": soon after an overload (-32002), ever later (to 30 s) while storage
+ * keeps refusing (-32000) until a capture is stored again.
+ * @param {ClientState} c @param {boolean} storage  the refusal was -32000
+ */
+function scheduleRetry(c, storage) {
   if (c.retryTimer !== null || c.phase === "closed") return;
+  const delay = storage ? storageRetryDelayMs(c.storageRefusals++) : RETRY_DELAY_MS;
   c.retryTimer = setTimeout(() => {
     c.retryTimer = null;
     flushRecords(c);
-  }, RETRY_DELAY_MS);
+  }, delay);
   c.retryTimer.unref();
 }
 
@@ -283,11 +290,12 @@ function handleReply(c, reply) {
     else pending.resolve(result);
   } else if (!error) {
     c.stats.acked += 1;
+    c.storageRefusals = 0;
     if (result?.duplicate === true) c.stats.duplicates += 1;
     settled(c, pending.seq);
   } else if (isRetryableServiceError(error)) {
     c.queue.putBack(pending.seq);
-    scheduleRetry(c);
+    scheduleRetry(c, error.code === -32000);
   } else {
     c.stats.failed += 1;
     c.logger.warn(`[taas-affinity] taas-capture refused a capture: ${error.code} ${error.message}`);

@@ -8,7 +8,8 @@ export const MODES = Object.freeze(["auto", "standalone", "alongside"]);
 export const SESSION_IDENTITIES = Object.freeze(["hashed", "native"]);
 /** The spill file's default bound (SPEC v3 "Nothing lost while the service is away"). */
 export const DEFAULT_SPILL_MAX_BYTES = 16 * 1024 * 1024;
-const SPILL_MAX_BYTES_CAP = 1024 * 1024 * 1024;
+// 256 MiB: a rewrite builds the file as one string, and V8 strings stop at about 512 MiB.
+const SPILL_MAX_BYTES_CAP = 256 * 1024 * 1024;
 
 /**
  * @typedef {object} PluginSettings

@@ -5,6 +5,19 @@ export const BACKOFF_MIN_MS = 100;
 export const BACKOFF_MAX_MS = 1000;
 // How long a capture the service answered "retry" (-32000 retryable, -32002) waits before it is resent.
 export const RETRY_DELAY_MS = 250;
+// The longest wait after storage refusals in a row (-32000): a damaged or read-only file waits for the operator,
+// and a queue of thousands resent every 250 ms would only load a service that cannot store them.
+export const STORAGE_RETRY_MAX_MS = 30_000;
+
+/**
+ * How long queued captures wait before they are resent after `streak` rounds of storage refusals (-32000) in a row
+ * with no capture stored between: 250 ms, doubling, at most 30 s.
+ * @param {number} streak
+ * @returns {number}
+ */
+export function storageRetryDelayMs(streak) {
+  return Math.min(STORAGE_RETRY_MAX_MS, RETRY_DELAY_MS * 2 ** Math.min(Math.max(streak, 0), 20));
+}
 
 /**
  * The delay before the next connect attempt after `failedAttempts` failures in a row: a value

@@ -16,6 +16,8 @@ import path from "node:path";
 import { EMPTY_REPLAY, compactionDue, doneLine, dropsLine, recordLine, replayOf } from "./spill-format.js";
 
 export const DEFAULT_FLUSH_MS = 50;
+/** After a file error, the whole queue is written again this much later (and again, until it works). */
+export const DEFAULT_RETRY_MS = 30_000;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
@@ -68,6 +70,9 @@ const DIR_MODE = 0o700;
  * @property {number} writes
  * @property {number} rewrites
  * @property {string | null} error
+ * @property {number} retryMs
+ * @property {NodeJS.Timeout | null} retryTimer  the next try after a failure
+ * @property {boolean} recovering  the write under way is the first after a failure
  */
 
 /**
@@ -77,6 +82,7 @@ const DIR_MODE = 0o700;
  * @param {number} options.maxBytes  the file never passes it
  * @param {{warn: (m: string) => void}} options.logger
  * @param {number} [options.flushMs]
+ * @param {number} [options.retryMs]  after a file error, how long until the whole queue is written again
  * @returns {Spill}
  */
 export function createSpill(options) {
@@ -101,6 +107,9 @@ export function createSpill(options) {
     writes: 0,
     rewrites: 0,
     error: null,
+    retryMs: options.retryMs ?? DEFAULT_RETRY_MS,
+    retryTimer: null,
+    recovering: false,
   };
   return {
     open: () => openSpill(s),
@@ -213,17 +222,31 @@ function writeOnce(s) {
   if (s.state !== "open" || !somethingPending(s)) return Promise.resolve();
   if (s.timer !== null) clearTimeout(s.timer);
   s.timer = null;
-  const append = pendingText(s);
-  const queue = /** @type {QueueView} */ (s.queue);
-  const sizes = { fileBytes: s.fileBytes, appendBytes: Buffer.byteLength(append), liveBytes: queue.bytes(), maxBytes: s.maxBytes };
-  const rewrite = s.rewriteDue || compactionDue(sizes);
-  const text = rewrite ? fileTextOf(queue, s.drops) : append;
+  let rewrite;
+  let text;
+  try {
+    // Synchronous: a timer callback runs it, so whatever it throws (a string past V8's limit) must fail the
+    // spill, never the gateway.
+    const append = pendingText(s);
+    const queue = /** @type {QueueView} */ (s.queue);
+    const sizes = { fileBytes: s.fileBytes, appendBytes: Buffer.byteLength(append), liveBytes: queue.bytes(), maxBytes: s.maxBytes };
+    rewrite = s.rewriteDue || compactionDue(sizes);
+    text = rewrite ? fileTextOf(queue, s.drops) : append;
+  } catch (error) {
+    fail(s, error);
+    return Promise.resolve();
+  }
   s.rewriteDue = false;
   s.writing = (rewrite ? replaceFile(s, text) : appendToFile(s, text))
     .then((bytes) => {
       s.fileBytes = rewrite ? bytes : s.fileBytes + bytes;
       s.writes += 1;
       if (rewrite) s.rewrites += 1;
+      if (s.recovering) {
+        s.recovering = false;
+        s.error = null;
+        s.logger.warn("[taas-affinity] capture spill file usable again; every unacknowledged capture is in it");
+      }
     })
     .catch((error) => fail(s, error))
     .finally(() => {
@@ -307,21 +330,38 @@ async function flushNow(s) {
 
 /** @param {SpillState} s */
 async function closeSpill(s) {
+  if (s.retryTimer !== null) clearTimeout(s.retryTimer);
+  s.retryTimer = null;
   await flushNow(s);
   if (s.state !== "failed") s.state = "closed";
 }
 
 /**
- * Stop writing for good and say so once, by the error's code only (an fs error's message names the
- * path). @param {SpillState} s @param {unknown} error
+ * Stop writing, say so once by the error's code only (an fs error's message names the path), and try
+ * again after `retryMs` with a rewrite of the whole queue (so nothing noted meanwhile is missing).
+ * @param {SpillState} s @param {unknown} error
  */
 function fail(s, error) {
-  if (s.state === "failed" || s.state === "closed") return;
+  if (s.state === "closed") return;
+  const first = s.state !== "failed" && !s.recovering;
   s.state = "failed";
+  s.recovering = false;
   s.error = String(/** @type {{code?: unknown}} */ (error)?.code ?? "error");
   if (s.timer !== null) clearTimeout(s.timer);
   s.timer = null;
   s.pendingRecords = new Map();
   s.pendingDone = [];
-  s.logger.warn(`[taas-affinity] capture spill file unusable (${s.error}); keeping unacknowledged captures in memory only until the gateway restarts`);
+  if (first) {
+    s.logger.warn(`[taas-affinity] capture spill file unusable (${s.error}); keeping unacknowledged captures in memory, trying the file again every ${Math.round(s.retryMs / 1000)} s`);
+  }
+  if (s.queue === null || s.retryTimer !== null) return;
+  s.retryTimer = setTimeout(() => {
+    s.retryTimer = null;
+    if (s.state !== "failed") return;
+    s.state = "open";
+    s.recovering = true;
+    s.rewriteDue = true;
+    void writeOnce(s);
+  }, s.retryMs);
+  s.retryTimer.unref();
 }

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import { createRecordQueue } from "../lib/record-queue.js";
-import { isRetryableServiceError, reconnectDelayMs } from "../lib/retry.js";
+import { isRetryableServiceError, reconnectDelayMs, storageRetryDelayMs } from "../lib/retry.js";
 
-/** @param {import("../lib/record-queue.js").RecordQueue} q */
 /** A record whose key and params are `p`, costing `bytes`. @param {string} p */
 const rec = (p, bytes = 1) => ({ key: p, paramsJson: p, bytes });
 
@@ -60,6 +59,13 @@ test("reconnect delays double from the minimum, stay under the cap, and keep jit
   assert.equal(reconnectDelayMs(2, { minMs: 100, maxMs: 1000 }, () => 0.999999), 400);
   assert.equal(reconnectDelayMs(50, { minMs: 100, maxMs: 1000 }, () => 0.999999), 1000);
   assert.equal(reconnectDelayMs(-3, { minMs: 100, maxMs: 1000 }, () => 0), 50);
+});
+
+test("storage refusals in a row wait ever longer, 250 ms doubling to 30 s", () => {
+  assert.deepEqual([0, 1, 2, 3].map(storageRetryDelayMs), [250, 500, 1000, 2000]);
+  assert.equal(storageRetryDelayMs(7), 30_000);
+  assert.equal(storageRetryDelayMs(1000), 30_000);
+  assert.equal(storageRetryDelayMs(-1), 250);
 });
 
 test("only overload and retryable storage errors are retried", () => {

@@ -24,7 +24,7 @@ function fixture(t, o = {}) {
   const dir = o.dir ?? path.join(/** @type {string} */ (root), "state", "pending");
   /** @type {string[]} */
   const warnings = [];
-  const spill = createSpill({ dir, fileName: FILE, maxBytes: o.maxBytes ?? 1024 * 1024, flushMs: 5, logger: { warn: (m) => warnings.push(m) } });
+  const spill = createSpill({ dir, fileName: FILE, maxBytes: o.maxBytes ?? 1024 * 1024, flushMs: 5, retryMs: o.retryMs, logger: { warn: (m) => warnings.push(m) } });
   /** @type {Map<string, string>} */
   const live = new Map();
   const queue = {
@@ -180,7 +180,7 @@ test("a directory that cannot be made fails the spill once, by the error's code,
   f.spill.setDrops(1);
   await f.spill.close();
   assert.equal(f.warnings.length, 1);
-  assert.match(f.warnings[0], /capture spill file unusable \(E[A-Z]+\); keeping unacknowledged captures in memory only/);
+  assert.match(f.warnings[0], /capture spill file unusable \(E[A-Z]+\); keeping unacknowledged captures in memory, trying the file again every 30 s/);
   assert.equal(f.warnings[0].includes(root), false, "no path in the log");
 });
 
@@ -198,8 +198,30 @@ test("a write that fails (ENOSPC) is logged once; later captures are kept in mem
   assert.equal(f.spill.status().state, "failed");
   assert.equal(f.spill.status().error, "ENOSPC");
   assert.equal(f.spill.status().unwritten, 0);
-  assert.deepEqual(f.warnings, ["[taas-affinity] capture spill file unusable (ENOSPC); keeping unacknowledged captures in memory only until the gateway restarts"]);
+  assert.deepEqual(f.warnings, ["[taas-affinity] capture spill file unusable (ENOSPC); keeping unacknowledged captures in memory, trying the file again every 30 s"]);
   assert.equal(f.warnings.join("").includes("secret-"), false, "no capture contents in the log");
+});
+
+test("after a failed write the spill tries again and, once it can, holds every capture noted meanwhile", { skip: !existsSync("/dev/full") && "no /dev/full" }, async (t) => {
+  const f = fixture(t, { retryMs: 30 });
+  f.start(await f.spill.open());
+  f.add("a");
+  await f.spill.flushed();
+  rmSync(f.file);
+  symlinkSync("/dev/full", f.file);
+  f.add("b");
+  await f.spill.flushed();
+  assert.equal(f.spill.status().state, "failed");
+  f.add("c");  // noted while the file is unusable: only in memory
+  // The retry rewrites the whole file (a new file renamed over the link), so it works at once here.
+  const deadline = Date.now() + 5000;
+  while (f.spill.status().state !== "open" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await f.spill.flushed();
+  assert.equal(f.spill.status().state, "open");
+  assert.equal(f.spill.status().error, null);
+  assert.deepEqual(replayOf(readFileSync(f.file, "utf8")).records.map((r) => r.key), ["a", "b", "c"]);
+  assert.equal(f.warnings.length, 2);
+  assert.match(f.warnings[1], /capture spill file usable again/);
 });
 
 test("close writes what is pending at once", async (t) => {

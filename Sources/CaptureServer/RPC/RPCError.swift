@@ -10,6 +10,9 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case param(field: String, reason: String)
         /// -32000 / -32002: whether the same request may succeed later (`{"retryable"}`).
         case retryable(Bool)
+        /// -32000: the same, and which storage fault (`{"retryable", "kind"}`: full, ioError, busy, readOnly,
+        /// corrupt, notADatabase, cantOpen), so a client can back off longer for what only an operator mends.
+        case storage(retryable: Bool, kind: String)
     }
 
     /// The SPEC's error table, one row per code: its number on the wire, the message it opens with, and
@@ -82,8 +85,8 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let internalError = RPCError(.internalError)
 
     /// -32000: storage unavailable.
-    public static func storageUnavailable(_ message: String, retryable: Bool) -> RPCError {
-        RPCError(.storageUnavailable, message, detail: .retryable(retryable))
+    public static func storageUnavailable(_ message: String, retryable: Bool, kind: String? = nil) -> RPCError {
+        RPCError(.storageUnavailable, message, detail: kind.map { .storage(retryable: retryable, kind: $0) } ?? .retryable(retryable))
     }
 
     /// -32001.
@@ -118,7 +121,7 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case .internal, .invalidArgument:
             self = .internalError
         default:
-            self = .storageUnavailable(error.message, retryable: error.isRetryable)
+            self = .storageUnavailable(error.message, retryable: error.isRetryable, kind: "\(error.code)")
         }
     }
 
@@ -145,6 +148,12 @@ extension ByteBuffer {
         case .retryable(let retryable)?:
             writeStaticString(",\"data\":{\"retryable\":")
             writeJSONBool(retryable)
+            writeStaticString("}")
+        case .storage(let retryable, let kind)?:
+            writeStaticString(",\"data\":{\"retryable\":")
+            writeJSONBool(retryable)
+            writeStaticString(",\"kind\":")
+            writeJSONString(kind)
             writeStaticString("}")
         case nil:
             break

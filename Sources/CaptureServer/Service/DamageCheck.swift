@@ -21,49 +21,89 @@ struct DamageCheck: Service {
         let reader = ScanReader(path: dbPath, threads: 1, capacity: 1)
         let check = self
         await cancelWhenGracefulShutdown {
-            var wait = check.firstCheck
-            var due: ContinuousClock.Instant?
+            var schedule = Schedule(first: check.firstCheck)
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.tick)
                 guard let fault = check.storage.fault, fault.isDamage else {
-                    (wait, due) = (check.firstCheck, nil)
+                    schedule.healthy(now: .now)
                     continue
                 }
-                let now = ContinuousClock.now
-                guard let at = due else {
-                    due = now + wait
-                    continue
-                }
-                guard now >= at else { continue }
-                await check.verify(fault, with: reader)
-                wait = min(wait * 2, Self.longest)
-                due = ContinuousClock.now + wait
+                guard schedule.due(now: .now) else { continue }
+                if await check.verify(fault, with: reader, thorough: schedule.unconfirmed > 0) { schedule.notConfirmed() }
+                schedule.checked(now: .now)
             }
         }
         await reader.shutdown()
     }
 
-    private func verify(_ fault: StorageCondition.Fault, with reader: ScanReader) async {
-        guard let scan = reader.run(on: eventLoop, { (reader) throws(StoreError) in try reader.quickCheck() }) else { return }
+    /// When the next check runs. The wait doubles with each check and starts over only after an hour without
+    /// damage, so damage that quick_check cannot see (an index that disagrees with its table) and that a write
+    /// keeps meeting is checked ever less often, never every few seconds; and once quick_check has passed a file
+    /// that was reported damaged, the next check is the full integrity_check.
+    struct Schedule {
+        let first: Duration
+        private var wait: Duration
+        private var dueAt: ContinuousClock.Instant?
+        private var healthySince: ContinuousClock.Instant?
+        /// Checks that found no damage since the last hour without any.
+        private(set) var unconfirmed = 0
+
+        init(first: Duration) {
+            self.first = first
+            wait = first
+        }
+
+        mutating func healthy(now: ContinuousClock.Instant) {
+            dueAt = nil
+            if healthySince == nil { healthySince = now }
+            if let since = healthySince, now - since >= DamageCheck.longest { (wait, unconfirmed) = (first, 0) }
+        }
+
+        /// Whether a check is due now (the first call of a fault only schedules it).
+        mutating func due(now: ContinuousClock.Instant) -> Bool {
+            healthySince = nil
+            guard let at = dueAt else {
+                dueAt = now + wait
+                return false
+            }
+            return now >= at
+        }
+
+        mutating func checked(now: ContinuousClock.Instant) {
+            wait = min(wait * 2, DamageCheck.longest)
+            dueAt = now + wait
+        }
+
+        mutating func notConfirmed() { unconfirmed += 1 }
+    }
+
+    /// Runs the check; true when it found the file sound (and so ended the fault).
+    private func verify(_ fault: StorageCondition.Fault, with reader: ScanReader, thorough: Bool) async -> Bool {
+        let run = reader.run(on: eventLoop) { (reader) throws(StoreError) in
+            thorough ? try reader.integrityCheck() : try reader.quickCheck()
+        }
+        guard let scan = run else { return false }
+        let name = thorough ? "integrity_check" : "quick_check"
         do {
             let problems = try await scan.get()
             if problems == ["ok"] {
-                storage.damageNotConfirmed(since: fault.since)
-            } else {
-                storage.damageConfirmed(since: fault.since, detail: Self.summary(problems))
+                storage.damageNotConfirmed(since: fault.since, by: name)
+                return true
             }
+            storage.damageConfirmed(since: fault.since, detail: Self.summary(problems, by: name))
         } catch let error as StoreError where error.code == .corrupt || error.code == .notADatabase {
-            storage.damageConfirmed(since: fault.since, detail: "quick_check found it and stopped: \(error.message)")
+            storage.damageConfirmed(since: fault.since, detail: "\(name) found it and stopped: \(error.message)")
         } catch {
             // An I/O error goes on, or the pool is stopping: the fault stays as it is, the next check tries again.
-            logger.debug("quick_check could not run", metadata: ["error": "\(error)"])
+            logger.debug("\(name) could not run", metadata: ["error": "\(error)"])
         }
+        return false
     }
 
     /// "quick_check found 3 problems, the first: …" (SQLite lists 100 at most).
-    static func summary(_ problems: [String]) -> String {
+    static func summary(_ problems: [String], by name: String) -> String {
         let first = problems.first.map { $0.count > 200 ? String($0.prefix(200)) + "…" : $0 } ?? "?"
         let count = problems.count >= 100 ? "100 or more problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"
-        return "quick_check found \(count), the first: \(first)"
+        return "\(name) found \(count), the first: \(first)"
     }
 }

@@ -42,36 +42,38 @@ final class StorageCondition: Sendable {
     /// `error` ended a write of `records` records (0 for a read, a fold or a change). Other errors are ignored.
     func failed(_ error: StoreError, records: Int = 0, now: Int64 = WallClock.unixMillis()) {
         guard Self.isStorage(error) else { return }
-        let began: Bool = state.withLockedValue { fault in
+        let news: Fault? = state.withLockedValue { fault in
             guard var current = fault else {
-                fault = Fault(code: error.code, message: error.message, since: now, failedWrites: records)
-                return true
+                let begun = Fault(code: error.code, message: error.message, since: now, failedWrites: records)
+                fault = begun
+                return begun
             }
             current.failedWrites += records
             // A passing fault shows its latest error (damage among them); damage keeps what it said (or what
             // quick_check confirmed): it is what the operator must act on.
+            let becomesDamage = !current.isDamage && (error.code == .corrupt || error.code == .notADatabase)
             if !current.isDamage {
                 current.code = error.code
                 current.message = error.message
             }
             fault = current
-            return false
+            return becomesDamage ? current : nil
         }
-        guard began else { return }
-        if error.code == .corrupt || error.code == .notADatabase {
+        guard let news else { return }
+        if news.isDamage {
             logger.error(
-                "the database is damaged: records are refused (retryable) until the service runs on a sound file; stop it and run 'taas-capture salvage --from DB --to NEW' (README, \"A damaged database\")",
+                "the database is damaged: health says degraded, records may be refused (retryable) until the service runs on a sound file; stop it and run 'taas-capture salvage --from DB --to NEW' (README, \"A damaged database\")",
                 metadata: ["error": "\(error.message)"])
         } else {
             logger.error(
-                "storage is failing: records are refused (retryable) until a write succeeds again",
+                "storage is failing: health says degraded and records may be refused (retryable) until a write succeeds again",
                 metadata: ["error": "\(error.message)"])
         }
     }
 
     /// `PRAGMA quick_check` found the file sound while the fault that began at `since` said it was damaged: SQLite
     /// reported a passing read error as corruption. The fault ends (logged once).
-    func damageNotConfirmed(since: Int64, now: Int64 = WallClock.unixMillis()) {
+    func damageNotConfirmed(since: Int64, by check: String = "quick_check", now: Int64 = WallClock.unixMillis()) {
         let ended: Fault? = state.withLockedValue { fault in
             guard let current = fault, current.isDamage, current.since == since else { return nil }
             fault = nil
@@ -79,8 +81,8 @@ final class StorageCondition: Sendable {
         }
         guard let ended else { return }
         logger.notice(
-            "the damage was not confirmed: PRAGMA quick_check finds the file sound (a passing read error?); storage recovered",
-            metadata: ["failedWrites": "\(ended.failedWrites)", "ms": "\(max(0, now - ended.since))"])
+            "the damage was not confirmed: the check finds the file sound (a passing read error?); storage recovered",
+            metadata: ["check": "\(check)", "failedWrites": "\(ended.failedWrites)", "ms": "\(max(0, now - ended.since))"])
     }
 
     /// `PRAGMA quick_check` confirmed the damage of the fault that began at `since` (`detail`: what it found, or
@@ -94,7 +96,7 @@ final class StorageCondition: Sendable {
             fault = current
             return true
         }
-        if changed { logger.error("damage confirmed by PRAGMA quick_check", metadata: ["detail": "\(detail)"]) }
+        if changed { logger.error("damage confirmed", metadata: ["detail": "\(detail)"]) }
     }
 
     /// A write committed: a passing fault is over (logged once); damage stays.

@@ -145,8 +145,8 @@ struct WriterLoop: Sendable {
             return outcomes.map { .success($0) }
         } catch {
             // One capture may be what fails (a constraint, a damaged page its insert touches): try each alone.
-            // A transient failure (full, I/O, busy) would fail each alone too.
-            if captures.count > 1, !error.isTransient {
+            // A failure of the whole file (full, I/O, busy, read-only, not a database) would fail each alone too.
+            if captures.count > 1, error.code == .corrupt || !StorageCondition.isStorage(error) && !error.isTransient {
                 logger.log(
                     level: StorageCondition.isStorage(error) ? .debug : .warning,
                     "group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
@@ -242,7 +242,8 @@ struct RollupFolding {
             try writer.foldRollups()
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
-            storage.committed()
+            // The fold commits too: a checkpoint it ran that failed keeps the fault on, as after a record.
+            if let failure = writer.takeCheckpointFailure() { storage.failed(failure) } else { storage.committed() }
         } catch {
             storage.failed(error)
             // The captures stay above the mark, where every query still counts them; the next turn tries again.

@@ -23,10 +23,11 @@ struct LeafCell: Equatable {
 
 /// What one page turned out to be when read without SQLite.
 enum PageContent {
-    /// A table b-tree leaf (0x0D) or an index b-tree leaf (0x0A, which holds the rows of WITHOUT ROWID tables),
-    /// with every cell that decodes to a well-formed record (a damaged cell is left out, never guessed at).
-    case tableLeaf([LeafCell]), indexLeaf([LeafCell])
-    /// An interior b-tree page: it holds keys and child pointers, no rows.
+    /// A table b-tree leaf (0x0D), or an index b-tree page, leaf (0x0A) or interior (0x02): an index b-tree is a
+    /// B-tree, not a B+tree, so its interior cells are entries too, and the rows of a WITHOUT ROWID table live in
+    /// both. Every cell that decodes to a well-formed record (a damaged cell is left out, never guessed at).
+    case tableLeaf([LeafCell]), indexCells([LeafCell])
+    /// An interior page of a table b-tree (0x05): child pointers and rowids, no rows.
     case interior
     /// No b-tree page: free, an overflow page, or damaged.
     case other
@@ -41,9 +42,12 @@ final class PageFile {
     let usableSize: Int
     let pageCount: Int
     private let fd: Int32
+    /// The newest committed versions of pages a WAL beside the file still holds, read in place of the file's.
+    private let overlay: WALOverlay?
 
     /// Opens `path`; the page size comes from its header, or is 4096 (SQLite's default) when the header is damaged.
-    init(path: String) throws(StoreError) {
+    /// With `wal`, the newest committed version of each page that WAL holds is read in place of the file's.
+    init(path: String, wal: String? = nil) throws(StoreError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         self.fd = fd
         guard fd >= 0 else {
@@ -54,6 +58,7 @@ final class PageFile {
         let magic = Array("SQLite format 3".utf8) + [0]
         var size = 4096
         var reserved = 0
+        var counted: Int?
         if read == 100, Array(header[0..<16]) == magic {
             let raw = Int(header[16]) << 8 | Int(header[17])
             let candidate = raw == 1 ? 65536 : raw
@@ -61,10 +66,16 @@ final class PageFile {
                 size = candidate
                 reserved = Int(header[20])
             }
+            // The in-header size is valid when the change counter matches "version valid for": pages past it are
+            // left over from before the file shrank, and hold deleted rows.
+            let pages = Int(PageBytes.uint32(header, 28))
+            if pages > 0, header[24..<28] == header[92..<96] { counted = pages }
         }
         pageSize = size
         usableSize = size - reserved
-        pageCount = Int(DatabaseFile.size(path) / Int64(size))
+        let inFile = Int(DatabaseFile.size(path) / Int64(size))
+        overlay = wal.flatMap { WALOverlay(path: $0, pageSize: size) }
+        pageCount = max(counted.map { min($0, inFile) } ?? inFile, overlay?.lastPage ?? 0)
     }
 
     deinit { close(fd) }
@@ -76,9 +87,10 @@ final class PageFile {
         return read == count ? bytes : nil
     }
 
-    /// Page `number` (1-based), nil past the end or on a read error.
+    /// Page `number` (1-based), its WAL version if there is one, nil past the end or on a read error.
     func page(_ number: Int) -> [UInt8]? {
         guard number >= 1, number <= pageCount else { return nil }
+        if let newer = overlay?.page(number) { return newer }
         return bytes(at: (number - 1) * pageSize, count: pageSize)
     }
 
@@ -116,6 +128,10 @@ struct PageBytes {
     let headerOffset: Int
     let usableSize: Int
 
+    /// Larger than any row of ours (strings are bounded: SPEC "Bounds"), so a damaged size cannot make a cell cost
+    /// more than a few overflow pages.
+    static let largestPayload: Int64 = 1 << 20
+
     static func uint16(_ bytes: [UInt8], _ at: Int) -> Int { Int(bytes[at]) << 8 | Int(bytes[at + 1]) }
 
     static func uint32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
@@ -136,31 +152,33 @@ struct PageBytes {
     }
 
     func content(overflowPage: (Int) -> [UInt8]?) -> PageContent {
-        guard bytes.count >= headerOffset + 8 else { return .other }
+        guard bytes.count >= headerOffset + 12 else { return .other }
         let kind = bytes[headerOffset]
         switch kind {
-        case 0x02, 0x05: return .interior
-        case 0x0A, 0x0D: break
+        case 0x05: return .interior
+        case 0x02, 0x0A, 0x0D: break
         default: return .other
         }
         let table = kind == 0x0D
+        // Interior pages have a 12-byte header (the right-most child) and a 4-byte left child before each cell.
+        let interior = kind == 0x02
         let cellCount = Self.uint16(bytes, headerOffset + 3)
-        let pointers = headerOffset + 8
+        let pointers = headerOffset + (interior ? 12 : 8)
         guard pointers + 2 * cellCount <= usableSize else { return .other }
         var cells: [LeafCell] = []
         for index in 0..<cellCount {
-            let offset = Self.uint16(bytes, pointers + 2 * index)
+            let offset = Self.uint16(bytes, pointers + 2 * index) + (interior ? 4 : 0)
             guard offset >= pointers + 2 * cellCount, offset < usableSize,
                 let cell = cell(at: offset, table: table, overflowPage: overflowPage)
             else { continue }
             cells.append(cell)
         }
-        return table ? .tableLeaf(cells) : .indexLeaf(cells)
+        return table ? .tableLeaf(cells) : .indexCells(cells)
     }
 
     /// The cell at `offset`, its payload gathered from its overflow pages when it spills; nil when anything is off.
     private func cell(at offset: Int, table: Bool, overflowPage: (Int) -> [UInt8]?) -> LeafCell? {
-        guard let size = Self.varint(bytes, at: offset, end: usableSize), size.value >= 0, size.value <= 1 << 30 else {
+        guard let size = Self.varint(bytes, at: offset, end: usableSize), size.value >= 0, size.value <= Self.largestPayload else {
             return nil
         }
         var cursor = offset + size.length
@@ -256,5 +274,48 @@ struct PageBytes {
         var value: UInt64 = 0
         for index in 0..<length { value = value << 8 | UInt64(bytes[offset + index]) }
         return value
+    }
+}
+
+/// The pages a WAL file holds, newest committed version of each: frames are read up to the last commit frame whose
+/// salt matches the WAL header's (a reused WAL's older frames have another salt); a transaction never committed is
+/// left out. Only the 24-byte frame headers are read to build it (one entry per page, not per frame); the frames'
+/// checksums are not verified, as the records they hold are. https://www.sqlite.org/fileformat.html#the_write_ahead_log
+final class WALOverlay {
+    private let file: PageFile
+    private let pageSize: Int
+    /// Page number → offset of its newest committed version's bytes in the WAL.
+    private let offsets: [Int: Int]
+    let lastPage: Int
+
+    init?(path: String, pageSize: Int) {
+        guard DatabaseFile.exists(path), let file = try? PageFile(path: path), let header = file.bytes(at: 0, count: 32) else {
+            return nil
+        }
+        let magic = PageBytes.uint32(header, 0)
+        guard magic == 0x377f_0682 || magic == 0x377f_0683, Int(PageBytes.uint32(header, 8)) == pageSize else { return nil }
+        let salts = Array(header[16..<24])
+        var committed: [Int: Int] = [:]
+        var pending: [Int: Int] = [:]
+        var offset = 32
+        while let frame = file.bytes(at: offset, count: 24), Array(frame[8..<16]) == salts,
+            file.bytes(at: offset + 24 + pageSize - 1, count: 1) != nil
+        {
+            let number = Int(PageBytes.uint32(frame, 0))
+            if number >= 1 { pending[number] = offset + 24 }
+            if PageBytes.uint32(frame, 4) != 0 {  // a commit frame: its transaction is whole
+                committed.merge(pending) { $1 }
+                pending.removeAll()
+            }
+            offset += 24 + pageSize
+        }
+        self.file = file
+        self.pageSize = pageSize
+        offsets = committed
+        lastPage = committed.keys.max() ?? 0
+    }
+
+    func page(_ number: Int) -> [UInt8]? {
+        offsets[number].flatMap { file.bytes(at: $0, count: pageSize) }
     }
 }

@@ -300,7 +300,8 @@ private struct SalvageRun {
 
     private mutating func readPages(progress: (SalvageStep) -> Void) throws(StoreError) {
         report.readPages = true
-        let file = try PageFile(path: copy)
+        // The WAL is still there only when SQLite could not fold it in: its newest committed pages are read instead.
+        let file = try PageFile(path: copy, wal: copy + "-wal")
         let free = file.freePages()
         report.pages = file.pageCount
         report.freePages = free.count
@@ -316,7 +317,6 @@ private struct SalvageRun {
                 }
                 if number % 1024 == 0 { progress(.readingPages(done: number, of: file.pageCount)) }
             }
-            for page in WALFrames(path: copy + "-wal").pages() { pending += try take(page) }
             try connection.commit()
         } catch {
             connection.rollback()
@@ -332,7 +332,7 @@ private struct SalvageRun {
             var added = 0
             for cell in cells { added += try takeTableCell(cell) }
             return added
-        case .indexLeaf(let cells):
+        case .indexCells(let cells):
             var added = 0
             for cell in cells { added += try takeIndexCell(cell) }
             return added
@@ -492,31 +492,4 @@ enum RowShape {
     }
 
     private static func isScope(_ value: RecordValue) -> Bool { value == .text("agent") || value == .text("session") }
-}
-
-/// The pages a WAL file holds, in order, from frames whose salt matches its header (older frames of a reused WAL
-/// have another salt): https://www.sqlite.org/fileformat.html#the_write_ahead_log
-struct WALFrames {
-    let path: String
-
-    func pages() -> [PageContent] {
-        guard DatabaseFile.exists(path), let file = try? PageFile(path: path) else { return [] }
-        guard let header = file.bytes(at: 0, count: 32) else { return [] }
-        let magic = PageBytes.uint32(header, 0)
-        guard magic == 0x377f_0682 || magic == 0x377f_0683 else { return [] }
-        let pageSize = Int(PageBytes.uint32(header, 8))
-        guard pageSize >= 512, pageSize <= 65536 else { return [] }
-        let salts = Array(header[16..<24])
-        var pages: [PageContent] = []
-        var offset = 32
-        while let frame = file.bytes(at: offset, count: 24 + pageSize) {
-            guard Array(frame[8..<16]) == salts else { break }
-            let number = Int(PageBytes.uint32(frame, 0))
-            let bytes = Array(frame[24...])
-            // Overflow chains are not followed here: a capture spilling from a WAL page is found in the main file or not at all.
-            pages.append(PageBytes(bytes: bytes, headerOffset: number == 1 ? 100 : 0, usableSize: pageSize).content { _ in nil })
-            offset += 24 + pageSize
-        }
-        return pages
-    }
 }
