@@ -199,17 +199,18 @@ public final class CaptureReader {
     /// `PRAGMA integrity_check`: `["ok"]` when the file is sound, else the problems found.
     /// https://www.sqlite.org/pragma.html#pragma_integrity_check
     public func integrityCheck() throws(StoreError) -> [String] {
-        let statement = try connection.prepare("PRAGMA integrity_check")
-        defer { statement.reset() }
-        var lines: [String] = []
-        while try statement.step() { lines.append(statement.string(at: 0)) }
-        return lines
+        try lines(of: "PRAGMA integrity_check")
     }
 
     /// `PRAGMA quick_check`: integrity_check without its index-against-table checks (O(N) instead of O(N log N)):
     /// `["ok"]` when the pages and records are sound. https://www.sqlite.org/pragma.html#pragma_quick_check
     public func quickCheck() throws(StoreError) -> [String] {
-        let statement = try connection.prepare("PRAGMA quick_check")
+        try lines(of: "PRAGMA quick_check")
+    }
+
+    /// The one text column of every row `sql` gives.
+    private func lines(of sql: String) throws(StoreError) -> [String] {
+        let statement = try connection.prepare(sql)
         defer { statement.reset() }
         var lines: [String] = []
         while try statement.step() { lines.append(statement.string(at: 0)) }

@@ -19,7 +19,7 @@ final class RollupTests: StoreTestCase {
 
     private func seeded(count: Int = 600) throws -> CaptureWriter {
         let writer = try CaptureWriter(path: path(), durability: .normal)
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var batch: [NewCapture] = []
         for index in 0..<count {
             let agentIndex = Int(generator.next() % 6)
@@ -154,18 +154,5 @@ final class RollupTests: StoreTestCase {
                 details.contains { $0.hasPrefix("SCAN captures") && !$0.contains("COVERING INDEX captures_by_session") },
                 "\(sql)\n\(details)")
         }
-    }
-}
-
-/// A small deterministic generator, so a failure repeats.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
