@@ -400,7 +400,8 @@ function onClose(c) {
     c.failedAttempts += 1;
     if (!c.warnedUnreachable) {
       c.warnedUnreachable = true;
-      c.logger.warn(`[taas-affinity] taas-capture service unreachable at ${c.socketPath}; queueing captures (limit ${c.queueLimit})`);
+      // No path in the log (privacy): `openclaw taas status` shows the socket to an operator who asks.
+      c.logger.warn(`[taas-affinity] taas-capture service unreachable; queueing captures (limit ${c.queueLimit})`);
     }
   }
   scheduleReconnect(c);
