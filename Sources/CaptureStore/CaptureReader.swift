@@ -199,22 +199,21 @@ public final class CaptureReader {
     /// `PRAGMA integrity_check`: `["ok"]` when the file is sound, else the problems found.
     /// https://www.sqlite.org/pragma.html#pragma_integrity_check
     public func integrityCheck() throws(StoreError) -> [String] {
-        try lines(of: "PRAGMA integrity_check")
+        try connection.strings("PRAGMA integrity_check")
     }
 
     /// `PRAGMA quick_check`: integrity_check without its index-against-table checks (O(N) instead of O(N log N)):
     /// `["ok"]` when the pages and records are sound. https://www.sqlite.org/pragma.html#pragma_quick_check
     public func quickCheck() throws(StoreError) -> [String] {
-        try lines(of: "PRAGMA quick_check")
+        try connection.strings("PRAGMA quick_check")
     }
 
-    /// The one text column of every row `sql` gives.
-    private func lines(of sql: String) throws(StoreError) -> [String] {
-        let statement = try connection.prepare(sql)
-        defer { statement.reset() }
-        var lines: [String] = []
-        while try statement.step() { lines.append(statement.string(at: 0)) }
-        return lines
+    /// What an integrity check found, for one line: "3 problems: first; …" (the first `showing` lines, each cut at
+    /// `clippedAt` characters; SQLite lists 100 at most, so 100 reads "100 or more").
+    public static func problemsText(_ lines: [String], showing: Int, clippedAt: Int) -> String {
+        let count = lines.count >= 100 ? "100 or more problems" : "\(lines.count) problem\(lines.count == 1 ? "" : "s")"
+        let shown = lines.prefix(showing).map { $0.count > clippedAt ? String($0.prefix(clippedAt)) + "…" : $0 }
+        return "\(count): " + shown.joined(separator: "; ") + (lines.count > showing ? "; …" : "")
     }
 
     /// Closes the connection; the reader cannot be used afterwards.

@@ -134,6 +134,15 @@ final class Connection {
         return statement.optionalInt64(at: 0)
     }
 
+    /// The first column of every row of `sql`, as text (a pragma's lines, a list of names).
+    func strings(_ sql: String) throws(StoreError) -> [String] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        var lines: [String] = []
+        while try statement.step() { lines.append(statement.string(at: 0)) }
+        return lines
+    }
+
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
     func transaction<T>(_ kind: TransactionKind, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try begin(kind)

@@ -66,9 +66,12 @@ public enum DatabaseFile {
         return true
     }
 
+    /// The main file and the files SQLite keeps beside it: "", `-wal`, `-shm`, `-journal`.
+    static let suffixes = ["", "-wal", "-shm", "-journal"]
+
     /// Gives `-wal` and `-shm` (when present) the main file's 0600 mode.
     static func restrictSidecars(of path: String) {
-        for suffix in ["-wal", "-shm", "-journal"] {
+        for suffix in suffixes.dropFirst() {
             chmod(path + suffix, privateMode)
         }
     }

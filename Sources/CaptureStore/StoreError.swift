@@ -42,6 +42,9 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let `internal` = Code(.internal)
 
         public var description: String { base.rawValue }
+
+        /// The file itself is damaged (`corrupt`, `notADatabase`).
+        public var isDamage: Bool { base == .corrupt || base == .notADatabase }
     }
 
     public var code: Code
@@ -58,6 +61,9 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the same request may succeed later without any change (disk freed, lock released, I/O recovered).
     public var isTransient: Bool { code == .full || code == .ioError || code == .busy }
+
+    /// Whether the file itself is damaged: only a new (salvaged) file mends it.
+    public var isDamage: Bool { code.isDamage }
 
     /// Whether a client should keep the request and send it again later (JSON-RPC `data.retryable`): a transient
     /// fault, or storage that only the operator can mend (a read-only file system remounted, a damaged file salvaged

@@ -154,8 +154,7 @@ struct Doctor: AsyncParsableCommand {
 
     /// A database that cannot be read, with the step its error calls for.
     private func databaseFailure(_ error: StoreError) -> Check {
-        let damaged = error.code == .corrupt || error.code == .notADatabase
-        return Check(name: "database", ok: false, detail: error.message, next: damaged ? Self.salvageAdvice : nil)
+        Check(name: "database", ok: false, detail: error.message, next: error.isDamage ? Self.salvageAdvice : nil)
     }
 
     /// `PRAGMA integrity_check`, summarised: how many problems (SQLite stops listing at 100), the first three.
@@ -168,14 +167,8 @@ struct Doctor: AsyncParsableCommand {
                 name: "integrity", ok: false, detail: "the check itself stopped: \(error.message)", next: Self.salvageAdvice)
         }
         if lines == ["ok"] { return Check(name: "integrity", ok: true, detail: "ok") }
-        return Check(name: "integrity", ok: false, detail: Self.integritySummary(lines), next: Self.salvageAdvice)
-    }
-
-    /// "N problems (at least, SQLite lists 100 at most): first; second; third; …".
-    static func integritySummary(_ lines: [String]) -> String {
-        let count = lines.count >= 100 ? "100 or more problems" : "\(lines.count) problem\(lines.count == 1 ? "" : "s")"
-        let shown = lines.prefix(3).map { $0.count > 160 ? String($0.prefix(160)) + "…" : $0 }
-        return "\(count): " + shown.joined(separator: "; ") + (lines.count > 3 ? "; …" : "")
+        let detail = CaptureReader.problemsText(lines, showing: 3, clippedAt: 160)
+        return Check(name: "integrity", ok: false, detail: detail, next: Self.salvageAdvice)
     }
 
     /// The running service's storage fault, from `health.storage`.

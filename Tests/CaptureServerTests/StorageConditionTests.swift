@@ -13,7 +13,7 @@ final class StorageConditionTests: XCTestCase {
         condition.failed(StoreError(code: .full, message: "disk full"), records: 3, now: 100)
         condition.failed(StoreError(code: .full, message: "disk full"), records: 2, now: 200)
         XCTAssertEqual(condition.fault, .init(code: .full, message: "disk full", since: 100, failedWrites: 5))
-        condition.committed(now: 300)
+        condition.committed(checkpointFailure: nil, now: 300)
         XCTAssertNil(condition.fault)
         condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 400)
         XCTAssertEqual(condition.fault?.since, 400, "a new fault starts its own count")
@@ -25,7 +25,7 @@ final class StorageConditionTests: XCTestCase {
         condition.failed(StoreError(code: .corrupt, message: "malformed"), now: 200)
         condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 300)
         XCTAssertEqual(condition.fault, .init(code: .corrupt, message: "malformed", since: 100, failedWrites: 2))
-        condition.committed(now: 400)
+        condition.committed(checkpointFailure: nil, now: 400)
         XCTAssertEqual(condition.fault?.code, .corrupt, "a commit beside the bad pages does not mend them")
     }
 

@@ -53,16 +53,9 @@ final class MetricsTests: EndToEndTestCase {
 
     /// The HTTP status of one request, over a plain socket.
     private func status(_ method: String, _ path: String) throws -> Int {
-        let fd = try rawConnect(port: port)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 12 else { return -1 }
-        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? -1
+        let response = try httpResponse(port: port, method, path)
+        guard response.utf8.count > 12 else { return -1 }
+        return Int(response.dropFirst(9).prefix(3)) ?? -1
     }
 
     func testCountersMoveByExactlyWhatWasRecorded() throws {

@@ -38,20 +38,7 @@ final class StorageFailureTests: EndToEndTestCase {
 
     /// The value of `taas_capture_storage_healthy` in the service's /metrics text.
     private func storageHealthy(port: Int) throws -> String? {
-        let fd = try rawConnect(port: port)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var text: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            text += buffer[0..<n]
-        }
-        return String(decoding: text, as: UTF8.self).split(separator: "\n")
+        try httpResponse(port: port, "GET", "/metrics").split(separator: "\n")
             .first { $0.hasPrefix("taas_capture_storage_healthy ") }.map { String($0.split(separator: " ")[1]) }
     }
 

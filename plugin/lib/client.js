@@ -223,7 +223,7 @@ function adoptSpill(c, spill, replay) {
   c.stats.dropped += replay.drops;
   const dropped = c.queue.restoreOlder(replay.records);
   if (dropped.length > 0) noteDrops(c, dropped);
-  spill.start({ entries: c.queue.entries, bytes: c.queue.bytes }, c.burstDrops);
+  spill.start(c.queue, c.burstDrops);
   if (replay.records.length === 0) return;
   (c.logger.info ?? c.logger.warn)(
     `[taas-affinity] restored ${replay.records.length - dropped.length} unacknowledged captures from the spill file; sending them when the service answers`,

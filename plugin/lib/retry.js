@@ -16,7 +16,16 @@ export const STORAGE_RETRY_MAX_MS = 30_000;
  * @returns {number}
  */
 export function storageRetryDelayMs(streak) {
-  return Math.min(STORAGE_RETRY_MAX_MS, RETRY_DELAY_MS * 2 ** Math.min(Math.max(streak, 0), 20));
+  return doublingMs(streak, RETRY_DELAY_MS, STORAGE_RETRY_MAX_MS);
+}
+
+/**
+ * min(maxMs, minMs · 2^n), n taken within 0…20.
+ * @param {number} n @param {number} minMs @param {number} maxMs
+ * @returns {number}
+ */
+function doublingMs(n, minMs, maxMs) {
+  return Math.min(maxMs, minMs * 2 ** Math.min(Math.max(n, 0), 20));
 }
 
 /**
@@ -30,7 +39,7 @@ export function storageRetryDelayMs(streak) {
 export function reconnectDelayMs(failedAttempts, bounds = {}, random = Math.random) {
   const minMs = bounds.minMs ?? BACKOFF_MIN_MS;
   const maxMs = bounds.maxMs ?? BACKOFF_MAX_MS;
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(failedAttempts, 0), 20));
+  const base = doublingMs(failedAttempts, minMs, maxMs);
   return Math.round(base / 2 + random() * (base / 2));
 }
 

@@ -227,10 +227,12 @@ function writeOnce(s) {
   try {
     // Synchronous: a timer callback runs it, so whatever it throws (a string past V8's limit) must fail the
     // spill, never the gateway.
-    const append = pendingText(s);
     const queue = /** @type {QueueView} */ (s.queue);
+    // A rewrite due anyway holds every pending event: their lines are not worth building.
+    const append = s.rewriteDue ? "" : pendingText(s);
     const sizes = { fileBytes: s.fileBytes, appendBytes: Buffer.byteLength(append), liveBytes: queue.bytes(), maxBytes: s.maxBytes };
     rewrite = s.rewriteDue || compactionDue(sizes);
+    if (rewrite) clearPending(s);
     text = rewrite ? fileTextOf(queue, s.drops) : append;
   } catch (error) {
     fail(s, error);
@@ -262,10 +264,15 @@ function pendingText(s) {
   for (const key of s.pendingDone) text += doneLine(key);
   for (const paramsJson of s.pendingRecords.values()) text += recordLine(paramsJson);
   if (s.dropsDirty) text += dropsLine(s.drops);
+  clearPending(s);
+  return text;
+}
+
+/** Forget the pending events (written, or held by a rewrite of the whole queue). @param {SpillState} s */
+function clearPending(s) {
   s.pendingDone = [];
   s.pendingRecords = new Map();
   s.dropsDirty = false;
-  return text;
 }
 
 /** The whole file for `queue`: the drop count, then every live capture. @param {QueueView} queue @param {number} drops */
@@ -349,8 +356,7 @@ function fail(s, error) {
   s.error = String(/** @type {{code?: unknown}} */ (error)?.code ?? "error");
   if (s.timer !== null) clearTimeout(s.timer);
   s.timer = null;
-  s.pendingRecords = new Map();
-  s.pendingDone = [];
+  clearPending(s);
   if (first) {
     s.logger.warn(`[taas-affinity] capture spill file unusable (${s.error}); keeping unacknowledged captures in memory, trying the file again every ${Math.round(s.retryMs / 1000)} s`);
   }

@@ -61,9 +61,8 @@ final class MethodDispatcher {
         } else if RPCError.isBug(error) {
             context.logger.error("store error", metadata: ["method": "\(method)", "error": "\(error)"])
         } else {
-            // A storage fault is logged once, when it begins (StorageCondition); each answer it fails is detail.
             context.logger.log(
-                level: StorageCondition.isStorage(error) ? .debug : .warning, "store error",
+                level: StorageCondition.logLevel(for: error), "store error",
                 metadata: ["method": "\(method)", "code": "\(error.code)"])
         }
         return .failure(RPCError(error))

@@ -42,7 +42,7 @@ public final class ServiceMetrics: Sendable {
         forwardLag = registry.makeGauge(descriptor: .taasCapture("forward_lag", "captures", "Stored captures the fleet's PostgreSQL does not have yet (-1 before the first connect; 0 without --forward)."))
         forwardUp = registry.makeGauge(descriptor: .taasCapture("forward", "up", "1 while the forwarder is connected and forwarding, 0 while it retries or is refused (0 without --forward)."))
         forwardedThrough = registry.makeGauge(descriptor: .taasCapture("forwarded_through", "id", "The largest capture id the fleet confirmed."))
-        storageHealthy = registry.makeGauge(descriptor: .taasCapture("storage", "healthy", "1 while the database takes writes; 0 after a write failed with a storage error (full, I/O, corrupt, read-only), until one succeeds."))
+        storageHealthy = registry.makeGauge(descriptor: .taasCapture("storage", "healthy", "1 while the storage is healthy; 0 while health says degraded: a write or read failed with a storage error (full, I/O, read-only, damaged) and no commit has mended it since."))
         budgetsExceeded = registry.makeGauge(descriptor: .taasCapture("budgets", "exceeded", "Budgets whose subject's reported spend today (UTC) is over its USD per day, as last checked (each minute)."))
         calls = CallMetrics(registry: registry)
         var errors: [RPCError.Code: Counter] = [:]

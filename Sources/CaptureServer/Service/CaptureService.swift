@@ -168,7 +168,7 @@ public struct CaptureService: Service {
             render: {
                 metrics.render(
                     queueDepth: queue.depth, dbPath: dbPath, forward: forwarder?.status,
-                    storageHealthy: writerStats.storageHealthy, budgetsExceeded: budgets.snapshot.exceeded)
+                    storageHealthy: writerStats.storage.healthy, budgetsExceeded: budgets.snapshot.exceeded)
             },
             logger: configuration.logger
         ).start(group: group)

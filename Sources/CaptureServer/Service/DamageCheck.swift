@@ -90,8 +90,9 @@ struct DamageCheck: Service {
                 storage.damageNotConfirmed(since: fault.since, by: name)
                 return true
             }
-            storage.damageConfirmed(since: fault.since, detail: Self.summary(problems, by: name))
-        } catch let error as StoreError where error.code == .corrupt || error.code == .notADatabase {
+            let found = CaptureReader.problemsText(problems, showing: 1, clippedAt: 200)
+            storage.damageConfirmed(since: fault.since, detail: "\(name) found \(found)")
+        } catch let error as StoreError where error.isDamage {
             storage.damageConfirmed(since: fault.since, detail: "\(name) found it and stopped: \(error.message)")
         } catch {
             // An I/O error goes on, or the pool is stopping: the fault stays as it is, the next check tries again.
@@ -100,10 +101,4 @@ struct DamageCheck: Service {
         return false
     }
 
-    /// "quick_check found 3 problems, the first: …" (SQLite lists 100 at most).
-    static func summary(_ problems: [String], by name: String) -> String {
-        let first = problems.first.map { $0.count > 200 ? String($0.prefix(200)) + "…" : $0 } ?? "?"
-        let count = problems.count >= 100 ? "100 or more problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"
-        return "\(name) found \(count), the first: \(first)"
-    }
 }

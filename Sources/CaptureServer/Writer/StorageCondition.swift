@@ -19,7 +19,7 @@ final class StorageCondition: Sendable {
         var failedWrites: Int
 
         /// Whether only a new file can end it.
-        var isDamage: Bool { code == .corrupt || code == .notADatabase }
+        var isDamage: Bool { code.isDamage }
     }
 
     private let state = NIOLockedValueBox<Fault?>(nil)
@@ -39,6 +39,12 @@ final class StorageCondition: Sendable {
         [.full, .ioError, .corrupt, .notADatabase, .readOnly, .cantOpen].contains(error.code)
     }
 
+    /// How loud one failed request or group is: a storage fault is logged once, when it begins (here), so each
+    /// request it fails is detail; anything else is worth a warning each time.
+    static func logLevel(for error: StoreError) -> Logger.Level {
+        isStorage(error) ? .debug : .warning
+    }
+
     /// `error` ended a write of `records` records (0 for a read, a fold or a change). Other errors are ignored.
     func failed(_ error: StoreError, records: Int = 0, now: Int64 = WallClock.unixMillis()) {
         guard Self.isStorage(error) else { return }
@@ -51,7 +57,7 @@ final class StorageCondition: Sendable {
             current.failedWrites += records
             // A passing fault shows its latest error (damage among them); damage keeps what it said (or what
             // quick_check confirmed): it is what the operator must act on.
-            let becomesDamage = !current.isDamage && (error.code == .corrupt || error.code == .notADatabase)
+            let becomesDamage = !current.isDamage && error.isDamage
             if !current.isDamage {
                 current.code = error.code
                 current.message = error.message
@@ -99,8 +105,10 @@ final class StorageCondition: Sendable {
         if changed { logger.error("damage confirmed", metadata: ["detail": "\(detail)"]) }
     }
 
-    /// A write committed: a passing fault is over (logged once); damage stays.
-    func committed(now: Int64 = WallClock.unixMillis()) {
+    /// A write committed. A checkpoint it ran that failed keeps (or starts) the fault: the commit is durable, but the
+    /// WAL cannot shrink. Otherwise a passing fault is over (logged once); damage stays.
+    func committed(checkpointFailure: StoreError?, now: Int64 = WallClock.unixMillis()) {
+        if let checkpointFailure { return failed(checkpointFailure, now: now) }
         let ended: Fault? = state.withLockedValue { fault in
             guard let current = fault, !current.isDamage else { return nil }
             fault = nil

@@ -146,10 +146,10 @@ struct WriterLoop: Sendable {
         } catch {
             // One capture may be what fails (a constraint, a damaged page its insert touches): try each alone.
             // A failure of the whole file (full, I/O, busy, read-only, not a database) would fail each alone too.
-            if captures.count > 1, error.code == .corrupt || !StorageCondition.isStorage(error) && !error.isTransient {
+            if captures.count > 1, error.code == .corrupt || !error.isRetryable {
                 logger.log(
-                    level: StorageCondition.isStorage(error) ? .debug : .warning,
-                    "group commit failed; retrying records one by one", metadata: ["error": "\(error)"])
+                    level: StorageCondition.logLevel(for: error), "group commit failed; retrying records one by one",
+                    metadata: ["error": "\(error)"])
                 return captures.map { capture in
                     do throws(StoreError) {
                         let outcome = try writer.record([capture])[0]
@@ -157,15 +157,14 @@ struct WriterLoop: Sendable {
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
-                        stats.failed(error, records: 1)
+                        stats.storage.failed(error, records: 1)
                         return .failure(error)
                     }
                 }
             }
-            stats.failed(error, records: captures.count)
-            // A storage fault is logged once, when it begins (StorageCondition); each group is detail.
+            stats.storage.failed(error, records: captures.count)
             logger.log(
-                level: StorageCondition.isStorage(error) ? .debug : .warning, "group commit failed",
+                level: StorageCondition.logLevel(for: error), "group commit failed",
                 metadata: ["error": "\(error)", "records": "\(captures.count)"])
             return Array(repeating: .failure(error), count: captures.count)
         }
@@ -243,7 +242,7 @@ struct RollupFolding {
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
             // The fold commits too: a checkpoint it ran that failed keeps the fault on, as after a record.
-            if let failure = writer.takeCheckpointFailure() { storage.failed(failure) } else { storage.committed() }
+            storage.committed(checkpointFailure: writer.takeCheckpointFailure())
         } catch {
             storage.failed(error)
             // The captures stay above the mark, where every query still counts them; the next turn tries again.

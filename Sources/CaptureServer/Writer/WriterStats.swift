@@ -12,26 +12,15 @@ final class WriterStats: Sendable {
         self.storage = storage
     }
 
-    /// Counts one committed transaction of `records` records. A checkpoint that commit ran and that failed keeps
-    /// (or starts) the storage fault: the commit itself is durable, but the WAL cannot shrink.
-    func committed(records: Int, checkpointFailure: StoreError? = nil) {
+    /// Counts one committed transaction of `records` records, and tells `storage` (with the result of the checkpoint
+    /// the commit may have run).
+    func committed(records: Int, checkpointFailure: StoreError?) {
         counts.withLockedValue {
             $0.commits += 1
             $0.records += records
         }
-        if let checkpointFailure {
-            storage.failed(checkpointFailure)
-        } else {
-            storage.committed()
-        }
-    }
-
-    /// A write of `records` records failed with `error`.
-    func failed(_ error: StoreError, records: Int) {
-        storage.failed(error, records: records)
+        storage.committed(checkpointFailure: checkpointFailure)
     }
 
     var snapshot: (commits: Int, records: Int) { counts.withLockedValue { ($0.commits, $0.records) } }
-
-    var storageHealthy: Bool { storage.healthy }
 }

@@ -78,11 +78,11 @@ public enum Salvage {
             var salvage = SalvageRun(connection: writer.connection, copy: copy)
             try salvage.run(progress: progress)
             _ = try writer.rebuildRollups { progress(.rebuildingRollups(folded: $0)) }
-            salvage.report.newFileCheck = try quickCheck(writer.connection)
+            salvage.report.newFileCheck = try writer.connection.strings("PRAGMA quick_check").joined(separator: "; ")
             try writer.checkpoint(truncate: true)
             return salvage.report
         } catch {
-            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(destination + suffix) }
+            for suffix in DatabaseFile.suffixes { unlink(destination + suffix) }
             throw error
         }
     }
@@ -95,13 +95,6 @@ public enum Salvage {
         connection.close()
     }
 
-    private static func quickCheck(_ connection: Connection) throws(StoreError) -> String {
-        let statement = try connection.prepare("PRAGMA quick_check")
-        defer { statement.reset() }
-        var lines: [String] = []
-        while try statement.step() { lines.append(statement.string(at: 0)) }
-        return lines.joined(separator: "; ")
-    }
 
     /// Copies `from` to a new 0600 file `to`, reading through an `O_RDONLY` descriptor.
     private static func copyFile(_ from: String, to: String) throws(StoreError) {
@@ -152,9 +145,7 @@ private struct WorkDirectory {
     }
 
     func remove() {
-        for name in ["source.sqlite3", "source.sqlite3-wal", "source.sqlite3-shm", "source.sqlite3-journal"] {
-            unlink(path + "/" + name)
-        }
+        for suffix in DatabaseFile.suffixes { unlink(path + "/source.sqlite3" + suffix) }
         rmdir(path)
     }
 }
@@ -169,6 +160,8 @@ private struct SalvageRun {
     /// Tables SQLite could not read whole, to be read from the pages.
     private var unread: Set<String> = []
     private var captureColumns: [String] = []
+    /// The insert of a capture found on a page, by its record's length (rows older than an added column are shorter).
+    private var insertSQL: [Int: String] = [:]
     static let batch = 4096
     /// SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE (macros Swift does not import):
     /// https://www.sqlite.org/rescode.html#constraint_primarykey
@@ -181,9 +174,7 @@ private struct SalvageRun {
     }
 
     mutating func run(progress: (SalvageStep) -> Void) throws(StoreError) {
-        let columns = try connection.prepare("SELECT name FROM pragma_table_info('captures') ORDER BY cid")
-        while try columns.step() { captureColumns.append(columns.string(at: 0)) }
-        columns.reset()
+        captureColumns = try connection.strings("SELECT name FROM pragma_table_info('captures') ORDER BY cid")
         if attach() {
             defer { try? connection.execute("DETACH DATABASE src") }
             try readTables(progress: progress)
@@ -244,11 +235,7 @@ private struct SalvageRun {
     private mutating func readCaptures(progress: (SalvageStep) -> Void) throws(StoreError) {
         let sourceColumns: Set<String>
         do throws(StoreError) {
-            var names: Set<String> = []
-            let statement = try connection.prepare("SELECT name FROM pragma_table_info('captures', 'src')")
-            defer { statement.reset() }
-            while try statement.step() { names.insert(statement.string(at: 0)) }
-            sourceColumns = names
+            sourceColumns = Set(try connection.strings("SELECT name FROM pragma_table_info('captures', 'src')"))
         } catch {
             return try failed("captures", error)
         }
@@ -308,7 +295,7 @@ private struct SalvageRun {
         var pending = 0
         try connection.begin(.immediate)
         do throws(StoreError) {
-            for number in 1...max(1, file.pageCount) where number <= file.pageCount && !free.contains(number) {
+            for number in stride(from: 1, through: file.pageCount, by: 1) where !free.contains(number) {
                 pending += try take(file.content(of: number))
                 if pending >= Self.batch {
                     try connection.commit()
@@ -386,10 +373,7 @@ private struct SalvageRun {
 
     /// One capture found on a page, with its id: counted when new, refused when its values break the table's rules.
     private mutating func insertCapture(id: Int64, _ values: [RecordValue]) throws(StoreError) -> Int {
-        let names = captureColumns[1..<values.count].joined(separator: ", ")
-        let slots = (2...values.count).map { "?\($0)" }.joined(separator: ", ")
-        let sql = "INSERT INTO captures (id, \(names)) VALUES (?1, \(slots))"
-        let statement = try connection.prepare(sql)
+        let statement = try connection.prepare(insertSQL(columns: values.count))
         defer { statement.reset() }
         do throws(StoreError) {
             try statement.bind(id, at: 1)
@@ -409,6 +393,16 @@ private struct SalvageRun {
             report.capturesRefused += 1
             return 0
         }
+    }
+
+    /// `INSERT INTO captures (id, the next columns…) VALUES (?1, ?2, …)` for a record of `count` values.
+    private mutating func insertSQL(columns count: Int) -> String {
+        if let sql = insertSQL[count] { return sql }
+        let names = captureColumns[1..<count].joined(separator: ", ")
+        let slots = (2...count).map { "?\($0)" }.joined(separator: ", ")
+        let sql = "INSERT INTO captures (id, \(names)) VALUES (?1, \(slots))"
+        insertSQL[count] = sql
+        return sql
     }
 
     /// Runs `sql` with `values` bound from ?1; false (and nothing stored) when a value does not fit.

@@ -185,6 +185,25 @@ extension LineClient {
 }
 
 extension EndToEndTestCase {
+    /// One HTTP/1.1 request to 127.0.0.1:`port` over a plain socket (`Connection: close`), and the whole response
+    /// as text (empty when nothing came within 10 s).
+    func httpResponse(port: Int, _ method: String, _ path: String) throws -> String {
+        let fd = try rawConnect(port: port)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var text: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            text += buffer[0..<n]
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     /// A TCP connection to 127.0.0.1:`port` (the metrics listener), as a file descriptor.
     func rawConnect(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
