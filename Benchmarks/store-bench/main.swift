@@ -1,6 +1,8 @@
 // store-bench: measures CaptureStore's record path against SQLite's own INSERT … SELECT, then lastRoute and
 // history latencies on the resulting database. Run in release mode: `swift run -c release store-bench`.
 //
+// `store-bench runs [--rows N …]` measures issue 22's sorted runs beside today's table (Runs/RunsBench.swift).
+//
 // `store-bench crash-writer DB` is a helper for the crash-recovery test: it records batches until killed.
 
 #if canImport(Glibc)
@@ -12,6 +14,13 @@ import Darwin
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "crash-writer", arguments.count == 2 {
     crashWriter(path: arguments[1])
+} else if arguments.first == "runs" {
+    do {
+        try runRunsBenchmark(RunsOptions(Array(arguments.dropFirst())))
+    } catch {
+        printError("store-bench runs: \(error)")
+        exit(1)
+    }
 } else {
     do {
         try runBenchmark(BenchOptions(arguments))
