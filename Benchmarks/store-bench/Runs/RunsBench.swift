@@ -19,6 +19,7 @@ struct RunsOptions {
     var chunkRows = 8_192
     var samples = 20_000
     var runIndexes: RunsEngine.Indexes = [.agent, .dedupe]
+    var runFiles = false
     var layouts = ["indexed", "runs"]
     var directory: String?
 
@@ -29,6 +30,7 @@ struct RunsOptions {
             switch flag {
             case "--dir": directory = value
             case "--layouts": layouts = value.split(separator: ",").map(String.init)
+            case "--run-files": runFiles = value == "1"
             case "--run-indexes":
                 runIndexes = []
                 for name in value.split(separator: ",") {
@@ -133,7 +135,8 @@ private final class RunsLayout: Layout {
         self.path = path
         self.options = options
         engine = try RunsEngine(
-            path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes)
+            path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes,
+            runFiles: options.runFiles)
     }
 
     func record(_ rows: [[BenchValue]]) throws -> Int { try engine.record(rows).filter { $0 }.count }
@@ -147,7 +150,8 @@ private final class RunsLayout: Layout {
     func reopen() throws -> UInt64 {
         let started = monotonicNs()
         engine = try RunsEngine(
-            path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes)
+            path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes,
+            runFiles: options.runFiles)
         return monotonicNs() - started
     }
 
@@ -170,7 +174,8 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
     let source = CaptureRows(sessions: options.sessions, agents: options.agents)
     print("store-bench runs: \(options.rows) captures, \(options.sessions) sessions, \(options.agents) agents, "
         + "groups of \(options.group); runs of \(options.runRows), fanout \(options.fanout), chunks of \(options.chunkRows), "
-        + "run indexes \(options.runIndexes.contains(.agent) ? "agent " : "")\(options.runIndexes.contains(.dedupe) ? "dedupe" : ""); "
+        + "run indexes \(options.runIndexes.contains(.agent) ? "agent " : "")\(options.runIndexes.contains(.dedupe) ? "dedupe" : "")"
+        + (options.runFiles ? ", runs as files" : "") + "; "
         + "SQLite \(String(cString: sqlite3_libversion()))")
     var readers: [String: LayoutReader] = [:]
     var layouts: [String: Layout] = [:]
@@ -328,10 +333,19 @@ private func timed(_ name: String, _ count: Int, _ body: () throws -> Void) thro
         + fixedText(Double(samples[count / 2]) / 1e3, 1) + " µs, p99 " + fixedText(Double(samples[count * 99 / 100]) / 1e3, 1) + " µs")
 }
 
+/// The database, its WAL and any run files beside it.
 private func fileBytes(_ path: String) -> Int {
-    ["", "-wal"].reduce(0) { total, suffix in
+    var names = [path, path + "-wal"]
+    if let listing = opendir(path + ".runs") {
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("run-") { names.append(path + ".runs/" + name) }
+        }
+        closedir(listing)
+    }
+    return names.reduce(0) { total, name in
         var info = stat()
-        return total + (stat(path + suffix, &info) == 0 ? Int(info.st_size) : 0)
+        return total + (stat(name, &info) == 0 ? Int(info.st_size) : 0)
     }
 }
 

@@ -88,9 +88,12 @@ final class RunsEngine {
     }
 
     let indexes: Indexes
+    /// Runs as files of their own (`RunFiles`) instead of rows of `run_rows`.
+    let files: RunFiles?
 
-    init(path: String, runRows: Int, fanout: Int, chunkRows: Int, indexes: Indexes) throws {
+    init(path: String, runRows: Int, fanout: Int, chunkRows: Int, indexes: Indexes, runFiles: Bool = false) throws {
         db = try BenchDatabase(path: path)
+        files = runFiles ? try RunFiles(directory: path + ".runs", indexes: indexes) : nil
         self.runRows = runRows
         self.fanout = fanout
         self.chunkRows = chunkRows
@@ -139,6 +142,10 @@ final class RunsEngine {
         while try catalog.step() {
             let id = catalog.int(0)
             nextRun = max(nextRun, id + 1)
+            if files != nil, catalog.text(7) != "live" {
+                try db.run("DELETE FROM runs WHERE run = \(id)")
+                continue
+            }
             guard catalog.text(7) == "live" else {
                 retired.append(id)
                 continue
@@ -156,6 +163,7 @@ final class RunsEngine {
             nextId = max(nextId, id + 1)
         }
         nextId = max(nextId, (try db.int("SELECT max(id) FROM engine_floor") ?? 0) + 1)
+        files?.removeStrays(keeping: Set(runs.map(\.id)))
     }
 
     private func noteTail(_ entry: TailEntry, session: String, agent: String?, key: String?) {
@@ -224,12 +232,7 @@ final class RunsEngine {
         let hashes = Bloom.Hashes(session: session, key: key)
         for run in runs.reversed() where run.bloom.mayContain(hashes) {
             counts.bloomPositives += 1
-            exactDedupe.bind(.int(run.id), at: 1)
-            exactDedupe.bind(.text(session), at: 2)
-            exactDedupe.bind(.text(key), at: 3)
-            let found = try exactDedupe.step()
-            exactDedupe.reset()
-            if found {
+            if try files?.contains(run.id, session: session, key: key) ?? storedInTable(run.id, session: session, key: key) {
                 counts.exactHits += 1
                 return true
             }
@@ -238,6 +241,16 @@ final class RunsEngine {
     }
 
     /// The transaction's time, less the checkpoint its commit ran.
+    @discardableResult
+    private func storedInTable(_ run: Int64, session: String, key: String) throws -> Bool {
+        exactDedupe.bind(.int(run), at: 1)
+        exactDedupe.bind(.text(session), at: 2)
+        exactDedupe.bind(.text(key), at: 3)
+        let found = try exactDedupe.step()
+        exactDedupe.reset()
+        return found
+    }
+
     @discardableResult
     private func noteTransaction(since started: UInt64, less checkpoint: UInt64) -> UInt64 {
         let spent = monotonicNs() - started - checkpoint
@@ -270,6 +283,10 @@ final class RunsEngine {
             try deleteChunk(of: run)
             return true
         }
+        if let files, let sources = nextMergeSources() {
+            try mergeFiles(sources, files)
+            return true
+        }
         if merge == nil, let sources = nextMergeSources() {
             try startMerge(sources)
         }
@@ -291,11 +308,14 @@ final class RunsEngine {
         nextRun += 1
         var bloom = Bloom(keys: tailCount)
         for hashes in tailHashes { bloom.insert(hashes) }
+        try files?.write(run, fromTailOf: db)
         try db.run("BEGIN IMMEDIATE")
-        try db.run("""
-            INSERT INTO run_rows (run, id, \(Self.columnList))
-                SELECT \(run), id, \(Self.columnList) FROM tail ORDER BY session_id, captured_at, id
-            """)
+        if files == nil {
+            try db.run("""
+                INSERT INTO run_rows (run, id, \(Self.columnList))
+                    SELECT \(run), id, \(Self.columnList) FROM tail ORDER BY session_id, captured_at, id
+                """)
+        }
         let bounds = try db.prepare("SELECT count(*), min(id), max(id), min(captured_at), max(captured_at) FROM tail")
         _ = try bounds.step()
         let made = Run(
@@ -350,6 +370,34 @@ final class RunsEngine {
         try insertCatalog(placeholder, state: "building")
         counts.mergeNs += noteTransaction(since: monotonicNs(), less: try db.commit())
         merge = Merge(sources: sources, target: target, bloom: Bloom(keys: placeholder.rows))
+    }
+
+    /// Runs as files: the whole merge into a new file (in a service, on a thread of its own: it takes no lock of
+    /// the main database), then one short transaction swaps the catalog, then the sources' files are unlinked.
+    private func mergeFiles(_ sources: [Run], _ files: RunFiles, keepFrom: Int64 = Int64.min) throws {
+        let started = monotonicNs()
+        let target = nextRun
+        nextRun += 1
+        let bloom = try files.merge(sources, into: target, chunkRows: chunkRows, keepFrom: keepFrom)
+        let run = Run(
+            id: target, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
+            rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
+            oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!), newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
+        let swapped = monotonicNs()
+        try db.run("BEGIN IMMEDIATE")
+        try insertCatalog(run, state: "live")
+        try db.run("DELETE FROM runs WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
+        noteTransaction(since: swapped, less: try db.commit())
+        let sourceSet = Set(sources.map(\.id))
+        let at = runs.firstIndex { sourceSet.contains($0.id) }!
+        runs.removeAll { sourceSet.contains($0.id) }
+        runs.insert(run, at: at)
+        for source in sources { files.remove(source.id) }
+        let spent = monotonicNs() - started
+        counts.mergeNs += spent
+        counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
+        counts.merges += 1
+        counts.mergeChunks += 1
     }
 
     /// Copies the sources' rows of the next range of sessions, about `chunkRows` of them, into the target in
@@ -448,6 +496,17 @@ final class RunsEngine {
     /// transaction it took.
     func prune(olderThan cutoff: Int64) throws -> UInt64 {
         var longest: UInt64 = 0
+        if let files {
+            let whole = runs.filter { $0.newestAt < cutoff }
+            let started = monotonicNs()
+            try db.run("BEGIN IMMEDIATE")
+            try db.run("DELETE FROM runs WHERE run IN (\(whole.map { String($0.id) }.joined(separator: ", ")))")
+            longest = noteTransaction(since: started, less: try db.commit())
+            runs.removeAll { $0.newestAt < cutoff }
+            for run in whole { files.remove(run.id) }
+            for run in runs where run.oldestAt < cutoff { try mergeFiles([run], files, keepFrom: cutoff) }
+            return longest
+        }
         if let job = merge, job.sources.contains(where: { $0.oldestAt < cutoff }) {
             while merge != nil { try mergeChunk() }
         }

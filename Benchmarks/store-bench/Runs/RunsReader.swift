@@ -54,6 +54,8 @@ final class RunsReader: LayoutReader {
     private let tailRow: BenchStatement
     private let runSession: BenchStatement
     private let runAgent: BenchStatement?
+    /// Runs as files: a read-only connection a run, with its two statements, opened on first use.
+    private var runFiles: [Int64: (db: BenchDatabase, session: BenchStatement, agent: BenchStatement?)] = [:]
 
     init(path: String, engine: RunsEngine) throws {
         db = try BenchDatabase(path: path)
@@ -70,15 +72,41 @@ final class RunsReader: LayoutReader {
     }
 
     func newest(session: String, limit: Int) throws -> [Int64] {
-        try read(tail: engine.tailBySession[session] ?? [], runs: runSession, key: session, limit: limit)
+        try read(tail: engine.tailBySession[session] ?? [], key: session, limit: limit) { run in
+            try self.engine.files == nil ? self.runSession : self.file(run).session
+        }
     }
 
     func newest(agent: String, limit: Int) throws -> [Int64] {
         guard let runAgent else { throw BenchError("history by agent needs the runs' agent index") }
-        return try read(tail: engine.tailByAgent[agent] ?? [], runs: runAgent, key: agent, limit: limit)
+        return try read(tail: engine.tailByAgent[agent] ?? [], key: agent, limit: limit) { run in
+            try self.engine.files == nil ? runAgent : self.file(run).agent!
+        }
     }
 
-    private func read(tail: [RunsEngine.TailEntry], runs statement: BenchStatement, key: String, limit: Int) throws -> [Int64] {
+    private func file(_ run: Int64) throws -> (db: BenchDatabase, session: BenchStatement, agent: BenchStatement?) {
+        if let open = runFiles[run] { return open }
+        if runFiles.count > engine.runs.count * 2 {
+            let live = Set(engine.runs.map(\.id))
+            runFiles = runFiles.filter { live.contains($0.key) }
+        }
+        let db = try BenchDatabase(path: engine.files!.path(run), readOnly: true)
+        let session = try db.prepare("""
+            SELECT \(selectList) FROM rows WHERE session_id = ?2 ORDER BY captured_at DESC, id DESC LIMIT ?3
+            """)
+        let agent = engine.indexes.contains(.agent) ? try db.prepare("""
+            SELECT \(selectList) FROM rows INDEXED BY rows_by_agent WHERE agent_id = ?2
+            ORDER BY captured_at DESC, id DESC LIMIT ?3
+            """) : nil
+        let opened = (db: db, session: session, agent: agent)
+        runFiles[run] = opened
+        return opened
+    }
+
+    /// `reading(run)` gives the statement that reads a run: ?1 the run (unused by a run's own file), ?2 the key, ?3 the limit.
+    private func read(
+        tail: [RunsEngine.TailEntry], key: String, limit: Int, reading: (Int64) throws -> BenchStatement
+    ) throws -> [Int64] {
         var found: [Found] = []
         let newest = tail.sorted { $0.capturedAt != $1.capturedAt ? $0.capturedAt > $1.capturedAt : $0.id > $1.id }
         for entry in newest.prefix(limit) {
@@ -91,6 +119,7 @@ final class RunsReader: LayoutReader {
             // Rows found that rank above everything in this run stay on the page whatever it holds.
             let settled = found.prefix { $0.capturedAt > run.newestAt || ($0.capturedAt == run.newestAt && $0.id > run.lastId) }.count
             if settled >= limit { break }
+            let statement = try reading(run.id)
             statement.bind([.int(run.id), .text(key), .int(Int64(limit - settled))])
             var fromRun: [Found] = []
             while try statement.step() { fromRun.append(row(statement)) }

@@ -19,15 +19,17 @@ final class BenchDatabase {
     private(set) var checkpointNs: UInt64 = 0
     private(set) var longestCheckpointNs: UInt64 = 0
 
-    init(path: String, autocheckpoint: Int32 = 16_384) throws {
+    /// `readOnly` opens a finished run file as it is (no WAL, no pragmas).
+    init(path: String, autocheckpoint: Int32 = 16_384, readOnly: Bool = false) throws {
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK, let db else {
             throw BenchError("cannot open \(path)")
         }
         handle = db
-        self.autocheckpoint = autocheckpoint
+        self.autocheckpoint = readOnly ? 0 : autocheckpoint
         frames.initialize(to: csqlite_commit_frames(frames: 0, autocheckpoint: 0, checkpoint: -1))
+        if readOnly { return }
         try run("PRAGMA journal_mode = WAL")
         try run("PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -4096")
         csqlite_watch_commit_frames(handle, frames)
