@@ -81,10 +81,28 @@ final class RunFiles {
         try finishBuild(run, on: db)
     }
 
+    /// The tail's rows up to `lastId`, in key order, as run `run`, read on `connection` (a builder's own) from the
+    /// main database at `mainPath`, while the writer goes on appending.
+    func write(_ run: Int64, fromTailAt mainPath: String, through lastId: Int64, on connection: BenchDatabase) throws {
+        try connection.run("ATTACH DATABASE 'file:\(mainPath)?mode=ro' AS src")
+        try attachBuild(run, to: connection)
+        try connection.run("BEGIN")
+        try connection.run("""
+            INSERT INTO build.rows (id, \(Self.columnList))
+                SELECT id, \(Self.columnList) FROM src.tail WHERE id <= \(lastId) ORDER BY session_id, captured_at, id
+            """)
+        try connection.run("COMMIT")
+        try finishBuild(run, on: connection)
+        try connection.run("DETACH DATABASE src")
+    }
+
     /// `sources` merged into run `target` in ranges of sessions of about `chunkRows` rows (the sort stays small),
     /// all in one transaction of the new file, which nothing else reads or writes. Rows captured before
     /// `keepFrom` are left out (retention rewrites a run this way). Returns the new file's dedupe filter.
-    func merge(_ sources: [RunsEngine.Run], into target: Int64, chunkRows: Int, keepFrom: Int64 = Int64.min) throws -> Bloom {
+    func merge(
+        _ sources: [RunsEngine.Run], into target: Int64, chunkRows: Int, keepFrom: Int64 = Int64.min, on connection: BenchDatabase? = nil
+    ) throws -> Bloom {
+        let builder = connection ?? self.builder
         for (index, source) in sources.enumerated() {
             try builder.run("ATTACH DATABASE 'file:\(path(source.id))?mode=ro' AS s\(index)")
         }

@@ -5,6 +5,9 @@ import CaptureStore
 import Glibc
 #endif
 
+/// `--layouts indexed,runs-table,runs-files` measures today's table, runs as rows of one table, and runs as files
+/// built on threads of their own, in one process (`runs` alone takes `--run-files` and `--builders`).
+///
 /// `store-bench runs`: the same captures into today's table (schema 6, four indexes, AUTOINCREMENT) and into
 /// sorted runs (`RunsEngine`), one thread each, one after the other, with what each costs: ingest (every merge
 /// and deletion counted), WAL pages a capture, one-capture commits, exact idempotency, reads, start-up, size
@@ -20,6 +23,7 @@ struct RunsOptions {
     var samples = 20_000
     var runIndexes: RunsEngine.Indexes = [.agent, .dedupe]
     var runFiles = false
+    var builders = false
     var layouts = ["indexed", "runs"]
     var directory: String?
 
@@ -31,6 +35,7 @@ struct RunsOptions {
             case "--dir": directory = value
             case "--layouts": layouts = value.split(separator: ",").map(String.init)
             case "--run-files": runFiles = value == "1"
+            case "--builders": builders = value == "1"
             case "--run-indexes":
                 runIndexes = []
                 for name in value.split(separator: ",") {
@@ -136,7 +141,7 @@ private final class RunsLayout: Layout {
         self.options = options
         engine = try RunsEngine(
             path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes,
-            runFiles: options.runFiles)
+            runFiles: options.runFiles, builders: options.builders)
     }
 
     func record(_ rows: [[BenchValue]]) throws -> Int { try engine.record(rows).filter { $0 }.count }
@@ -151,7 +156,7 @@ private final class RunsLayout: Layout {
         let started = monotonicNs()
         engine = try RunsEngine(
             path: path, runRows: options.runRows, fanout: options.fanout, chunkRows: options.chunkRows, indexes: options.runIndexes,
-            runFiles: options.runFiles)
+            runFiles: options.runFiles, builders: options.builders)
         return monotonicNs() - started
     }
 
@@ -162,7 +167,8 @@ private final class RunsLayout: Layout {
         let seconds = { (ns: UInt64) in fixedText(Double(ns) / 1e9, 1) + " s" }
         return "runs \(engine.runs.count) (\(levels)), flushes \(counts.flushes) (" + seconds(counts.flushNs) + "), merges \(counts.merges) "
             + "in \(counts.mergeChunks) chunks (" + seconds(counts.mergeNs) + "), deletion chunks \(counts.deleteChunks) ("
-            + seconds(counts.deleteNs) + "), upkeep with its checkpoints " + seconds(counts.maintenanceNs) + ", filter positives \(counts.bloomPositives) "
+            + seconds(counts.deleteNs) + "), upkeep on the writer's thread with its checkpoints " + seconds(counts.maintenanceNs)
+            + (engine.backgroundNs > 0 ? ", on the builders' threads " + seconds(engine.backgroundNs) : "") + ", filter positives \(counts.bloomPositives) "
             + "(exact hits \(counts.exactHits)); longest flush " + fixedText(Double(counts.longestFlushNs) / 1e6, 1)
             + " ms, merge chunk " + fixedText(Double(counts.longestMergeChunkNs) / 1e6, 1) + " ms, deletion chunk "
             + fixedText(Double(counts.longestDeleteChunkNs) / 1e6, 1) + " ms"
@@ -175,14 +181,20 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
     print("store-bench runs: \(options.rows) captures, \(options.sessions) sessions, \(options.agents) agents, "
         + "groups of \(options.group); runs of \(options.runRows), fanout \(options.fanout), chunks of \(options.chunkRows), "
         + "run indexes \(options.runIndexes.contains(.agent) ? "agent " : "")\(options.runIndexes.contains(.dedupe) ? "dedupe" : "")"
-        + (options.runFiles ? ", runs as files" : "") + "; "
+        + (options.runFiles ? ", runs as files" : "") + (options.builders ? " built on two threads of their own" : "") + "; "
         + "SQLite \(String(cString: sqlite3_libversion()))")
     var readers: [String: LayoutReader] = [:]
     var layouts: [String: Layout] = [:]
     for name in options.layouts {
         let path = directory + "/layout-\(name).sqlite3"
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-        let layout: Layout = name == "runs" ? try RunsLayout(path: path, options: options) : try IndexedLayout(path: path)
+        var runsOptions = options
+        switch name {
+        case "runs-table": (runsOptions.runFiles, runsOptions.builders) = (false, false)
+        case "runs-files": (runsOptions.runFiles, runsOptions.builders) = (true, true)
+        default: break
+        }
+        let layout: Layout = name.hasPrefix("runs") ? try RunsLayout(path: path, options: runsOptions) : try IndexedLayout(path: path)
         print("\n== \(name)")
         try ingest(layout, source, options)
         try singleCommits(layout, source, options)
@@ -197,8 +209,10 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
         readers[name] = reader
         layouts[name] = layout
     }
-    if let indexed = readers["indexed"], let runs = readers["runs"] {
-        try compare(indexed, runs, source, byAgent: layouts["runs"]?.readsByAgent ?? false)
+    for (name, runs) in readers where name.hasPrefix("runs") {
+        guard let indexed = readers["indexed"] else { break }
+        try compare(indexed, runs, source, byAgent: layouts[name]?.readsByAgent ?? false)
+        print("(\(name) against indexed)")
     }
     for name in options.layouts {
         guard let layout = layouts[name] else { continue }

@@ -64,12 +64,22 @@ final class RunsEngine {
     private var merge: Merge?
     private var nextId: Int64 = 1
     private var nextRun: Int64 = 1
+    /// The tail's rows in id order, as the engine needs them: for the tail's maps, its filter when it becomes a
+    /// run, and what stays when a run built in the background takes only the rows up to its last id.
+    struct TailRow {
+        let entry: TailEntry
+        let session: String
+        let agent: String?
+        let key: String?
+        let hashes: Bloom.Hashes?
+    }
+
+    private(set) var tailRows: [TailRow] = []
     private var tailKeys: Set<String> = []
-    private var tailHashes: [Bloom.Hashes] = []
     /// The tail's (captured_at, id) by session and by agent: the tail has no index, so readers find its rows here.
     private(set) var tailBySession: [String: [TailEntry]] = [:]
     private(set) var tailByAgent: [String: [TailEntry]] = [:]
-    private var tailCount = 0
+    var tailCount: Int { tailRows.count }
     private var debtRows = 0
     var counts = Counts()
 
@@ -91,8 +101,20 @@ final class RunsEngine {
     /// Runs as files of their own (`RunFiles`) instead of rows of `run_rows`.
     let files: RunFiles?
 
-    init(path: String, runRows: Int, fanout: Int, chunkRows: Int, indexes: Indexes, runFiles: Bool = false) throws {
+    /// Runs as files, built on two threads of their own: `flusher` turns the tail into runs, `merger` merges them.
+    private let flusher: RunBuilder?
+    private let merger: RunBuilder?
+    private var flushing: Run?
+    private var merging: (sources: [Run], target: Int64)?
+    private let path: String
+
+    init(
+        path: String, runRows: Int, fanout: Int, chunkRows: Int, indexes: Indexes, runFiles: Bool = false, builders: Bool = false
+    ) throws {
         db = try BenchDatabase(path: path)
+        self.path = path
+        flusher = runFiles && builders ? RunBuilder(name: "run flusher") : nil
+        merger = runFiles && builders ? RunBuilder(name: "run merger") : nil
         files = runFiles ? try RunFiles(directory: path + ".runs", indexes: indexes) : nil
         self.runRows = runRows
         self.fanout = fanout
@@ -167,13 +189,33 @@ final class RunsEngine {
     }
 
     private func noteTail(_ entry: TailEntry, session: String, agent: String?, key: String?) {
-        tailBySession[session, default: []].append(entry)
-        if let agent { tailByAgent[agent, default: []].append(entry) }
-        if let key {
-            tailKeys.insert(session + "\u{1}" + key)
-            tailHashes.append(Bloom.Hashes(session: session, key: key))
-        }
-        tailCount += 1
+        let row = TailRow(
+            entry: entry, session: session, agent: agent, key: key, hashes: key.map { Bloom.Hashes(session: session, key: $0) })
+        tailRows.append(row)
+        index(row)
+    }
+
+    private func index(_ row: TailRow) {
+        tailBySession[row.session, default: []].append(row.entry)
+        if let agent = row.agent { tailByAgent[agent, default: []].append(row.entry) }
+        if let key = row.key { tailKeys.insert(row.session + "\u{1}" + key) }
+    }
+
+    /// Drops the tail's rows up to `lastId` (now in a run) from memory.
+    func forgetTail(through lastId: Int64) {
+        tailRows.removeAll { $0.entry.id <= lastId }
+        tailBySession.removeAll(keepingCapacity: true)
+        tailByAgent.removeAll(keepingCapacity: true)
+        tailKeys.removeAll(keepingCapacity: true)
+        for row in tailRows { index(row) }
+    }
+
+    /// A filter over the dedupe keys of the tail's rows up to `lastId`.
+    func tailFilter(through lastId: Int64) -> Bloom {
+        let rows = tailRows.prefix { $0.entry.id <= lastId }
+        var bloom = Bloom(keys: rows.count)
+        for row in rows { if let hashes = row.hashes { bloom.insert(hashes) } }
+        return bloom
     }
 
     // MARK: Recording
@@ -266,6 +308,10 @@ final class RunsEngine {
     private func upkeep() throws {
         let started = monotonicNs()
         defer { counts.maintenanceNs += monotonicNs() - started }
+        if flusher != nil {
+            try upkeepInBackground(waiting: false)
+            return
+        }
         if tailCount >= runRows {
             try flush()
             return
@@ -298,16 +344,76 @@ final class RunsEngine {
     /// Everything pending, done now (a bench's end, or a drain before measuring reads).
     func settle() throws {
         let started = monotonicNs()
-        while try step() {}
+        if flusher != nil {
+            while try upkeepInBackground(waiting: true) {}
+        } else {
+            while try step() {}
+        }
         counts.maintenanceNs += monotonicNs() - started
     }
+
+    /// Builders on their own threads: collects what they finished (swapping it into the catalog in one short
+    /// transaction of the writer's), then hands each idle one its next job. `waiting` waits for jobs in hand
+    /// (and flushes a tail of any size); returns whether any job was in hand or started.
+    @discardableResult
+    private func upkeepInBackground(waiting: Bool) throws -> Bool {
+        guard let flusher, let merger, let files else { return false }
+        if let run = flushing, let outcome = waiting ? flusher.wait() : flusher.collect() {
+            _ = try outcome.get()
+            try swapInFlushed(run)
+            flushing = nil
+        }
+        if let job = merging, let outcome = waiting ? merger.wait() : merger.collect() {
+            try swapIn(merged: job.sources, as: job.target, bloom: try outcome.get()!, files: files)
+            merging = nil
+        }
+        if flushing == nil, tailCount >= runRows {
+            let rows = tailRows
+            let run = Run(
+                id: nextRun, level: 0, rows: rows.count, firstId: rows.first!.entry.id, lastId: rows.last!.entry.id,
+                oldestAt: rows.map(\.entry.capturedAt).min()!, newestAt: rows.map(\.entry.capturedAt).max()!,
+                bloom: tailFilter(through: Int64.max))
+            nextRun += 1
+            let mainPath = path
+            flusher.submit { connection in
+                try files.write(run.id, fromTailAt: mainPath, through: run.lastId, on: connection)
+                return nil
+            }
+            flushing = run
+        }
+        if merging == nil, let sources = nextMergeSources() {
+            let target = nextRun
+            nextRun += 1
+            let chunkRows = chunkRows
+            merger.submit { connection in try files.merge(sources, into: target, chunkRows: chunkRows, on: connection) }
+            merging = (sources, target)
+        }
+        return flushing != nil || merging != nil
+    }
+
+    /// A run the flusher wrote from the tail: named in the catalog and its rows taken off the tail, in one
+    /// transaction.
+    private func swapInFlushed(_ made: Run) throws {
+        let started = monotonicNs()
+        try db.run("BEGIN IMMEDIATE")
+        try insertCatalog(made, state: "live")
+        try db.run("DELETE FROM tail WHERE id <= \(made.lastId); DELETE FROM engine_floor; INSERT INTO engine_floor VALUES (\(made.lastId))")
+        let spent = noteTransaction(since: started, less: try db.commit())
+        counts.flushNs += spent
+        counts.longestFlushNs = max(counts.longestFlushNs, spent)
+        runs.append(made)
+        forgetTail(through: made.lastId)
+        counts.flushes += 1
+    }
+
+    /// Time the builders' threads spent building runs (zero without them).
+    var backgroundNs: UInt64 { (flusher?.busyNs ?? 0) + (merger?.busyNs ?? 0) }
 
     private func flush() throws {
         let started = monotonicNs()
         let run = nextRun
         nextRun += 1
-        var bloom = Bloom(keys: tailCount)
-        for hashes in tailHashes { bloom.insert(hashes) }
+        let bloom = tailFilter(through: Int64.max)
         try files?.write(run, fromTailOf: db)
         try db.run("BEGIN IMMEDIATE")
         if files == nil {
@@ -328,11 +434,7 @@ final class RunsEngine {
         counts.flushNs += spent
         counts.longestFlushNs = max(counts.longestFlushNs, spent)
         runs.append(made)
-        tailKeys.removeAll(keepingCapacity: true)
-        tailHashes.removeAll(keepingCapacity: true)
-        tailBySession.removeAll(keepingCapacity: true)
-        tailByAgent.removeAll(keepingCapacity: true)
-        tailCount = 0
+        forgetTail(through: made.lastId)
         counts.flushes += 1
     }
 
@@ -379,6 +481,15 @@ final class RunsEngine {
         let target = nextRun
         nextRun += 1
         let bloom = try files.merge(sources, into: target, chunkRows: chunkRows, keepFrom: keepFrom)
+        try swapIn(merged: sources, as: target, bloom: bloom, files: files, keepFrom: keepFrom)
+        let spent = monotonicNs() - started
+        counts.mergeNs += spent
+        counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
+    }
+
+    /// A merged (or rewritten) run takes its sources' place: in the catalog in one short transaction, then in
+    /// memory; the sources' files are unlinked.
+    private func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws {
         let run = Run(
             id: target, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
             rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
@@ -393,9 +504,6 @@ final class RunsEngine {
         runs.removeAll { sourceSet.contains($0.id) }
         runs.insert(run, at: at)
         for source in sources { files.remove(source.id) }
-        let spent = monotonicNs() - started
-        counts.mergeNs += spent
-        counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
         counts.merges += 1
         counts.mergeChunks += 1
     }
@@ -497,6 +605,7 @@ final class RunsEngine {
     func prune(olderThan cutoff: Int64) throws -> UInt64 {
         var longest: UInt64 = 0
         if let files {
+            try settle()
             let whole = runs.filter { $0.newestAt < cutoff }
             let started = monotonicNs()
             try db.run("BEGIN IMMEDIATE")

@@ -22,7 +22,7 @@ final class BenchDatabase {
     /// `readOnly` opens a finished run file as it is (no WAL, no pragmas).
     init(path: String, autocheckpoint: Int32 = 16_384, readOnly: Bool = false) throws {
         var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK, let db else {
             throw BenchError("cannot open \(path)")
         }
