@@ -208,6 +208,7 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
         try reads(reader, source, options, byAgent: layout.readsByAgent)
         readers[name] = reader
         layouts[name] = layout
+        print("RssAnon after reads: \(rssAnonKB()) kB (this process, every layout so far)")
     }
     for (name, runs) in readers where name.hasPrefix("runs") {
         guard let indexed = readers["indexed"] else { break }
@@ -371,4 +372,16 @@ func fixedText(_ value: Double, _ decimals: Int) -> String {
         text += String(repeating: "0", count: max(0, decimals - (text.distance(from: dot, to: text.endIndex) - 1)))
     }
     return text
+}
+
+/// This process's anonymous resident memory, from /proc/self/status (0 where there is none).
+private func rssAnonKB() -> Int {
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("RssAnon:") { return Int(text.split(separator: " ").dropFirst().first ?? "0") ?? 0 }
+    }
+    return 0
 }

@@ -31,7 +31,7 @@ final class RunsEngine {
         let id: Int64
     }
 
-    private struct Merge {
+    struct Merge {
         let sources: [Run]
         let target: Int64
         var from: String = ""
@@ -59,11 +59,11 @@ final class RunsEngine {
     let runRows: Int
     let fanout: Int
     let chunkRows: Int
-    private(set) var runs: [Run] = []  // live, oldest first
-    private var retired: [Int64] = []
-    private var merge: Merge?
-    private var nextId: Int64 = 1
-    private var nextRun: Int64 = 1
+    var runs: [Run] = []  // live, oldest first
+    var retired: [Int64] = []
+    var merge: Merge?
+    var nextId: Int64 = 1
+    var nextRun: Int64 = 1
     /// The tail's rows in id order, as the engine needs them: for the tail's maps, its filter when it becomes a
     /// run, and what stays when a run built in the background takes only the rows up to its last id.
     struct TailRow {
@@ -74,20 +74,20 @@ final class RunsEngine {
         let hashes: Bloom.Hashes?
     }
 
-    private(set) var tailRows: [TailRow] = []
-    private var tailKeys: Set<String> = []
+    var tailRows: [TailRow] = []
+    var tailKeys: Set<String> = []
     /// The tail's (captured_at, id) by session and by agent: the tail has no index, so readers find its rows here.
-    private(set) var tailBySession: [String: [TailEntry]] = [:]
-    private(set) var tailByAgent: [String: [TailEntry]] = [:]
+    var tailBySession: [String: [TailEntry]] = [:]
+    var tailByAgent: [String: [TailEntry]] = [:]
     var tailCount: Int { tailRows.count }
-    private var debtRows = 0
+    var debtRows = 0
     var counts = Counts()
 
-    private static let columnList = CaptureRows.columns.joined(separator: ", ")
+    static let columnList = CaptureRows.columns.joined(separator: ", ")
     static let sessionEnd = "\u{10FFFF}"
 
-    private let insertTail: BenchStatement
-    private let exactDedupe: BenchStatement
+    let insertTail: BenchStatement
+    let exactDedupe: BenchStatement
 
     /// The run indexes beside the key: `agent` for history by agent, `dedupe` for the exact check (without it
     /// the check reads the session's range in the run, which the key clusters).
@@ -102,11 +102,11 @@ final class RunsEngine {
     let files: RunFiles?
 
     /// Runs as files, built on two threads of their own: `flusher` turns the tail into runs, `merger` merges them.
-    private let flusher: RunBuilder?
-    private let merger: RunBuilder?
-    private var flushing: Run?
-    private var merging: (sources: [Run], target: Int64)?
-    private let path: String
+    let flusher: RunBuilder?
+    let merger: RunBuilder?
+    var flushing: Run?
+    var merging: (sources: [Run], target: Int64)?
+    let path: String
 
     init(
         path: String, runRows: Int, fanout: Int, chunkRows: Int, indexes: Indexes, runFiles: Bool = false, builders: Bool = false
@@ -158,7 +158,7 @@ final class RunsEngine {
 
     /// Start-up: the catalog and its filters, the tail's keys, the id floor. An unfinished merge's rows are
     /// deleted like a retired run's and the merge starts again when its level fills.
-    private func load() throws {
+    func load() throws {
         let catalog = try db.prepare(
             "SELECT run, level, rows, first_id, last_id, oldest_at, newest_at, state, bloom FROM runs ORDER BY first_id, run")
         while try catalog.step() {
@@ -188,14 +188,14 @@ final class RunsEngine {
         files?.removeStrays(keeping: Set(runs.map(\.id)))
     }
 
-    private func noteTail(_ entry: TailEntry, session: String, agent: String?, key: String?) {
+    func noteTail(_ entry: TailEntry, session: String, agent: String?, key: String?) {
         let row = TailRow(
             entry: entry, session: session, agent: agent, key: key, hashes: key.map { Bloom.Hashes(session: session, key: $0) })
         tailRows.append(row)
         index(row)
     }
 
-    private func index(_ row: TailRow) {
+    func index(_ row: TailRow) {
         tailBySession[row.session, default: []].append(row.entry)
         if let agent = row.agent { tailByAgent[agent, default: []].append(row.entry) }
         if let key = row.key { tailKeys.insert(row.session + "\u{1}" + key) }
@@ -283,8 +283,7 @@ final class RunsEngine {
     }
 
     /// The transaction's time, less the checkpoint its commit ran.
-    @discardableResult
-    private func storedInTable(_ run: Int64, session: String, key: String) throws -> Bool {
+    func storedInTable(_ run: Int64, session: String, key: String) throws -> Bool {
         exactDedupe.bind(.int(run), at: 1)
         exactDedupe.bind(.text(session), at: 2)
         exactDedupe.bind(.text(key), at: 3)
@@ -294,7 +293,7 @@ final class RunsEngine {
     }
 
     @discardableResult
-    private func noteTransaction(since started: UInt64, less checkpoint: UInt64) -> UInt64 {
+    func noteTransaction(since started: UInt64, less checkpoint: UInt64) -> UInt64 {
         let spent = monotonicNs() - started - checkpoint
         counts.longestTransactionNs = max(counts.longestTransactionNs, spent)
         return spent
@@ -305,7 +304,7 @@ final class RunsEngine {
     /// One step after a group: a full tail becomes a run; otherwise a merge or deletion chunk once the records
     /// since the last chunk have paid for one (`debtRows` × 8 ≥ `chunkRows`: with four levels a capture is
     /// merged and deleted about eight times in all), or at once when level 0 has twice `fanout` runs.
-    private func upkeep() throws {
+    func upkeep() throws {
         let started = monotonicNs()
         defer { counts.maintenanceNs += monotonicNs() - started }
         if flusher != nil {
@@ -352,64 +351,7 @@ final class RunsEngine {
         counts.maintenanceNs += monotonicNs() - started
     }
 
-    /// Builders on their own threads: collects what they finished (swapping it into the catalog in one short
-    /// transaction of the writer's), then hands each idle one its next job. `waiting` waits for jobs in hand
-    /// (and flushes a tail of any size); returns whether any job was in hand or started.
-    @discardableResult
-    private func upkeepInBackground(waiting: Bool) throws -> Bool {
-        guard let flusher, let merger, let files else { return false }
-        if let run = flushing, let outcome = waiting ? flusher.wait() : flusher.collect() {
-            _ = try outcome.get()
-            try swapInFlushed(run)
-            flushing = nil
-        }
-        if let job = merging, let outcome = waiting ? merger.wait() : merger.collect() {
-            try swapIn(merged: job.sources, as: job.target, bloom: try outcome.get()!, files: files)
-            merging = nil
-        }
-        if flushing == nil, tailCount >= runRows {
-            let rows = tailRows
-            let run = Run(
-                id: nextRun, level: 0, rows: rows.count, firstId: rows.first!.entry.id, lastId: rows.last!.entry.id,
-                oldestAt: rows.map(\.entry.capturedAt).min()!, newestAt: rows.map(\.entry.capturedAt).max()!,
-                bloom: tailFilter(through: Int64.max))
-            nextRun += 1
-            let mainPath = path
-            flusher.submit { connection in
-                try files.write(run.id, fromTailAt: mainPath, through: run.lastId, on: connection)
-                return nil
-            }
-            flushing = run
-        }
-        if merging == nil, let sources = nextMergeSources() {
-            let target = nextRun
-            nextRun += 1
-            let chunkRows = chunkRows
-            merger.submit { connection in try files.merge(sources, into: target, chunkRows: chunkRows, on: connection) }
-            merging = (sources, target)
-        }
-        return flushing != nil || merging != nil
-    }
-
-    /// A run the flusher wrote from the tail: named in the catalog and its rows taken off the tail, in one
-    /// transaction.
-    private func swapInFlushed(_ made: Run) throws {
-        let started = monotonicNs()
-        try db.run("BEGIN IMMEDIATE")
-        try insertCatalog(made, state: "live")
-        try db.run("DELETE FROM tail WHERE id <= \(made.lastId); DELETE FROM engine_floor; INSERT INTO engine_floor VALUES (\(made.lastId))")
-        let spent = noteTransaction(since: started, less: try db.commit())
-        counts.flushNs += spent
-        counts.longestFlushNs = max(counts.longestFlushNs, spent)
-        runs.append(made)
-        forgetTail(through: made.lastId)
-        counts.flushes += 1
-    }
-
-    /// Time the builders' threads spent building runs (zero without them).
-    var backgroundNs: UInt64 { (flusher?.busyNs ?? 0) + (merger?.busyNs ?? 0) }
-
-    private func flush() throws {
+    func flush() throws {
         let started = monotonicNs()
         let run = nextRun
         nextRun += 1
@@ -438,7 +380,7 @@ final class RunsEngine {
         counts.flushes += 1
     }
 
-    private func insertCatalog(_ run: Run, state: String) throws {
+    func insertCatalog(_ run: Run, state: String) throws {
         let statement = try db.prepare("""
             INSERT OR REPLACE INTO runs (run, level, rows, first_id, last_id, oldest_at, newest_at, state, bloom)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -452,7 +394,7 @@ final class RunsEngine {
     }
 
     /// The oldest `fanout` runs of the lowest level that has that many; they are adjacent in ids.
-    private func nextMergeSources() -> [Run]? {
+    func nextMergeSources() -> [Run]? {
         let levels = Set(runs.map(\.level)).sorted()
         for level in levels {
             let same = runs.filter { $0.level == level }
@@ -461,7 +403,7 @@ final class RunsEngine {
         return nil
     }
 
-    private func startMerge(_ sources: [Run]) throws {
+    func startMerge(_ sources: [Run]) throws {
         let target = nextRun
         nextRun += 1
         let placeholder = Run(
@@ -472,129 +414,6 @@ final class RunsEngine {
         try insertCatalog(placeholder, state: "building")
         counts.mergeNs += noteTransaction(since: monotonicNs(), less: try db.commit())
         merge = Merge(sources: sources, target: target, bloom: Bloom(keys: placeholder.rows))
-    }
-
-    /// Runs as files: the whole merge into a new file (in a service, on a thread of its own: it takes no lock of
-    /// the main database), then one short transaction swaps the catalog, then the sources' files are unlinked.
-    private func mergeFiles(_ sources: [Run], _ files: RunFiles, keepFrom: Int64 = Int64.min) throws {
-        let started = monotonicNs()
-        let target = nextRun
-        nextRun += 1
-        let bloom = try files.merge(sources, into: target, chunkRows: chunkRows, keepFrom: keepFrom)
-        try swapIn(merged: sources, as: target, bloom: bloom, files: files, keepFrom: keepFrom)
-        let spent = monotonicNs() - started
-        counts.mergeNs += spent
-        counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
-    }
-
-    /// A merged (or rewritten) run takes its sources' place: in the catalog in one short transaction, then in
-    /// memory; the sources' files are unlinked.
-    private func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws {
-        let run = Run(
-            id: target, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
-            rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
-            oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!), newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
-        let swapped = monotonicNs()
-        try db.run("BEGIN IMMEDIATE")
-        try insertCatalog(run, state: "live")
-        try db.run("DELETE FROM runs WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
-        noteTransaction(since: swapped, less: try db.commit())
-        let sourceSet = Set(sources.map(\.id))
-        let at = runs.firstIndex { sourceSet.contains($0.id) }!
-        runs.removeAll { sourceSet.contains($0.id) }
-        runs.insert(run, at: at)
-        for source in sources { files.remove(source.id) }
-        counts.merges += 1
-        counts.mergeChunks += 1
-    }
-
-    /// Copies the sources' rows of the next range of sessions, about `chunkRows` of them, into the target in
-    /// key order; the last chunk also swaps the target in for its sources.
-    private func mergeChunk() throws {
-        guard var job = merge else { return }
-        let started = monotonicNs()
-        let sourceIds = job.sources.map { BenchValue.int($0.id) }
-        let inList = (0..<job.sources.count).map { "?\($0 + 4)" }.joined(separator: ", ")
-        try db.run("BEGIN IMMEDIATE")
-        let until = try chunkEnd(after: job.from, in: job.sources)
-        let copy = try db.prepare("""
-            INSERT INTO run_rows (run, id, \(Self.columnList))
-                SELECT ?1, id, \(Self.columnList) FROM run_rows
-                WHERE run IN (\(inList)) AND session_id >= ?2 AND session_id < ?3
-                ORDER BY session_id, captured_at, id
-            """)
-        copy.bind([.int(job.target), .text(job.from), .text(until)])
-        copy.bind(sourceIds, from: 4)
-        try copy.runToEnd()
-        let keys = try db.prepare("""
-            SELECT session_id, dedupe_key FROM run_rows
-            WHERE run = ?1 AND session_id >= ?2 AND session_id < ?3 AND dedupe_key IS NOT NULL
-            """)
-        keys.bind([.int(job.target), .text(job.from), .text(until)])
-        while try keys.step() { job.bloom.insert(Bloom.Hashes(session: keys.text(0) ?? "", key: keys.text(1) ?? "")) }
-        job.from = until
-        let finished = until == Self.sessionEnd
-        var made: Run?
-        if finished {
-            let sources = job.sources
-            let run = Run(
-                id: job.target, level: sources[0].level + 1, rows: sources.reduce(0) { $0 + $1.rows },
-                firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
-                oldestAt: sources.map(\.oldestAt).min()!, newestAt: sources.map(\.newestAt).max()!, bloom: job.bloom)
-            try insertCatalog(run, state: "live")
-            try db.run("UPDATE runs SET state = 'retired', bloom = NULL WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
-            made = run
-        }
-        let spent = noteTransaction(since: started, less: try db.commit())
-        counts.mergeNs += spent
-        counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
-        counts.mergeChunks += 1
-        if let made {
-            let sourceSet = Set(job.sources.map(\.id))
-            let at = runs.firstIndex { sourceSet.contains($0.id) }!
-            runs.removeAll { sourceSet.contains($0.id) }
-            runs.insert(made, at: at)
-            retired.append(contentsOf: job.sources.map(\.id))
-            merge = nil
-            counts.merges += 1
-        } else {
-            merge = job
-        }
-    }
-
-    /// The session after about `chunkRows` rows of the sources from `from` on (the largest source sampled, its
-    /// share scaled), never `from` itself; `sessionEnd` when the rest fits.
-    private func chunkEnd(after from: String, in sources: [Run]) throws -> String {
-        let largest = sources.max { $0.rows < $1.rows }!
-        let total = sources.reduce(0) { $0 + $1.rows }
-        let offset = max(1, chunkRows * largest.rows / max(1, total))
-        let sample = try db.prepare(
-            "SELECT session_id FROM run_rows WHERE run = ?1 AND session_id > ?2 ORDER BY session_id LIMIT 1 OFFSET ?3")
-        sample.bind([.int(largest.id), .text(from), .int(Int64(offset))])
-        let found = try sample.step() ? sample.text(0) : nil
-        sample.reset()
-        return found ?? Self.sessionEnd
-    }
-
-    private func deleteChunk(of run: Int64) throws {
-        let started = monotonicNs()
-        try db.run("BEGIN IMMEDIATE")
-        let sample = try db.prepare("SELECT session_id FROM run_rows WHERE run = ?1 ORDER BY session_id LIMIT 1 OFFSET ?2")
-        sample.bind([.int(run), .int(Int64(chunkRows))])
-        let until = try sample.step() ? sample.text(0) : nil
-        sample.reset()
-        if let until {
-            let delete = try db.prepare("DELETE FROM run_rows WHERE run = ?1 AND session_id < ?2")
-            delete.bind([.int(run), .text(until)])
-            try delete.runToEnd()
-        } else {
-            try db.run("DELETE FROM run_rows WHERE run = \(run); DELETE FROM runs WHERE run = \(run)")
-            retired.removeFirst()
-        }
-        let spent = noteTransaction(since: started, less: try db.commit())
-        counts.deleteNs += spent
-        counts.longestDeleteChunkNs = max(counts.longestDeleteChunkNs, spent)
-        counts.deleteChunks += 1
     }
 
     // MARK: Retention
