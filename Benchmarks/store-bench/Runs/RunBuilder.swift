@@ -13,12 +13,19 @@ final class RunBuilder: @unchecked Sendable {
     private var job: Job?
     private var outcome: Result<Bloom?, any Error>?
     private var connection: BenchDatabase?
-    private(set) var busyNs: UInt64 = 0
+    private var busy: UInt64 = 0
 
     init(name: String) {
         let thread = Thread { [self] in work() }
         thread.name = name
         thread.start()
+    }
+
+    /// Wall time this thread spent on jobs (not CPU time: it includes waiting for I/O and for a core).
+    var busyNs: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return busy
     }
 
     func submit(_ job: @escaping Job) {
@@ -60,7 +67,7 @@ final class RunBuilder: @unchecked Sendable {
                 return try next(connection!)
             }
             condition.lock()
-            busyNs += monotonicNs() - started
+            busy += monotonicNs() - started
             outcome = result
             condition.broadcast()
             condition.unlock()

@@ -43,13 +43,7 @@ final class RunFiles {
         unlink(path(run))
         try db.run("ATTACH DATABASE '\(path(run))' AS build")
         try db.run("PRAGMA build.journal_mode = OFF; PRAGMA build.synchronous = OFF")
-        let declared = CaptureRows.columns.map { column -> String in
-            switch column {
-            case "session_id": "session_id TEXT NOT NULL"
-            case "captured_at": "captured_at INTEGER NOT NULL"
-            default: column
-            }
-        }.joined(separator: ", ")
+        let declared = CaptureRows.declaredColumns
         try db.run("""
             CREATE TABLE build.rows (id INTEGER NOT NULL, \(declared), PRIMARY KEY (session_id, captured_at, id)) WITHOUT ROWID
             """)
@@ -64,8 +58,8 @@ final class RunFiles {
         for name in [path(run), directory] {
             let descriptor = open(name, O_RDONLY)
             guard descriptor >= 0 else { throw BenchError("cannot open \(name) to sync it") }
-            fsync(descriptor)
-            close(descriptor)
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw BenchError("fsync of \(name) failed (errno \(errno))") }
         }
     }
 
@@ -126,9 +120,9 @@ final class RunFiles {
             sample.bind([.text(from), .int(Int64(offset))])
             let until = try sample.step() ? sample.text(0) ?? RunsEngine.sessionEnd : RunsEngine.sessionEnd
             sample.reset()
-            copy.bind([.text(from), .text(until), .int(keepFrom)])
+            copy.bind([.text(from), RunsEngine.upperBound(until), .int(keepFrom)])
             try copy.runToEnd()
-            keys.bind([.text(from), .text(until)])
+            keys.bind([.text(from), RunsEngine.upperBound(until)])
             while try keys.step() { bloom.insert(Bloom.Hashes(session: keys.text(0) ?? "", key: keys.text(1) ?? "")) }
             from = until
         }

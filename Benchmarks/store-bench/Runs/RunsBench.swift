@@ -21,6 +21,7 @@ struct RunsOptions {
     var fanout = 4
     var chunkRows = 8_192
     var samples = 20_000
+    var skew = 0
     var runIndexes: RunsEngine.Indexes = [.agent, .dedupe]
     var runFiles = false
     var builders = false
@@ -57,6 +58,7 @@ struct RunsOptions {
                 case "--fanout": fanout = number
                 case "--chunk": chunkRows = number
                 case "--samples": samples = number
+                case "--skew": skew = number
                 default: throw BenchError("unknown option \(flag)")
                 }
             }
@@ -177,7 +179,7 @@ private final class RunsLayout: Layout {
 
 func runRunsBenchmark(_ options: RunsOptions) throws {
     let directory = options.directory ?? "/tmp"
-    let source = CaptureRows(sessions: options.sessions, agents: options.agents)
+    let source = CaptureRows(sessions: options.sessions, agents: options.agents, skew: options.skew)
     print("store-bench runs: \(options.rows) captures, \(options.sessions) sessions, \(options.agents) agents, "
         + "groups of \(options.group); runs of \(options.runRows), fanout \(options.fanout), chunks of \(options.chunkRows), "
         + "run indexes \(options.runIndexes.contains(.agent) ? "agent " : "")\(options.runIndexes.contains(.dedupe) ? "dedupe" : "")"

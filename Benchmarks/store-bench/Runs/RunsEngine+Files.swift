@@ -2,8 +2,8 @@
 /// tail and the merger a level's runs, and swaps what they finish into the catalog.
 extension RunsEngine {
     /// Builders on their own threads: collects what they finished (swapping it into the catalog in one short
-    /// transaction of the writer's), then hands each idle one its next job. `waiting` waits for jobs in hand
-    /// (and flushes a tail of any size); returns whether any job was in hand or started.
+    /// transaction of the writer's), then hands each idle one its next job. `waiting` waits for jobs in hand;
+    /// returns whether any job was in hand or started.
     @discardableResult
     func upkeepInBackground(waiting: Bool) throws -> Bool {
         guard let flusher, let merger, let files else { return false }
@@ -45,14 +45,7 @@ extension RunsEngine {
     func swapInFlushed(_ made: Run) throws {
         let started = monotonicNs()
         try db.run("BEGIN IMMEDIATE")
-        try insertCatalog(made, state: "live")
-        try db.run("DELETE FROM tail WHERE id <= \(made.lastId); DELETE FROM engine_floor; INSERT INTO engine_floor VALUES (\(made.lastId))")
-        let spent = noteTransaction(since: started, less: try db.commit())
-        counts.flushNs += spent
-        counts.longestFlushNs = max(counts.longestFlushNs, spent)
-        runs.append(made)
-        forgetTail(through: made.lastId)
-        counts.flushes += 1
+        try finishFlush(made, since: started)
     }
 
     /// Time the builders' threads spent building runs (zero without them).
@@ -60,29 +53,35 @@ extension RunsEngine {
 
     /// Runs as files: the whole merge into a new file (in a service, on a thread of its own: it takes no lock of
     /// the main database), then one short transaction swaps the catalog, then the sources' files are unlinked.
-    func mergeFiles(_ sources: [Run], _ files: RunFiles, keepFrom: Int64 = Int64.min) throws {
+    /// Returns the swap's transaction time (the merge itself holds no lock of the main database).
+    @discardableResult
+    func mergeFiles(_ sources: [Run], _ files: RunFiles, keepFrom: Int64 = Int64.min) throws -> UInt64 {
         let started = monotonicNs()
         let target = nextRun
         nextRun += 1
         let bloom = try files.merge(sources, into: target, chunkRows: chunkRows, keepFrom: keepFrom)
-        try swapIn(merged: sources, as: target, bloom: bloom, files: files, keepFrom: keepFrom)
+        let swap = try swapIn(merged: sources, as: target, bloom: bloom, files: files, keepFrom: keepFrom)
         let spent = monotonicNs() - started
         counts.mergeNs += spent
         counts.longestMergeChunkNs = max(counts.longestMergeChunkNs, spent)
+        return swap
     }
 
     /// A merged (or rewritten) run takes its sources' place: in the catalog in one short transaction, then in
-    /// memory; the sources' files are unlinked.
-    func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws {
+    /// memory; the sources' files are unlinked. That commit is synced (`beginDurable`) before any
+    /// source is unlinked: at NORMAL a power loss could take the commit back and leave the catalog naming
+    /// files that are gone. Returns the transaction's time.
+    @discardableResult
+    func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws -> UInt64 {
         let run = Run(
             id: target, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
             rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
             oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!), newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
         let swapped = monotonicNs()
-        try db.run("BEGIN IMMEDIATE")
+        try db.beginDurable()
         try insertCatalog(run, state: "live")
         try db.run("DELETE FROM runs WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
-        noteTransaction(since: swapped, less: try db.commit())
+        let spent = noteTransaction(since: swapped, less: try db.commit())
         let sourceSet = Set(sources.map(\.id))
         let at = runs.firstIndex { sourceSet.contains($0.id) }!
         runs.removeAll { sourceSet.contains($0.id) }
@@ -90,6 +89,7 @@ extension RunsEngine {
         for source in sources { files.remove(source.id) }
         counts.merges += 1
         counts.mergeChunks += 1
+        return spent
     }
 
     /// Every row the tail and the live runs hold (the crash test's count; a run file the catalog names must open).

@@ -16,14 +16,14 @@ extension RunsEngine {
                 WHERE run IN (\(inList)) AND session_id >= ?2 AND session_id < ?3
                 ORDER BY session_id, captured_at, id
             """)
-        copy.bind([.int(job.target), .text(job.from), .text(until)])
+        copy.bind([.int(job.target), .text(job.from), Self.upperBound(until)])
         copy.bind(sourceIds, from: 4)
         try copy.runToEnd()
         let keys = try db.prepare("""
             SELECT session_id, dedupe_key FROM run_rows
             WHERE run = ?1 AND session_id >= ?2 AND session_id < ?3 AND dedupe_key IS NOT NULL
             """)
-        keys.bind([.int(job.target), .text(job.from), .text(until)])
+        keys.bind([.int(job.target), .text(job.from), Self.upperBound(until)])
         while try keys.step() { job.bloom.insert(Bloom.Hashes(session: keys.text(0) ?? "", key: keys.text(1) ?? "")) }
         job.from = until
         let finished = until == Self.sessionEnd
@@ -69,6 +69,8 @@ extension RunsEngine {
         return found ?? Self.sessionEnd
     }
 
+    /// Deletes a retired run's rows up to and including the session about `chunkRows` rows in (at least one
+    /// whole session, however many rows it has), or all that is left and the run's catalog row.
     func deleteChunk(of run: Int64) throws {
         let started = monotonicNs()
         try db.run("BEGIN IMMEDIATE")
@@ -77,7 +79,7 @@ extension RunsEngine {
         let until = try sample.step() ? sample.text(0) : nil
         sample.reset()
         if let until {
-            let delete = try db.prepare("DELETE FROM run_rows WHERE run = ?1 AND session_id < ?2")
+            let delete = try db.prepare("DELETE FROM run_rows WHERE run = ?1 AND session_id <= ?2")
             delete.bind([.int(run), .text(until)])
             try delete.runToEnd()
         } else {

@@ -84,7 +84,12 @@ final class RunsEngine {
     var counts = Counts()
 
     static let columnList = CaptureRows.columns.joined(separator: ", ")
+    /// Where a range of sessions runs to the end. Bound through `upperBound`, never as text: any session id may
+    /// sort after any string.
     static let sessionEnd = "\u{10FFFF}"
+
+    /// A range's exclusive upper bound as SQL compares it: `sessionEnd` is past every text.
+    static func upperBound(_ session: String) -> BenchValue { session == sessionEnd ? .afterAllText : .text(session) }
 
     let insertTail: BenchStatement
     let exactDedupe: BenchStatement
@@ -129,13 +134,7 @@ final class RunsEngine {
     }
 
     private static func createSchema(_ db: BenchDatabase, _ indexes: Indexes) throws {
-        let declared = CaptureRows.columns.map { column -> String in
-            switch column {
-            case "session_id": "session_id TEXT NOT NULL"
-            case "captured_at": "captured_at INTEGER NOT NULL"
-            default: column
-            }
-        }.joined(separator: ", ")
+        let declared = CaptureRows.declaredColumns
         try db.run("""
             CREATE TABLE IF NOT EXISTS tail (id INTEGER PRIMARY KEY, \(declared));
             CREATE TABLE IF NOT EXISTS run_rows (run INTEGER NOT NULL, id INTEGER NOT NULL, \(declared),
@@ -204,6 +203,11 @@ final class RunsEngine {
     /// Drops the tail's rows up to `lastId` (now in a run) from memory.
     func forgetTail(through lastId: Int64) {
         tailRows.removeAll { $0.entry.id <= lastId }
+        reindexTail()
+    }
+
+    /// The tail's maps and keys again from `tailRows`.
+    private func reindexTail() {
         tailBySession.removeAll(keepingCapacity: true)
         tailByAgent.removeAll(keepingCapacity: true)
         tailKeys.removeAll(keepingCapacity: true)
@@ -282,7 +286,6 @@ final class RunsEngine {
         return false
     }
 
-    /// The transaction's time, less the checkpoint its commit ran.
     func storedInTable(_ run: Int64, session: String, key: String) throws -> Bool {
         exactDedupe.bind(.int(run), at: 1)
         exactDedupe.bind(.text(session), at: 2)
@@ -292,6 +295,7 @@ final class RunsEngine {
         return found
     }
 
+    /// The transaction's time, less the checkpoint its commit ran.
     @discardableResult
     func noteTransaction(since started: UInt64, less checkpoint: UInt64) -> UInt64 {
         let spent = monotonicNs() - started - checkpoint
@@ -370,8 +374,14 @@ final class RunsEngine {
             id: run, level: 0, rows: Int(bounds.int(0)), firstId: bounds.int(1), lastId: bounds.int(2),
             oldestAt: bounds.int(3), newestAt: bounds.int(4), bloom: bloom)
         bounds.reset()
+        try finishFlush(made, since: started)
+    }
+
+    /// In the flush's open transaction: the run named in the catalog, its rows taken off the tail, the id floor
+    /// moved past them; then the commit and the run in memory.
+    func finishFlush(_ made: Run, since started: UInt64) throws {
         try insertCatalog(made, state: "live")
-        try db.run("DELETE FROM tail; DELETE FROM engine_floor; INSERT INTO engine_floor VALUES (\(made.lastId))")
+        try db.run("DELETE FROM tail WHERE id <= \(made.lastId); DELETE FROM engine_floor; INSERT INTO engine_floor VALUES (\(made.lastId))")
         let spent = noteTransaction(since: started, less: try db.commit())
         counts.flushNs += spent
         counts.longestFlushNs = max(counts.longestFlushNs, spent)
@@ -418,21 +428,34 @@ final class RunsEngine {
 
     // MARK: Retention
 
+    /// The tail's rows older than `cutoff`, in one transaction (the tail holds one run's worth at most).
+    func pruneTail(olderThan cutoff: Int64) throws -> UInt64 {
+        let started = monotonicNs()
+        try db.run("BEGIN IMMEDIATE")
+        try db.run("DELETE FROM tail WHERE captured_at < \(cutoff)")
+        let spent = noteTransaction(since: started, less: try db.commit())
+        tailRows.removeAll { $0.entry.capturedAt < cutoff }
+        reindexTail()
+        return spent
+    }
+
     /// Retention by age: whole runs older than `cutoff` are retired (their rows deleted in chunks by `step`);
     /// the one run that straddles it loses its older rows a range of sessions at a time. Returns the longest
     /// transaction it took.
     func prune(olderThan cutoff: Int64) throws -> UInt64 {
         var longest: UInt64 = 0
+        if files != nil { try settle() }
+        longest = try pruneTail(olderThan: cutoff)
         if let files {
-            try settle()
             let whole = runs.filter { $0.newestAt < cutoff }
             let started = monotonicNs()
-            try db.run("BEGIN IMMEDIATE")
+            try db.beginDurable()
             try db.run("DELETE FROM runs WHERE run IN (\(whole.map { String($0.id) }.joined(separator: ", ")))")
-            longest = noteTransaction(since: started, less: try db.commit())
+            longest = max(longest, noteTransaction(since: started, less: try db.commit()))
             runs.removeAll { $0.newestAt < cutoff }
             for run in whole { files.remove(run.id) }
-            for run in runs where run.oldestAt < cutoff { try mergeFiles([run], files, keepFrom: cutoff) }
+            // On the writer's thread here; a service would hand the rewrite to the merger like any merge.
+            for run in runs where run.oldestAt < cutoff { longest = max(longest, try mergeFiles([run], files, keepFrom: cutoff)) }
             return longest
         }
         if let job = merge, job.sources.contains(where: { $0.oldestAt < cutoff }) {
@@ -455,7 +478,7 @@ final class RunsEngine {
                 let until = try chunkEnd(after: from, in: [run])
                 let delete = try db.prepare(
                     "DELETE FROM run_rows WHERE run = ?1 AND session_id >= ?2 AND session_id < ?3 AND captured_at < ?4")
-                delete.bind([.int(run.id), .text(from), .text(until), .int(cutoff)])
+                delete.bind([.int(run.id), .text(from), Self.upperBound(until), .int(cutoff)])
                 try delete.runToEnd()
                 longest = max(longest, noteTransaction(since: started, less: try db.commit()))
                 from = until

@@ -115,10 +115,17 @@ final class RunsReader: LayoutReader {
             tailRow.reset()
         }
         found.sort(by: newestFirst)
-        for run in engine.runs.reversed() {
+        // Captured times come from the client, so an older run may hold a newer capture: the reads stop only
+        // once the page is full of rows newer than anything in every run not read yet.
+        let runs = engine.runs
+        var newestFrom = [Int64](repeating: Int64.min, count: runs.count + 1)  // [i]: newest in runs[..<i]
+        for (index, run) in runs.enumerated() { newestFrom[index + 1] = max(newestFrom[index], run.newestAt) }
+        for index in runs.indices.reversed() {
+            let run = runs[index]
+            if found.prefix(while: { $0.capturedAt > newestFrom[index + 1] }).count >= limit { break }
             // Rows found that rank above everything in this run stay on the page whatever it holds.
             let settled = found.prefix { $0.capturedAt > run.newestAt || ($0.capturedAt == run.newestAt && $0.id > run.lastId) }.count
-            if settled >= limit { break }
+            if settled >= limit { continue }
             let statement = try reading(run.id)
             statement.bind([.int(run.id), .text(key), .int(Int64(limit - settled))])
             var fromRun: [Found] = []

@@ -18,6 +18,7 @@ final class BenchDatabase {
     private(set) var checkpoints = 0
     private(set) var checkpointNs: UInt64 = 0
     private(set) var longestCheckpointNs: UInt64 = 0
+    private var durable = false
 
     /// `readOnly` opens a finished run file as it is (no WAL, no pragmas).
     init(path: String, autocheckpoint: Int32 = 16_384, readOnly: Bool = false) throws {
@@ -54,6 +55,10 @@ final class BenchDatabase {
     @discardableResult
     func commit() throws -> UInt64 {
         try run("COMMIT")
+        if durable {
+            durable = false
+            try run("PRAGMA synchronous = NORMAL")
+        }
         let now = frames.pointee.frames
         framesWritten += Int(now >= framesBefore ? now - framesBefore : now)
         framesBefore = now
@@ -66,6 +71,14 @@ final class BenchDatabase {
         checkpointNs += spent
         longestCheckpointNs = max(longestCheckpointNs, spent)
         return spent
+    }
+
+    /// `BEGIN IMMEDIATE` for a transaction whose commit must be synced (`synchronous = FULL`, which SQLite lets
+    /// a connection change only between transactions); `commit()` sets NORMAL back after it.
+    func beginDurable() throws {
+        try run("PRAGMA synchronous = FULL")
+        try run("BEGIN IMMEDIATE")
+        durable = true
     }
 
     func resetCounts() {
@@ -87,6 +100,8 @@ enum BenchValue {
     case real(Double)
     case text(String)
     case null
+    /// A zero-length blob: SQLite orders every BLOB after every TEXT, so `column < afterAllText` holds for any text.
+    case afterAllText
 }
 
 final class BenchStatement {
@@ -115,6 +130,7 @@ final class BenchStatement {
                 }
             }
         case .null: sqlite3_bind_null(handle, index)
+        case .afterAllText: sqlite3_bind_zeroblob(handle, index, 0)
         }
     }
 
