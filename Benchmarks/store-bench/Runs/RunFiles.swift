@@ -148,8 +148,11 @@ final class RunFiles {
         return found
     }
 
+    /// The run's file is no longer read for lookups; `unlink` it once the catalog's change is durable.
+    func forget(_ run: Int64) { lookups[run] = nil }
+
     func remove(_ run: Int64) {
-        lookups[run] = nil
+        forget(run)
         unlink(path(run))
     }
 }

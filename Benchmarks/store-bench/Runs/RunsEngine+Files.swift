@@ -68,9 +68,10 @@ extension RunsEngine {
     }
 
     /// A merged (or rewritten) run takes its sources' place: in the catalog in one short transaction, then in
-    /// memory; the sources' files are unlinked. That commit is synced (`beginDurable`) before any
-    /// source is unlinked: at NORMAL a power loss could take the commit back and leave the catalog naming
-    /// files that are gone. Returns the transaction's time.
+    /// memory; the sources' files are unlinked once a checkpoint has made that commit durable (`unlinkRetired`):
+    /// at NORMAL a power loss could take the commit back and leave the catalog naming files that are gone, and
+    /// syncing the commit itself would stall the writer for the WAL's whole unsynced tail. Returns the
+    /// transaction's time.
     @discardableResult
     func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws -> UInt64 {
         let run = Run(
@@ -78,7 +79,7 @@ extension RunsEngine {
             rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
             oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!), newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
         let swapped = monotonicNs()
-        try db.beginDurable()
+        try db.run("BEGIN IMMEDIATE")
         try insertCatalog(run, state: "live")
         try db.run("DELETE FROM runs WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
         let spent = noteTransaction(since: swapped, less: try db.commit())
@@ -86,7 +87,7 @@ extension RunsEngine {
         let at = runs.firstIndex { sourceSet.contains($0.id) }!
         runs.removeAll { sourceSet.contains($0.id) }
         runs.insert(run, at: at)
-        for source in sources { files.remove(source.id) }
+        retire(sources.map(\.id), files)
         counts.merges += 1
         counts.mergeChunks += 1
         return spent
@@ -100,5 +101,21 @@ extension RunsEngine {
             total += Int(try file.int("SELECT count(*) FROM rows") ?? 0)
         }
         return total
+    }
+
+    /// Runs the catalog no longer names: out of use now, unlinked after the next complete checkpoint.
+    func retire(_ ids: [Int64], _ files: RunFiles) {
+        for id in ids {
+            files.forget(id)
+            unlinkAfter.append((checkpoint: db.completeCheckpoints, run: id))
+        }
+    }
+
+    /// Unlinks the retired runs whose catalog change a complete checkpoint has made durable since.
+    func unlinkRetired() {
+        guard let files else { return }
+        let done = db.completeCheckpoints
+        for pending in unlinkAfter where pending.checkpoint < done { files.remove(pending.run) }
+        unlinkAfter.removeAll { $0.checkpoint < done }
     }
 }

@@ -111,6 +111,8 @@ final class RunsEngine {
     let merger: RunBuilder?
     var flushing: Run?
     var merging: (sources: [Run], target: Int64)?
+    /// Retired run files waiting for a complete checkpoint after the commit that retired them.
+    var unlinkAfter: [(checkpoint: Int, run: Int64)] = []
     let path: String
 
     init(
@@ -313,6 +315,7 @@ final class RunsEngine {
         defer { counts.maintenanceNs += monotonicNs() - started }
         if flusher != nil {
             try upkeepInBackground(waiting: false)
+            unlinkRetired()
             return
         }
         if tailCount >= runRows {
@@ -449,11 +452,11 @@ final class RunsEngine {
         if let files {
             let whole = runs.filter { $0.newestAt < cutoff }
             let started = monotonicNs()
-            try db.beginDurable()
+            try db.run("BEGIN IMMEDIATE")
             try db.run("DELETE FROM runs WHERE run IN (\(whole.map { String($0.id) }.joined(separator: ", ")))")
             longest = max(longest, noteTransaction(since: started, less: try db.commit()))
             runs.removeAll { $0.newestAt < cutoff }
-            for run in whole { files.remove(run.id) }
+            retire(whole.map(\.id), files)
             // On the writer's thread here; a service would hand the rewrite to the merger like any merge.
             for run in runs where run.oldestAt < cutoff { longest = max(longest, try mergeFiles([run], files, keepFrom: cutoff)) }
             return longest

@@ -18,7 +18,6 @@ final class BenchDatabase {
     private(set) var checkpoints = 0
     private(set) var checkpointNs: UInt64 = 0
     private(set) var longestCheckpointNs: UInt64 = 0
-    private var durable = false
 
     /// `readOnly` opens a finished run file as it is (no WAL, no pragmas).
     init(path: String, autocheckpoint: Int32 = 16_384, readOnly: Bool = false) throws {
@@ -55,17 +54,16 @@ final class BenchDatabase {
     @discardableResult
     func commit() throws -> UInt64 {
         try run("COMMIT")
-        if durable {
-            durable = false
-            try run("PRAGMA synchronous = NORMAL")
-        }
         let now = frames.pointee.frames
         framesWritten += Int(now >= framesBefore ? now - framesBefore : now)
         framesBefore = now
         commits += 1
         guard autocheckpoint > 0, now >= autocheckpoint else { return 0 }
         let started = monotonicNs()
-        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        var logFrames: Int32 = 0
+        var copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied)
+        if rc == SQLITE_OK, copied == logFrames { completeCheckpoints += 1 }
         let spent = monotonicNs() - started
         checkpoints += 1
         checkpointNs += spent
@@ -73,13 +71,9 @@ final class BenchDatabase {
         return spent
     }
 
-    /// `BEGIN IMMEDIATE` for a transaction whose commit must be synced (`synchronous = FULL`, which SQLite lets
-    /// a connection change only between transactions); `commit()` sets NORMAL back after it.
-    func beginDurable() throws {
-        try run("PRAGMA synchronous = FULL")
-        try run("BEGIN IMMEDIATE")
-        durable = true
-    }
+    /// Checkpoints that copied every frame of the WAL into the database. At `synchronous = NORMAL` SQLite syncs
+    /// the database file after such a checkpoint, so every commit before it is then durable.
+    private(set) var completeCheckpoints = 0
 
     func resetCounts() {
         commits = 0
