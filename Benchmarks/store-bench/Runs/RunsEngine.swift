@@ -111,8 +111,6 @@ final class RunsEngine {
     let merger: RunBuilder?
     var flushing: Run?
     var merging: (sources: [Run], target: Int64)?
-    /// Retired run files waiting for a complete checkpoint after the commit that retired them.
-    var unlinkAfter: [(checkpoint: Int, run: Int64)] = []
     let path: String
 
     init(
@@ -315,7 +313,6 @@ final class RunsEngine {
         defer { counts.maintenanceNs += monotonicNs() - started }
         if flusher != nil {
             try upkeepInBackground(waiting: false)
-            unlinkRetired()
             return
         }
         if tailCount >= runRows {
