@@ -149,7 +149,7 @@ private func format(_ name: String, _ rate: Double, _ unit: String, _ elapsed: D
     name + String(repeating: " ", count: max(1, 34 - name.count)) + fixed(rate, 0) + " " + unit + " (" + fixed(elapsed, 2) + " s)"
 }
 
-private func fixed(_ value: Double, _ decimals: Int) -> String {
+func fixed(_ value: Double, _ decimals: Int) -> String {
     let scale = (0..<decimals).reduce(1.0) { product, _ in product * 10 }
     let rounded = (value * scale).rounded() / scale
     var text = decimals == 0 ? String(Int64(rounded)) : String(rounded)

@@ -25,15 +25,22 @@ final class RunFiles {
 
     func path(_ run: Int64) -> String { directory + "/run-\(run).sqlite3" }
 
-    /// Removes files no live or retired run in `keep` names (a run being built when the process stopped).
-    func removeStrays(keeping keep: Set<Int64>) {
-        guard let listing = opendir(directory) else { return }
+    /// The names of the run files (`run-N.sqlite3`) in `directory`; none when it cannot be read.
+    static func runFileNames(in directory: String) -> [String] {
+        guard let listing = opendir(directory) else { return [] }
         defer { closedir(listing) }
+        var names: [String] = []
         while let entry = readdir(listing) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasPrefix("run-"), name.hasSuffix(".sqlite3"),
-                let run = Int64(name.dropFirst(4).dropLast(8)), !keep.contains(run)
-            else { continue }
+            if name.hasPrefix("run-"), name.hasSuffix(".sqlite3") { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes files no live or retired run in `keep` names (a run being built when the process stopped).
+    func removeStrays(keeping keep: Set<Int64>) {
+        for name in Self.runFileNames(in: directory) {
+            guard let run = Int64(name.dropFirst(4).dropLast(8)), !keep.contains(run) else { continue }
             unlink(directory + "/" + name)
         }
     }

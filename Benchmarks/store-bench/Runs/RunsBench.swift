@@ -166,14 +166,14 @@ private final class RunsLayout: Layout {
         let counts = engine.counts
         let levels = Dictionary(grouping: engine.runs, by: \.level).sorted { $0.key < $1.key }
             .map { "L\($0.key)×\($0.value.count)" }.joined(separator: " ")
-        let seconds = { (ns: UInt64) in fixedText(Double(ns) / 1e9, 1) + " s" }
+        let seconds = { (ns: UInt64) in fixed(Double(ns) / 1e9, 1) + " s" }
         return "runs \(engine.runs.count) (\(levels)), flushes \(counts.flushes) (" + seconds(counts.flushNs) + "), merges \(counts.merges) "
             + "in \(counts.mergeChunks) chunks (" + seconds(counts.mergeNs) + "), deletion chunks \(counts.deleteChunks) ("
             + seconds(counts.deleteNs) + "), upkeep on the writer's thread with its checkpoints " + seconds(counts.maintenanceNs)
             + (engine.backgroundNs > 0 ? ", on the builders' threads " + seconds(engine.backgroundNs) : "") + ", filter positives \(counts.bloomPositives) "
-            + "(exact hits \(counts.exactHits)); longest flush " + fixedText(Double(counts.longestFlushNs) / 1e6, 1)
-            + " ms, merge chunk " + fixedText(Double(counts.longestMergeChunkNs) / 1e6, 1) + " ms, deletion chunk "
-            + fixedText(Double(counts.longestDeleteChunkNs) / 1e6, 1) + " ms"
+            + "(exact hits \(counts.exactHits)); longest flush " + fixed(Double(counts.longestFlushNs) / 1e6, 1)
+            + " ms, merge chunk " + fixed(Double(counts.longestMergeChunkNs) / 1e6, 1) + " ms, deletion chunk "
+            + fixed(Double(counts.longestDeleteChunkNs) / 1e6, 1) + " ms"
     }
 }
 
@@ -203,9 +203,9 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
         try duplicates(layout, source, options)
         if let runs = layout as? RunsLayout {
             let reopenNs = try runs.reopen()
-            print("start-up (catalog, filters, tail): " + fixedText(Double(reopenNs) / 1e6, 1) + " ms")
+            print("start-up (catalog, filters, tail): " + fixed(Double(reopenNs) / 1e6, 1) + " ms")
         }
-        print("file: " + fixedText(Double(fileBytes(path)) / 1e6, 1) + " MB (with its WAL)")
+        print("file: " + fixed(Double(fileBytes(path)) / 1e6, 1) + " MB (with its WAL)")
         let reader = try layout.reader()
         try reads(reader, source, options, byAgent: layout.readsByAgent)
         readers[name] = reader
@@ -222,8 +222,8 @@ func runRunsBenchmark(_ options: RunsOptions) throws {
         let cutoff = 1_700_000_000_000 + Int64(options.rows / 2)
         let started = monotonicNs()
         let longest = try layout.prune(olderThan: cutoff)
-        print("\(name): prune the older half: " + fixedText(Double(monotonicNs() - started) / 1e9, 2)
-            + " s, longest transaction " + fixedText(Double(longest) / 1e6, 1) + " ms")
+        print("\(name): prune the older half: " + fixed(Double(monotonicNs() - started) / 1e9, 2)
+            + " s, longest transaction " + fixed(Double(longest) / 1e6, 1) + " ms")
     }
 }
 
@@ -244,7 +244,7 @@ private func ingest(_ layout: Layout, _ source: CaptureRows, _ options: RunsOpti
         latencies.append(UInt32(min(UInt64(UInt32.max), (monotonicNs() - one) / 1000)))
         next += count
         if next % 1_000_000 == 0 {
-            print("  \(next): " + fixedText(1e6 / (Double(monotonicNs() - lap) / 1e9), 0) + " captures/s over the last million")
+            print("  \(next): " + fixed(1e6 / (Double(monotonicNs() - lap) / 1e9), 0) + " captures/s over the last million")
             lap = monotonicNs()
         }
     }
@@ -253,14 +253,14 @@ private func ingest(_ layout: Layout, _ source: CaptureRows, _ options: RunsOpti
     let allNs = monotonicNs() - started
     let cpu = cpuNs() - startedCpu
     precondition(stored == options.rows, "stored \(stored) of \(options.rows)")
-    print("ingest: " + fixedText(Double(options.rows) / (Double(allNs) / 1e9), 0) + " captures/s with all upkeep ("
-        + fixedText(Double(allNs) / 1e9, 1) + " s wall, " + fixedText(Double(cpu) / 1e9, 1) + " s CPU; "
-        + fixedText(Double(recordedNs) / 1e9, 1) + " s before the last upkeep was drained)")
+    print("ingest: " + fixed(Double(options.rows) / (Double(allNs) / 1e9), 0) + " captures/s with all upkeep ("
+        + fixed(Double(allNs) / 1e9, 1) + " s wall, " + fixed(Double(cpu) / 1e9, 1) + " s CPU; "
+        + fixed(Double(recordedNs) / 1e9, 1) + " s before the last upkeep was drained)")
     print("  WAL pages a capture (every commit, upkeep too): "
-        + fixedText(Double(layout.db.framesWritten) / Double(options.rows), 2) + "; commits \(layout.db.commits); "
-        + "longest transaction " + fixedText(Double(layout.longestTransactionNs) / 1e6, 1) + " ms (checkpoints apart: "
-        + "\(layout.db.checkpoints), " + fixedText(Double(layout.db.checkpointNs) / 1e9, 1) + " s in all, longest "
-        + fixedText(Double(layout.db.longestCheckpointNs) / 1e6, 1) + " ms)")
+        + fixed(Double(layout.db.framesWritten) / Double(options.rows), 2) + "; commits \(layout.db.commits); "
+        + "longest transaction " + fixed(Double(layout.longestTransactionNs) / 1e6, 1) + " ms (checkpoints apart: "
+        + "\(layout.db.checkpoints), " + fixed(Double(layout.db.checkpointNs) / 1e9, 1) + " s in all, longest "
+        + fixed(Double(layout.db.longestCheckpointNs) / 1e6, 1) + " ms)")
     latencies.sort()
     let quantile = { (q: Double) in String(latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))]) }
     print("  a group's record call (commit, and the upkeep after it): p50 \(quantile(0.5)) µs, p99 \(quantile(0.99)) µs, "
@@ -281,9 +281,9 @@ private func singleCommits(_ layout: Layout, _ source: CaptureRows, _ options: R
     }
     let cpu = cpuNs() - startedCpu
     samples.sort()
-    print("one capture a commit (\(count)): p50 " + fixedText(Double(samples[count / 2]) / 1e3, 1) + " µs, p99 "
-        + fixedText(Double(samples[count * 99 / 100]) / 1e3, 1) + " µs, CPU " + fixedText(Double(cpu) / Double(count) / 1e3, 1)
-        + " µs a capture, WAL pages a commit " + fixedText(Double(layout.db.framesWritten) / Double(layout.db.commits), 2))
+    print("one capture a commit (\(count)): p50 " + fixed(Double(samples[count / 2]) / 1e3, 1) + " µs, p99 "
+        + fixed(Double(samples[count * 99 / 100]) / 1e3, 1) + " µs, CPU " + fixed(Double(cpu) / Double(count) / 1e3, 1)
+        + " µs a capture, WAL pages a commit " + fixed(Double(layout.db.framesWritten) / Double(layout.db.commits), 2))
 }
 
 /// Every capture recorded again (a random 10,000 of them, in groups) must be refused: idempotency stays exact.
@@ -296,7 +296,7 @@ private func duplicates(_ layout: Layout, _ source: CaptureRows, _ options: Runs
         stored += try layout.record(picks[start..<min(picks.count, start + options.group)].map(source.row))
     }
     precondition(stored == 0, "\(stored) duplicates were stored")
-    print("duplicates: 10,000 recorded again, 0 stored, " + fixedText(Double(monotonicNs() - started) / 1e4 / 1e3, 1)
+    print("duplicates: 10,000 recorded again, 0 stored, " + fixed(Double(monotonicNs() - started) / 1e4 / 1e3, 1)
         + " µs a capture")
 }
 
@@ -346,34 +346,17 @@ private func timed(_ name: String, _ count: Int, _ body: () throws -> Void) thro
     }
     let total = Double(monotonicNs() - started) / 1e9
     samples.sort()
-    print(name.padding(toLength: 26, withPad: " ", startingAt: 0) + fixedText(Double(count) / total, 0) + " ops/s, p50 "
-        + fixedText(Double(samples[count / 2]) / 1e3, 1) + " µs, p99 " + fixedText(Double(samples[count * 99 / 100]) / 1e3, 1) + " µs")
+    print(name.padding(toLength: 26, withPad: " ", startingAt: 0) + fixed(Double(count) / total, 0) + " ops/s, p50 "
+        + fixed(Double(samples[count / 2]) / 1e3, 1) + " µs, p99 " + fixed(Double(samples[count * 99 / 100]) / 1e3, 1) + " µs")
 }
 
 /// The database, its WAL and any run files beside it.
 private func fileBytes(_ path: String) -> Int {
-    var names = [path, path + "-wal"]
-    if let listing = opendir(path + ".runs") {
-        while let entry = readdir(listing) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix("run-") { names.append(path + ".runs/" + name) }
-        }
-        closedir(listing)
-    }
+    let names = [path, path + "-wal"] + RunFiles.runFileNames(in: path + ".runs").map { path + ".runs/" + $0 }
     return names.reduce(0) { total, name in
         var info = stat()
         return total + (stat(name, &info) == 0 ? Int(info.st_size) : 0)
     }
-}
-
-func fixedText(_ value: Double, _ decimals: Int) -> String {
-    let scale = (0..<decimals).reduce(1.0) { product, _ in product * 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = decimals == 0 ? String(Int64(rounded)) : String(rounded)
-    if decimals > 0, let dot = text.firstIndex(of: ".") {
-        text += String(repeating: "0", count: max(0, decimals - (text.distance(from: dot, to: text.endIndex) - 1)))
-    }
-    return text
 }
 
 /// This process's anonymous resident memory, from /proc/self/status (0 where there is none).

@@ -74,14 +74,11 @@ extension RunsEngine {
     /// time.
     @discardableResult
     func swapIn(merged sources: [Run], as target: Int64, bloom: Bloom, files: RunFiles, keepFrom: Int64 = Int64.min) throws -> UInt64 {
-        let run = Run(
-            id: target, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
-            rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
-            oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!), newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
+        let run = Run.merged(from: sources, id: target, bloom: bloom, keepFrom: keepFrom)
         let swapped = monotonicNs()
         try db.run("BEGIN IMMEDIATE")
         try insertCatalog(run, state: "live")
-        try db.run("DELETE FROM runs WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
+        try db.run("DELETE FROM runs WHERE run IN (\(Self.idList(sources)))")
         let spent = noteTransaction(since: swapped, less: try db.commit())
         let sourceSet = Set(sources.map(\.id))
         let at = runs.firstIndex { sourceSet.contains($0.id) }!

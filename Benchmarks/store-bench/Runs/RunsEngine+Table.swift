@@ -30,12 +30,9 @@ extension RunsEngine {
         var made: Run?
         if finished {
             let sources = job.sources
-            let run = Run(
-                id: job.target, level: sources[0].level + 1, rows: sources.reduce(0) { $0 + $1.rows },
-                firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
-                oldestAt: sources.map(\.oldestAt).min()!, newestAt: sources.map(\.newestAt).max()!, bloom: job.bloom)
+            let run = Run.merged(from: sources, id: job.target, bloom: job.bloom)
             try insertCatalog(run, state: "live")
-            try db.run("UPDATE runs SET state = 'retired', bloom = NULL WHERE run IN (\(sources.map { String($0.id) }.joined(separator: ", ")))")
+            try db.run("UPDATE runs SET state = 'retired', bloom = NULL WHERE run IN (\(Self.idList(sources)))")
             made = run
         }
         let spent = noteTransaction(since: started, less: try db.commit())

@@ -24,7 +24,19 @@ final class RunsEngine {
         let oldestAt: Int64
         let newestAt: Int64
         let bloom: Bloom
+
+        /// The run that `sources` merge into (or, with `keepFrom`, that one source is rewritten into, on its level).
+        static func merged(from sources: [Run], id: Int64, bloom: Bloom, keepFrom: Int64 = Int64.min) -> Run {
+            Run(
+                id: id, level: keepFrom == Int64.min ? sources[0].level + 1 : sources[0].level,
+                rows: sources.reduce(0) { $0 + $1.rows }, firstId: sources.map(\.firstId).min()!,
+                lastId: sources.map(\.lastId).max()!, oldestAt: max(keepFrom, sources.map(\.oldestAt).min()!),
+                newestAt: sources.map(\.newestAt).max()!, bloom: bloom)
+        }
     }
+
+    /// Run ids as an SQL list, for `run IN (…)`.
+    static func idList(_ runs: [Run]) -> String { runs.map { String($0.id) }.joined(separator: ", ") }
 
     struct TailEntry {
         let capturedAt: Int64
@@ -416,10 +428,7 @@ final class RunsEngine {
     func startMerge(_ sources: [Run]) throws {
         let target = nextRun
         nextRun += 1
-        let placeholder = Run(
-            id: target, level: sources[0].level + 1, rows: sources.reduce(0) { $0 + $1.rows },
-            firstId: sources.map(\.firstId).min()!, lastId: sources.map(\.lastId).max()!,
-            oldestAt: sources.map(\.oldestAt).min()!, newestAt: sources.map(\.newestAt).max()!, bloom: Bloom(keys: 1))
+        let placeholder = Run.merged(from: sources, id: target, bloom: Bloom(keys: 1))
         try db.run("BEGIN IMMEDIATE")
         try insertCatalog(placeholder, state: "building")
         counts.mergeNs += noteTransaction(since: monotonicNs(), less: try db.commit())
@@ -450,7 +459,7 @@ final class RunsEngine {
             let whole = runs.filter { $0.newestAt < cutoff }
             let started = monotonicNs()
             try db.run("BEGIN IMMEDIATE")
-            try db.run("DELETE FROM runs WHERE run IN (\(whole.map { String($0.id) }.joined(separator: ", ")))")
+            try db.run("DELETE FROM runs WHERE run IN (\(Self.idList(whole)))")
             longest = max(longest, noteTransaction(since: started, less: try db.commit()))
             runs.removeAll { $0.newestAt < cutoff }
             retire(whole.map(\.id), files)
@@ -465,7 +474,7 @@ final class RunsEngine {
         if !whole.isEmpty {
             let started = monotonicNs()
             try db.run("BEGIN IMMEDIATE")
-            try db.run("UPDATE runs SET state = 'retired', bloom = NULL WHERE run IN (\(whole.map { String($0.id) }.joined(separator: ", ")))")
+            try db.run("UPDATE runs SET state = 'retired', bloom = NULL WHERE run IN (\(Self.idList(whole)))")
             longest = max(longest, noteTransaction(since: started, less: try db.commit()))
             runs.removeAll { $0.newestAt < cutoff }
             retired.append(contentsOf: whole.map(\.id))
