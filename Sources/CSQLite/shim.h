@@ -13,21 +13,16 @@ static inline int csqlite_db_config_int(sqlite3 *db, int op, int value, int *out
 
 // --- Commits and the WAL-index header (RouteCache) -----------------------------------------------------
 
-// What a connection's WAL hook saw: the WAL's frame count after this connection's last commit, and the
-// automatic checkpoint it keeps doing in the hook's place.
+// What a connection's WAL hook saw: the WAL's frame count after this connection's last commit.
 typedef struct {
-    int frames;          // set by the hook after each commit that wrote frames; the caller resets it
-    int autocheckpoint;  // frames at which the hook runs a PASSIVE checkpoint, as sqlite3_wal_autocheckpoint
-    int checkpoint;      // the result of the last checkpoint the hook ran (-1: none since the caller reset it)
+    int frames;  // set by the hook after each commit that wrote frames; the caller resets it
 } csqlite_commit_frames;
 
-// sqlite3_wal_hook replaces the automatic checkpoint (https://www.sqlite.org/c3ref/wal_hook.html), so this
-// hook does what SQLite's default hook does (sqlite3WalDefaultHook: a PASSIVE checkpoint once the WAL holds
-// `autocheckpoint` frames) and also notes the frame count.
+// sqlite3_wal_hook replaces the automatic checkpoint (https://www.sqlite.org/c3ref/wal_hook.html): whoever
+// installs this hook checkpoints in its place (CaptureStore's `CheckpointSchedule`).
 static int csqlite_commit_frames_hook(void *context, sqlite3 *db, const char *name, int frames) {
-    csqlite_commit_frames *seen = (csqlite_commit_frames *)context;
-    seen->frames = frames;
-    if (seen->autocheckpoint > 0 && frames >= seen->autocheckpoint) seen->checkpoint = sqlite3_wal_checkpoint(db, name);
+    (void)db; (void)name;
+    ((csqlite_commit_frames *)context)->frames = frames;
     return SQLITE_OK;
 }
 
@@ -59,5 +54,12 @@ static inline int csqlite_wal_index_header(const volatile void *index, unsigned 
     memcpy(second, (const char *)index + 48, 48);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return memcmp(out, second, 48) == 0;
+}
+
+// How many of the WAL's frames checkpoints have copied into the database file since the WAL last started over:
+// nBackfill, the first field of the checkpoint information that follows the two header copies
+// (https://www.sqlite.org/walformat.html#the_wal_index_header). Checkpointers store it; read atomically.
+static inline unsigned int csqlite_wal_index_backfilled(const volatile void *index) {
+    return __atomic_load_n((const unsigned int *)((const char *)index + 96), __ATOMIC_ACQUIRE);
 }
 #endif

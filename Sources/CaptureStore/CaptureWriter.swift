@@ -14,7 +14,9 @@ public final class CaptureWriter {
     var sessionRoutes = SessionRoutes()
     /// The service's cache of newest routes, kept exact through this writer's transactions (`keepExact`).
     private(set) var routes: RouteCache?
-    static let autocheckpointFrames: Int32 = 16384
+    /// Checkpoints after this writer's commits once its WAL hook replaced SQLite's (`keepExact`, `checkpointInBackground`).
+    private var checkpoints: Checkpoints?
+    static let autocheckpointFrames = Int32(CheckpointSchedule.limitFrames)
 
     /// Opens (creating 0600 files, applying migrations) the database at `path`.
     public init(path: String, durability: Durability, busyTimeoutMs: Int32 = 5000) throws(StoreError) {
@@ -46,11 +48,11 @@ public final class CaptureWriter {
         DatabaseFile.restrictSidecars(of: path)
     }
 
-    /// The error of the automatic checkpoint the last commits ran, if one failed (its I/O failed, or the disk is
-    /// full): the WAL keeps growing until one succeeds. nil when none ran or it succeeded. Reading resets it.
-    public func takeCheckpointFailure() -> StoreError? {
-        guard let rc = connection.takeCheckpointResult(), rc != SQLITE_OK, rc & 0xff != SQLITE_BUSY else { return nil }
-        return StoreError.sqlite(rc, connection.handle, "the WAL's checkpoint failed (the WAL grows until one succeeds)")
+    /// How the checkpoint this writer last ran after a commit went (a failure: its I/O failed, or the disk is full,
+    /// and the WAL keeps growing until one succeeds); nil when it ran none since the last call (or found another
+    /// connection checkpointing). Reading resets it.
+    public func takeCheckpointResult() -> Result<Void, StoreError>? {
+        checkpoints?.takeResult()
     }
 
     /// The schema this binary writes, and the one of the file at `path` (nil when it is missing or empty), read
@@ -201,8 +203,26 @@ public final class CaptureWriter {
     /// Keeps `routes` exact through this writer's transactions (see `RouteCache`); readers given the same
     /// cache answer `lastRoute` from it. Call once, before the first write that readers should see cached.
     public func keepExact(_ routes: RouteCache) throws(StoreError) {
-        try connection.observeTransactions(RouteCache.Observer(routes), autocheckpoint: Self.autocheckpointFrames)
+        try connection.observeTransactions(RouteCache.Observer(routes))
+        try checkpointAfterCommits()
         self.routes = routes
+    }
+
+    /// Leaves the bulk of the WAL's copying to a background checkpointer (`CaptureCheckpointer` on a thread of its
+    /// own), which `wake` wakes; this writer copies only the last few frames before the WAL starts over
+    /// (`CheckpointSchedule`).
+    public func checkpointInBackground(wake: @escaping @Sendable () -> Void) throws(StoreError) {
+        try checkpointAfterCommits().background(wake: wake)
+    }
+
+    /// The WAL hook replaces SQLite's automatic checkpoint: `Checkpoints` does it in its place.
+    @discardableResult
+    private func checkpointAfterCommits() throws(StoreError) -> Checkpoints {
+        if let checkpoints { return checkpoints }
+        let installed = Checkpoints()
+        try connection.observeTransactions(installed)
+        checkpoints = installed
+        return installed
     }
 
     /// When the WAL-index header has moved past what `routes` last saw without this writer (another process
@@ -229,5 +249,46 @@ public final class CaptureWriter {
     /// Closes the connection; the writer cannot be used afterwards.
     public func close() {
         connection.close()
+    }
+}
+
+extension CaptureWriter {
+    /// Follows `CheckpointSchedule` after each of the writer connection's commits, and keeps how the last checkpoint
+    /// it ran went.
+    final class Checkpoints: TransactionObserver {
+        private var schedule = CheckpointSchedule(background: false)
+        private var wake: (@Sendable () -> Void)?
+        private var result: Result<Void, StoreError>?
+
+        func background(wake: @escaping @Sendable () -> Void) {
+            schedule.background = true
+            self.wake = wake
+        }
+
+        func takeResult() -> Result<Void, StoreError>? {
+            defer { result = nil }
+            return result
+        }
+
+        func writeBegan(on connection: Connection) {}
+        func didRollback(on connection: Connection) {}
+
+        func didCommit(on connection: Connection, frames: Int?) {
+            guard let frames else { return }
+            switch schedule.action(frames: frames, backfilled: connection.walBackfilled() ?? 0) {
+            case .none:
+                break
+            case .wake:
+                wake?()
+            case .checkpoint:
+                let rc = connection.checkpointPassive().rc
+                // Busy: the background checkpointer is copying; a later commit tries again.
+                if rc == SQLITE_OK {
+                    result = .success(())
+                } else if rc & 0xff != SQLITE_BUSY {
+                    result = .failure(StoreError.sqlite(rc, connection.handle, CaptureCheckpointer.failureContext))
+                }
+            }
+        }
     }
 }

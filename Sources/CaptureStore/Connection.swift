@@ -29,9 +29,10 @@ final class Connection {
     private var statements: [String: Statement] = [:]
     /// The WAL index SQLite mapped for this connection, once it has (see `walStamp`).
     private var walIndex: UnsafeRawPointer?
-    /// Set by `observeTransactions`: what the WAL hook saw, and who is told of this connection's transactions.
+    /// Set by `observeTransactions`: what the WAL hook saw, and who is told of this connection's transactions
+    /// (in the order they asked).
     private var commitFrames: UnsafeMutablePointer<csqlite_commit_frames>?
-    private var observer: (any TransactionObserver)?
+    private var observers: [any TransactionObserver] = []
 
     /// Opens `path` with `flags` (`SQLITE_OPEN_*`); `SQLITE_OPEN_NOMUTEX` and extended result codes are always added.
     init(path: String, flags: Int32, busyTimeoutMs: Int32) throws(StoreError) {
@@ -59,42 +60,57 @@ final class Connection {
         walIndex = nil
         commitFrames?.deallocate()
         commitFrames = nil
+        observers.removeAll()
     }
 
     /// Makes this (writer) connection tell `observer` of each of its transactions, with the WAL's frame count
-    /// each commit left (from a WAL hook that also runs the automatic checkpoint every `autocheckpoint` frames,
-    /// in place of SQLite's own hook). The connection knows nothing of who listens.
-    func observeTransactions(_ observer: any TransactionObserver, autocheckpoint: Int32) throws(StoreError) {
+    /// each commit left, from a WAL hook. The hook replaces SQLite's automatic checkpoint, so whoever observes
+    /// must checkpoint in its place (`CheckpointSchedule`). The connection knows nothing of who listens.
+    func observeTransactions(_ observer: any TransactionObserver) throws(StoreError) {
         let db = try openHandle()
         if commitFrames == nil {
             commitFrames = .allocate(capacity: 1)
+            commitFrames!.initialize(to: csqlite_commit_frames(frames: -1))
+            csqlite_watch_commit_frames(db, commitFrames)
         }
-        commitFrames!.initialize(to: csqlite_commit_frames(frames: -1, autocheckpoint: autocheckpoint, checkpoint: -1))
-        csqlite_watch_commit_frames(db, commitFrames)
-        self.observer = observer
+        observers.append(observer)
     }
 
-    /// How the automatic checkpoint the WAL hook ran since the last call went: nil when it ran none (or on a
-    /// connection that is not observed), else its result code. A failing checkpoint leaves the WAL growing.
-    func takeCheckpointResult() -> Int32? {
-        guard let commitFrames, commitFrames.pointee.checkpoint >= 0 else { return nil }
-        defer { commitFrames.pointee.checkpoint = -1 }
-        return commitFrames.pointee.checkpoint
+    /// How many WAL frames checkpoints (of any connection) have copied into the database file since the WAL last
+    /// started over; nil before this connection has read the database in WAL mode.
+    func walBackfilled() -> Int? {
+        guard let index = mappedWalIndex() else { return nil }
+        return Int(csqlite_wal_index_backfilled(index))
+    }
+
+    /// A PASSIVE checkpoint (https://www.sqlite.org/c3ref/wal_checkpoint_v2.html): copies what it can of the WAL
+    /// into the database file without waiting for the writer or for readers. The result code (`SQLITE_BUSY` when
+    /// another connection is checkpointing), the WAL's frames and how many of them are now copied.
+    func checkpointPassive() -> (rc: Int32, walFrames: Int, copied: Int) {
+        guard let handle else { return (SQLITE_MISUSE, 0, 0) }
+        var walFrames: Int32 = -1
+        var copied: Int32 = -1
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied)
+        return (rc, Int(max(walFrames, 0)), Int(max(copied, 0)))
     }
 
     /// The WAL-index header as it is now, or nil while a commit is writing it or before this connection has
     /// read the database in WAL mode. Two equal stamps mean no transaction committed in between, from any
     /// connection or process: https://www.sqlite.org/walformat.html#the_wal_index_header
     func walStamp() -> WalStamp? {
-        if walIndex == nil, let handle, let index = csqlite_wal_index(handle) {
-            walIndex = UnsafeRawPointer(index)
-        }
-        guard let walIndex else { return nil }
+        guard let walIndex = mappedWalIndex() else { return nil }
         var stamp = WalStamp()
         let agreed = withUnsafeMutableBytes(of: &stamp.bytes) { out in
             csqlite_wal_index_header(walIndex, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
         return agreed == 1 ? stamp : nil
+    }
+
+    private func mappedWalIndex() -> UnsafeRawPointer? {
+        if walIndex == nil, let handle, let index = csqlite_wal_index(handle) {
+            walIndex = UnsafeRawPointer(index)
+        }
+        return walIndex
     }
 
     /// Sets an `SQLITE_DBCONFIG_*` option: https://www.sqlite.org/c3ref/c_dbconfig_defensive.html
@@ -160,7 +176,7 @@ final class Connection {
     /// Transaction control goes through cached statements too: it runs once per batch on the hot path.
     func begin(_ kind: TransactionKind) throws(StoreError) {
         try prepare(kind.rawValue).run()
-        if kind == .immediate { observer?.writeBegan(on: self) }
+        if kind == .immediate { for observer in observers { observer.writeBegan(on: self) } }
     }
 
     /// Commits; on failure rolls back, since a failed COMMIT may leave the transaction open
@@ -173,13 +189,14 @@ final class Connection {
             rollback()
             throw error
         }
-        guard let observer else { return }
-        observer.didCommit(on: self, frames: commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil })
+        guard !observers.isEmpty else { return }
+        let frames = commitFrames.flatMap { $0.pointee.frames >= 0 ? Int($0.pointee.frames) : nil }
+        for observer in observers { observer.didCommit(on: self, frames: frames) }
     }
 
     /// Rolls back the open transaction, if any.
     func rollback() {
-        observer?.didRollback(on: self)
+        for observer in observers { observer.didRollback(on: self) }
         guard let handle, sqlite3_get_autocommit(handle) == 0 else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }

@@ -13,7 +13,7 @@ final class StorageConditionTests: XCTestCase {
         condition.failed(StoreError(code: .full, message: "disk full"), records: 3, now: 100)
         condition.failed(StoreError(code: .full, message: "disk full"), records: 2, now: 200)
         XCTAssertEqual(condition.fault, .init(code: .full, message: "disk full", since: 100, failedWrites: 5))
-        condition.committed(checkpointFailure: nil, now: 300)
+        condition.committed(now: 300)
         XCTAssertNil(condition.fault)
         condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 400)
         XCTAssertEqual(condition.fault?.since, 400, "a new fault starts its own count")
@@ -25,7 +25,7 @@ final class StorageConditionTests: XCTestCase {
         condition.failed(StoreError(code: .corrupt, message: "malformed"), now: 200)
         condition.failed(StoreError(code: .ioError, message: "I/O"), records: 1, now: 300)
         XCTAssertEqual(condition.fault, .init(code: .corrupt, message: "malformed", since: 100, failedWrites: 2))
-        condition.committed(checkpointFailure: nil, now: 400)
+        condition.committed(now: 400)
         XCTAssertEqual(condition.fault?.code, .corrupt, "a commit beside the bad pages does not mend them")
     }
 
@@ -51,5 +51,21 @@ final class StorageConditionTests: XCTestCase {
             .init(code: .corrupt, message: "the database is damaged: quick_check found 3 problems, the first: x", since: 200,
                   failedWrites: 1),
             "what quick_check found stays the message")
+    }
+
+    func testFailingCheckpointsAreOneFaultThatCommitsDoNotEnd() {
+        let failure = StoreError(code: .ioError, message: "the WAL's checkpoint failed")
+        condition.committed(checkpoint: .failure(failure), now: 100)
+        condition.committed(now: 200)
+        condition.checkpointed(.failure(failure), now: 300)
+        condition.committed(now: 400)
+        XCTAssertEqual(condition.fault?.since, 100, "commits beside failing checkpoints do not end the fault")
+        XCTAssertEqual(condition.fault?.code, .ioError)
+        condition.checkpointed(.success(()), now: 500)
+        XCTAssertNotNil(condition.fault, "a checkpoint that worked lets the next commit end it")
+        condition.committed(now: 600)
+        XCTAssertTrue(condition.healthy)
+        condition.committed(checkpoint: .failure(StoreError(code: .busy, message: "busy")), now: 700)
+        XCTAssertTrue(condition.healthy, "a busy checkpoint is no storage fault")
     }
 }

@@ -28,7 +28,7 @@ final class BenchDatabase {
         }
         handle = db
         self.autocheckpoint = readOnly ? 0 : autocheckpoint
-        frames.initialize(to: csqlite_commit_frames(frames: 0, autocheckpoint: 0, checkpoint: -1))
+        frames.initialize(to: csqlite_commit_frames(frames: 0))
         if readOnly { return }
         try run("PRAGMA journal_mode = WAL")
         try run("PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -4096")

@@ -6,8 +6,10 @@ import NIOConcurrencyHelpers
 /// `taas_capture_storage_healthy`, and the one log line when a fault begins and when it ends.
 ///
 /// A fault begins with the first error of the storage itself (full, I/O, read-only, corrupt, not a database), from a
-/// write or a read. It ends at the next successful commit, except corruption: a damaged file stays damaged whatever
-/// commits beside the bad pages, so it lasts until the service is restarted on a sound (salvaged) file.
+/// write, a read or a checkpoint. It ends at the next successful commit, except while checkpoints fail (the commits
+/// are durable, but the WAL cannot shrink: the fault lasts until a checkpoint succeeds and a commit follows) and
+/// except corruption: a damaged file stays damaged whatever commits beside the bad pages, so it lasts until the
+/// service is restarted on a sound (salvaged) file.
 final class StorageCondition: Sendable {
     struct Fault: Sendable, Equatable {
         var code: StoreError.Code
@@ -22,7 +24,13 @@ final class StorageCondition: Sendable {
         var isDamage: Bool { code.isDamage }
     }
 
-    private let state = NIOLockedValueBox<Fault?>(nil)
+    private struct State {
+        var fault: Fault?
+        /// The last checkpoint (the writer's or the background's) failed.
+        var checkpointsFailing = false
+    }
+
+    private let state = NIOLockedValueBox(State())
     private let logger: Logger
 
     init(logger: Logger) {
@@ -30,7 +38,7 @@ final class StorageCondition: Sendable {
     }
 
     /// The fault under way, nil while storage is healthy.
-    var fault: Fault? { state.withLockedValue { $0 } }
+    var fault: Fault? { state.withLockedValue { $0.fault } }
 
     var healthy: Bool { fault == nil }
 
@@ -48,10 +56,10 @@ final class StorageCondition: Sendable {
     /// `error` ended a write of `records` records (0 for a read, a fold or a change). Other errors are ignored.
     func failed(_ error: StoreError, records: Int = 0, now: Int64 = WallClock.unixMillis()) {
         guard Self.isStorage(error) else { return }
-        let news: Fault? = state.withLockedValue { fault in
-            guard var current = fault else {
+        let news: Fault? = state.withLockedValue { state in
+            guard var current = state.fault else {
                 let begun = Fault(code: error.code, message: error.message, since: now, failedWrites: records)
-                fault = begun
+                state.fault = begun
                 return begun
             }
             current.failedWrites += records
@@ -62,7 +70,7 @@ final class StorageCondition: Sendable {
                 current.code = error.code
                 current.message = error.message
             }
-            fault = current
+            state.fault = current
             return becomesDamage ? current : nil
         }
         guard let news else { return }
@@ -80,9 +88,9 @@ final class StorageCondition: Sendable {
     /// `PRAGMA quick_check` found the file sound while the fault that began at `since` said it was damaged: SQLite
     /// reported a passing read error as corruption. The fault ends (logged once).
     func damageNotConfirmed(since: Int64, by check: String = "quick_check", now: Int64 = WallClock.unixMillis()) {
-        let ended: Fault? = state.withLockedValue { fault in
-            guard let current = fault, current.isDamage, current.since == since else { return nil }
-            fault = nil
+        let ended: Fault? = state.withLockedValue { state in
+            guard let current = state.fault, current.isDamage, current.since == since else { return nil }
+            state.fault = nil
             return current
         }
         guard let ended else { return }
@@ -95,23 +103,38 @@ final class StorageCondition: Sendable {
     /// where it stopped): health's error says so, and the log once.
     func damageConfirmed(since: Int64, detail: String) {
         let message = "the database is damaged: \(detail)"
-        let changed: Bool = state.withLockedValue { fault in
-            guard var current = fault, current.isDamage, current.since == since, current.message != message else { return false }
+        let changed: Bool = state.withLockedValue { state in
+            guard var current = state.fault, current.isDamage, current.since == since, current.message != message else {
+                return false
+            }
             current.code = .corrupt
             current.message = message
-            fault = current
+            state.fault = current
             return true
         }
         if changed { logger.error("damage confirmed", metadata: ["detail": "\(detail)"]) }
     }
 
-    /// A write committed. A checkpoint it ran that failed keeps (or starts) the fault: the commit is durable, but the
-    /// WAL cannot shrink. Otherwise a passing fault is over (logged once); damage stays.
-    func committed(checkpointFailure: StoreError?, now: Int64 = WallClock.unixMillis()) {
-        if let checkpointFailure { return failed(checkpointFailure, now: now) }
-        let ended: Fault? = state.withLockedValue { fault in
-            guard let current = fault, !current.isDamage else { return nil }
-            fault = nil
+    /// A checkpoint ran: the writer's after a commit, or the background checkpointer's. One that failed starts (or
+    /// keeps) a fault that commits do not end; one that succeeded lets the next commit end it.
+    func checkpointed(_ result: Result<Void, StoreError>, now: Int64 = WallClock.unixMillis()) {
+        switch result {
+        case .success:
+            state.withLockedValue { $0.checkpointsFailing = false }
+        case .failure(let error):
+            guard Self.isStorage(error) else { return }
+            state.withLockedValue { $0.checkpointsFailing = true }
+            failed(error, now: now)
+        }
+    }
+
+    /// A write committed, after which it may have run a checkpoint (`checkpoint`, nil when it ran none). A passing
+    /// fault is over (logged once) unless checkpoints are failing; damage stays.
+    func committed(checkpoint: Result<Void, StoreError>? = nil, now: Int64 = WallClock.unixMillis()) {
+        if let checkpoint { checkpointed(checkpoint, now: now) }
+        let ended: Fault? = state.withLockedValue { state in
+            guard !state.checkpointsFailing, let current = state.fault, !current.isDamage else { return nil }
+            state.fault = nil
             return current
         }
         guard let ended else { return }

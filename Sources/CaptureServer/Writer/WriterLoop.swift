@@ -18,8 +18,9 @@ struct WriterLoop: Sendable {
     let metrics: ServiceMetrics?
     let logger: Logger
 
-    /// Runs until the queue is stopped and drained, then checkpoints (truncating the WAL) and closes.
-    func run(writer: CaptureWriter) {
+    /// Runs until the queue is stopped and drained, then stops `checkpoints`, checkpoints (truncating the WAL) and
+    /// closes.
+    func run(writer: CaptureWriter, checkpoints: CheckpointThread? = nil) {
         var nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
         // An interval of 0 turns the timer off (`taas.capture.prune` and `taas-capture prune` still work).
         let pruning = pruneInterval > .zero
@@ -41,6 +42,8 @@ struct WriterLoop: Sendable {
                 nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
             }
         }
+        // A checkpoint under way on the other thread would make this one busy.
+        checkpoints?.stop()
         do {
             try writer.checkpoint(truncate: true)
         } catch {
@@ -140,7 +143,7 @@ struct WriterLoop: Sendable {
     private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
         do {
             let outcomes = try writer.record(captures)
-            stats.committed(records: captures.count, checkpointFailure: writer.takeCheckpointFailure())
+            stats.committed(records: captures.count, checkpoint: writer.takeCheckpointResult())
             metrics?.committed()
             return outcomes.map { .success($0) }
         } catch {
@@ -153,7 +156,7 @@ struct WriterLoop: Sendable {
                 return captures.map { capture in
                     do throws(StoreError) {
                         let outcome = try writer.record([capture])[0]
-                        stats.committed(records: 1, checkpointFailure: writer.takeCheckpointFailure())
+                        stats.committed(records: 1, checkpoint: writer.takeCheckpointResult())
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
@@ -241,8 +244,8 @@ struct RollupFolding {
             try writer.foldRollups()
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
-            // The fold commits too: a checkpoint it ran that failed keeps the fault on, as after a record.
-            storage.committed(checkpointFailure: writer.takeCheckpointFailure())
+            // The fold commits too: a checkpoint run after it counts as after a record.
+            storage.committed(checkpoint: writer.takeCheckpointResult())
         } catch {
             storage.failed(error)
             // The captures stay above the mark, where every query still counts them; the next turn tries again.

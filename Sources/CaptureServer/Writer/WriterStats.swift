@@ -13,13 +13,13 @@ final class WriterStats: Sendable {
     }
 
     /// Counts one committed transaction of `records` records, and tells `storage` (with the result of the checkpoint
-    /// the commit may have run).
-    func committed(records: Int, checkpointFailure: StoreError?) {
+    /// the writer may have run after it).
+    func committed(records: Int, checkpoint: Result<Void, StoreError>?) {
         counts.withLockedValue {
             $0.commits += 1
             $0.records += records
         }
-        storage.committed(checkpointFailure: checkpointFailure)
+        storage.committed(checkpoint: checkpoint)
     }
 
     var snapshot: (commits: Int, records: Int) { counts.withLockedValue { ($0.commits, $0.records) } }

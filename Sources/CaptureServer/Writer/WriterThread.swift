@@ -7,7 +7,8 @@ struct WriterThread: Sendable {
     private let pool: NIOThreadPool
     private let done: EventLoopFuture<Void>
 
-    /// Opens (creating and migrating) the database on the writer thread, then runs `loop` there.
+    /// Opens (creating and migrating) the database on the writer thread, starts the checkpoint thread beside it, then
+    /// runs `loop` on the writer thread.
     /// Returns once the database is open; throws what opening threw.
     static func start(
         path: String, durability: Durability, routes: RouteCache?, loop: WriterLoop, eventLoop: any EventLoop
@@ -17,15 +18,19 @@ struct WriterThread: Sendable {
         let opened = eventLoop.makePromise(of: Void.self)
         let done = pool.runIfActive(eventLoop: eventLoop) {
             let writer: CaptureWriter
+            let checkpoints: CheckpointThread
             do {
                 writer = try CaptureWriter(path: path, durability: durability)
                 if let routes { try writer.keepExact(routes) }
+                checkpoints = try CheckpointThread.start(
+                    path: path, durability: durability, storage: loop.stats.storage, logger: loop.logger)
+                try writer.checkpointInBackground { checkpoints.wake() }
             } catch {
                 opened.fail(error)
                 return
             }
             opened.succeed()
-            loop.run(writer: writer)
+            loop.run(writer: writer, checkpoints: checkpoints)
         }
         done.whenFailure { opened.fail($0) }
         do {

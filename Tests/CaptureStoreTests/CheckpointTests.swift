@@ -1,0 +1,143 @@
+import CSQLite
+import Synchronization
+import XCTest
+
+@testable import CaptureStore
+
+/// Checkpoints beside the writer: a background checkpointer copies the bulk of the WAL, the writer the last few frames,
+/// and the WAL still starts over before it reaches SQLite's own checkpoint size.
+final class CheckpointTests: StoreTestCase {
+    func testTheScheduleLeavesTheBulkToTheBackgroundAndTheLastFramesToTheWriter() {
+        let alone = CheckpointSchedule(background: false)
+        XCTAssertEqual(alone.action(frames: CheckpointSchedule.limitFrames - 1, backfilled: 0), .none)
+        XCTAssertEqual(alone.action(frames: CheckpointSchedule.limitFrames, backfilled: 0), .checkpoint, "SQLite's own rule")
+
+        let beside = CheckpointSchedule(background: true)
+        XCTAssertEqual(beside.action(frames: CheckpointSchedule.wakeFrames - 1, backfilled: 0), .none)
+        XCTAssertEqual(beside.action(frames: CheckpointSchedule.wakeFrames, backfilled: 0), .wake)
+        XCTAssertEqual(beside.action(frames: 5000, backfilled: 4000), .none, "little left to copy")
+        XCTAssertEqual(
+            beside.action(frames: CheckpointSchedule.restartFrames, backfilled: 0), .wake,
+            "the background copies the bulk, even past the restart size")
+        XCTAssertEqual(
+            beside.action(
+                frames: CheckpointSchedule.restartFrames,
+                backfilled: CheckpointSchedule.restartFrames - CheckpointSchedule.remainderFrames),
+            .checkpoint, "the writer copies the last few frames so that its next write starts the WAL over")
+        XCTAssertEqual(
+            beside.action(frames: CheckpointSchedule.limitFrames, backfilled: 0), .checkpoint,
+            "a background that falls behind or fails: the writer's own checkpoint bounds the WAL")
+        XCTAssertEqual(beside.action(frames: 100, backfilled: 5000), .none, "a count from before a restart")
+    }
+
+    func testTheBackgroundCopiesTheWALAndItStartsOverBeforeSQLitesOwnSize() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        defer { writer.close() }
+        let routes = RouteCache(capacity: 64)
+        try writer.keepExact(routes)
+        let checkpointer = try CaptureCheckpointer(path: path(), durability: .normal)
+        defer { checkpointer.close() }
+        let wakes = Wakes()
+        try writer.checkpointInBackground { wakes.add() }
+
+        var generator = SeededGenerator(seed: 22)
+        var largestWAL = 0
+        var restarts = 0
+        var backgroundPasses = 0
+        var recorded = 0
+        var lastSalt = try XCTUnwrap(writer.connection.walStamp()).firstSalt
+        while restarts < 3 {
+            XCTAssertLessThan(recorded, 200_000, "the WAL never started over")
+            if recorded >= 200_000 { break }
+            // Captures of random sessions: each batch dirties pages all over the four indexes.
+            let batch = (0..<200).map { _ in
+                capture(session: "oc:s\(UInt32.random(in: 0..<100_000, using: &generator))", at: 1_700_000_000_000 + Int64(recorded))
+            }
+            _ = try writer.record(batch)
+            recorded += batch.count
+            if wakes.take() {
+                // What the background thread does when woken.
+                XCTAssertNotEqual(try checkpointer.copy(), .busy)
+                backgroundPasses += 1
+            }
+            let stamp = try XCTUnwrap(writer.connection.walStamp())
+            largestWAL = max(largestWAL, stamp.frames)
+            if stamp.firstSalt != lastSalt {
+                restarts += 1
+                lastSalt = stamp.firstSalt
+            }
+        }
+        XCTAssertEqual(restarts, 3)
+        XCTAssertGreaterThanOrEqual(backgroundPasses, 3)
+        XCTAssertLessThan(largestWAL, CheckpointSchedule.limitFrames, "the WAL started over before SQLite's own size")
+        XCTAssertEqual(try storedIds(path()).count, recorded)
+        let check = try Connection(path: path(), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+        defer { check.close() }
+        XCTAssertEqual(try check.strings("PRAGMA integrity_check"), ["ok"])
+    }
+
+    func testTheWriterCopiesTheLastFramesTheBackgroundCouldNot() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        defer { writer.close() }
+        let checkpointer = try CaptureCheckpointer(path: path(), durability: .normal)
+        defer { checkpointer.close() }
+        try writer.checkpointInBackground {}
+        var generator = SeededGenerator(seed: 9)
+        func record(_ count: Int) throws {
+            _ = try writer.record((0..<count).map { _ in capture(session: "oc:s\(UInt32.random(in: 0..<100_000, using: &generator))") })
+        }
+        while try XCTUnwrap(writer.connection.walStamp()).frames < CheckpointSchedule.restartFrames { try record(200) }
+        // A reader's snapshot holds the background's pass back, as the writer's next commits would in a race.
+        let reader = try Connection(path: path(), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
+        defer { reader.close() }
+        try reader.begin(.deferred)
+        XCTAssertNotNil(try reader.scalarInt("SELECT count(*) FROM captures"))
+        try record(1)
+        XCTAssertNil(writer.takeCheckpointResult(), "too much left to copy: the background's work")
+        XCTAssertNotEqual(try checkpointer.copy(), .busy)
+        try reader.commit()
+        let copied = try XCTUnwrap(writer.connection.walBackfilled())
+        let framesBefore = try XCTUnwrap(writer.connection.walStamp()).frames
+        XCTAssertLessThan(copied, framesBefore, "the reader held the last commit's frames back")
+        try record(1)
+        guard case .success = writer.takeCheckpointResult() else { return XCTFail("the writer copied the last frames") }
+        let salt = try XCTUnwrap(writer.connection.walStamp()).firstSalt
+        try record(1)
+        let after = try XCTUnwrap(writer.connection.walStamp())
+        XCTAssertNotEqual(after.firstSalt, salt, "the next write started the WAL over")
+        XCTAssertLessThan(after.frames, CheckpointSchedule.wakeFrames)
+    }
+
+    func testTheWriterAloneStillCheckpointsAtSQLitesOwnSize() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        defer { writer.close() }
+        try writer.keepExact(RouteCache(capacity: 64))
+        var generator = SeededGenerator(seed: 7)
+        var recorded = 0
+        var checkpointed = false
+        while !checkpointed, recorded < 200_000 {
+            let batch = (0..<200).map { _ in capture(session: "oc:s\(UInt32.random(in: 0..<100_000, using: &generator))") }
+            _ = try writer.record(batch)
+            recorded += batch.count
+            if case .success = writer.takeCheckpointResult() { checkpointed = true }
+            XCTAssertLessThanOrEqual(
+                try XCTUnwrap(writer.connection.walStamp()).frames, CheckpointSchedule.limitFrames + 2000,
+                "within a batch of the limit")
+        }
+        XCTAssertTrue(checkpointed)
+        XCTAssertEqual(writer.connection.walBackfilled(), try XCTUnwrap(writer.connection.walStamp()).frames)
+    }
+}
+
+/// The background's wake-ups, as the writer's commits ask for them.
+private final class Wakes: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    /// Whether any came since the last call.
+    func take() -> Bool {
+        count.withLock { count in
+            defer { count = 0 }
+            return count > 0
+        }
+    }
+}
