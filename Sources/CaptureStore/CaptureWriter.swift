@@ -48,11 +48,10 @@ public final class CaptureWriter {
         DatabaseFile.restrictSidecars(of: path)
     }
 
-    /// How the checkpoint this writer last ran after a commit went (a failure: its I/O failed, or the disk is full,
-    /// and the WAL keeps growing until one succeeds); nil when it ran none since the last call (or found another
-    /// connection checkpointing). Reading resets it.
-    public func takeCheckpointResult() -> Result<Void, StoreError>? {
-        checkpoints?.takeResult()
+    /// Tells `report`, on this writer's thread, how each checkpoint it runs after a commit goes (a failure: its I/O
+    /// failed, or the disk is full, and the WAL keeps growing until one succeeds), right after that commit.
+    public func reportCheckpoints(to report: @escaping (Result<Void, StoreError>) -> Void) throws(StoreError) {
+        try checkpointAfterCommits().report = report
     }
 
     /// The schema this binary writes, and the one of the file at `path` (nil when it is missing or empty), read
@@ -212,7 +211,7 @@ public final class CaptureWriter {
     /// own), which `wake` wakes; this writer copies only the last few frames before the WAL starts over
     /// (`CheckpointSchedule`).
     public func checkpointInBackground(wake: @escaping @Sendable () -> Void) throws(StoreError) {
-        try checkpointAfterCommits().background(wake: wake)
+        try checkpointAfterCommits().inBackground(wake: wake)
     }
 
     /// The WAL hook replaces SQLite's automatic checkpoint: `Checkpoints` does it in its place.
@@ -253,40 +252,45 @@ public final class CaptureWriter {
 }
 
 extension CaptureWriter {
-    /// Follows `CheckpointSchedule` after each of the writer connection's commits, and keeps how the last checkpoint
-    /// it ran went.
+    /// Follows `CheckpointSchedule` after each of the writer connection's commits, and reports how each checkpoint it
+    /// ran went.
     final class Checkpoints: TransactionObserver {
         private var schedule = CheckpointSchedule(background: false)
         private var wake: (@Sendable () -> Void)?
-        private var result: Result<Void, StoreError>?
+        var report: ((Result<Void, StoreError>) -> Void)?
+        /// The WAL's frames when the open write transaction began.
+        private var framesBefore: Int?
 
-        func background(wake: @escaping @Sendable () -> Void) {
+        func inBackground(wake: @escaping @Sendable () -> Void) {
             schedule.background = true
             self.wake = wake
         }
 
-        func takeResult() -> Result<Void, StoreError>? {
-            defer { result = nil }
-            return result
+        func writeBegan(on connection: Connection) {
+            framesBefore = connection.walStamp()?.frames
         }
 
-        func writeBegan(on connection: Connection) {}
-        func didRollback(on connection: Connection) {}
+        func didRollback(on connection: Connection) {
+            framesBefore = nil
+        }
 
         func didCommit(on connection: Connection, frames: Int?) {
+            let before = framesBefore
+            framesBefore = nil
             guard let frames else { return }
-            switch schedule.action(frames: frames, backfilled: connection.walBackfilled() ?? 0) {
+            switch schedule.action(frames: frames, framesBefore: before, backfilled: connection.walBackfilled() ?? 0) {
             case .none:
                 break
             case .wake:
                 wake?()
             case .checkpoint:
                 let rc = connection.checkpointPassive().rc
-                // Busy: the background checkpointer is copying; a later commit tries again.
                 if rc == SQLITE_OK {
-                    result = .success(())
-                } else if rc & 0xff != SQLITE_BUSY {
-                    result = .failure(StoreError.sqlite(rc, connection.handle, CaptureCheckpointer.failureContext))
+                    report?(.success(()))
+                } else if rc & 0xff != SQLITE_BUSY {  // busy: the background is copying; a later commit tries again
+                    report?(.failure(StoreError.sqlite(rc, connection.handle, CaptureCheckpointer.failureContext)))
+                    // The background retries on its own until a checkpoint works, even if no commit comes to ask.
+                    wake?()
                 }
             }
         }

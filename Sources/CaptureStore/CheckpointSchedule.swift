@@ -5,11 +5,12 @@
 /// writer"). With a background checkpointer (`CaptureCheckpointer`, on a thread of its own), the bulk is copied
 /// there instead, woken whenever `wakeFrames` frames wait to be copied.
 ///
-/// The WAL starts over only at a write that begins with every frame copied, which a checkpointer racing the writer's
-/// next commits seldom sees. So once the WAL holds `restartFrames`, the writer copies the last few itself (at most
-/// `remainderFrames`) right after its commit, and its next transaction starts the WAL over. At `limitFrames` the
-/// writer checkpoints whatever is left after every commit, as SQLite would: the WAL stays bounded (64 MiB, past a
-/// batch) if the background falls behind or fails.
+/// The WAL starts over only at a write that begins with every frame copied (and no reader still using it), which a
+/// checkpointer racing the writer's next commits seldom sees. So once the WAL holds `restartFrames`, and the background
+/// has copied all but `remainderFrames` of what was there before this commit, the writer copies the rest itself right
+/// after the commit (its own frames, still in the page cache, and those few), and its next write starts the WAL over.
+/// At `limitFrames` the writer checkpoints whatever is left after every commit, as SQLite would: the WAL stays bounded
+/// (64 MiB, past a batch) if the background falls behind or fails.
 struct CheckpointSchedule {
     enum Action: Equatable {
         case none
@@ -20,21 +21,24 @@ struct CheckpointSchedule {
     }
 
     static let limitFrames = 16384
-    static let restartFrames = 8192
-    static let wakeFrames = 2048
+    static let restartFrames = 12288
+    static let wakeFrames = 4096
     static let remainderFrames = 512
 
     /// Whether a background checkpointer copies the bulk; without one, SQLite's own rule.
     var background: Bool
 
-    /// What to do after a commit that left the WAL with `frames` frames, `backfilled` of them copied.
-    func action(frames: Int, backfilled: Int) -> Action {
+    /// What to do after a commit that took the WAL from `framesBefore` frames (nil: not known) to `frames`, `backfilled`
+    /// of them copied.
+    func action(frames: Int, framesBefore: Int?, backfilled: Int) -> Action {
         if frames >= Self.limitFrames { return .checkpoint }
         guard background else { return .none }
-        let uncopied = frames - min(backfilled, frames)
+        let copied = min(backfilled, frames)
+        // A commit that started the WAL over found it shorter than it leaves it.
+        let before = min(framesBefore ?? frames, frames)
         if frames >= Self.restartFrames {
-            return uncopied <= Self.remainderFrames ? .checkpoint : .wake
+            return before - min(copied, before) <= Self.remainderFrames ? .checkpoint : .wake
         }
-        return uncopied >= Self.wakeFrames ? .wake : .none
+        return frames - copied >= Self.wakeFrames ? .wake : .none
     }
 }

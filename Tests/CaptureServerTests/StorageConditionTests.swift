@@ -55,17 +55,26 @@ final class StorageConditionTests: XCTestCase {
 
     func testFailingCheckpointsAreOneFaultThatCommitsDoNotEnd() {
         let failure = StoreError(code: .ioError, message: "the WAL's checkpoint failed")
-        condition.committed(checkpoint: .failure(failure), now: 100)
+        condition.checkpointed(.failure(failure), now: 100)
         condition.committed(now: 200)
         condition.checkpointed(.failure(failure), now: 300)
         condition.committed(now: 400)
         XCTAssertEqual(condition.fault?.since, 100, "commits beside failing checkpoints do not end the fault")
         XCTAssertEqual(condition.fault?.code, .ioError)
         condition.checkpointed(.success(()), now: 500)
-        XCTAssertNotNil(condition.fault, "a checkpoint that worked lets the next commit end it")
-        condition.committed(now: 600)
-        XCTAssertTrue(condition.healthy)
-        condition.committed(checkpoint: .failure(StoreError(code: .busy, message: "busy")), now: 700)
+        XCTAssertTrue(condition.healthy, "a fault of checkpoints alone ends when one works, with no commit to wait for")
+        condition.checkpointed(.failure(StoreError(code: .busy, message: "busy")), now: 600)
+        condition.committed(now: 700)
         XCTAssertTrue(condition.healthy, "a busy checkpoint is no storage fault")
+    }
+
+    func testAFaultOfWritesAndCheckpointsEndsAtACommitAfterACheckpointWorked() {
+        let failure = StoreError(code: .full, message: "disk full")
+        condition.checkpointed(.failure(failure), now: 100)
+        condition.failed(failure, records: 2, now: 200)
+        condition.checkpointed(.success(()), now: 300)
+        XCTAssertEqual(condition.fault?.failedWrites, 2, "writes failed too: a checkpoint alone does not say they work")
+        condition.committed(now: 400)
+        XCTAssertTrue(condition.healthy)
     }
 }

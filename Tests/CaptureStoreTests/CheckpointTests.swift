@@ -8,26 +8,32 @@ import XCTest
 /// and the WAL still starts over before it reaches SQLite's own checkpoint size.
 final class CheckpointTests: StoreTestCase {
     func testTheScheduleLeavesTheBulkToTheBackgroundAndTheLastFramesToTheWriter() {
+        let limit = CheckpointSchedule.limitFrames, restart = CheckpointSchedule.restartFrames
+        let wake = CheckpointSchedule.wakeFrames, remainder = CheckpointSchedule.remainderFrames
         let alone = CheckpointSchedule(background: false)
-        XCTAssertEqual(alone.action(frames: CheckpointSchedule.limitFrames - 1, backfilled: 0), .none)
-        XCTAssertEqual(alone.action(frames: CheckpointSchedule.limitFrames, backfilled: 0), .checkpoint, "SQLite's own rule")
+        XCTAssertEqual(alone.action(frames: limit - 1, framesBefore: limit - 10, backfilled: 0), .none)
+        XCTAssertEqual(alone.action(frames: limit, framesBefore: limit - 10, backfilled: 0), .checkpoint, "SQLite's own rule")
 
         let beside = CheckpointSchedule(background: true)
-        XCTAssertEqual(beside.action(frames: CheckpointSchedule.wakeFrames - 1, backfilled: 0), .none)
-        XCTAssertEqual(beside.action(frames: CheckpointSchedule.wakeFrames, backfilled: 0), .wake)
-        XCTAssertEqual(beside.action(frames: 5000, backfilled: 4000), .none, "little left to copy")
+        XCTAssertEqual(beside.action(frames: wake - 1, framesBefore: wake - 10, backfilled: 0), .none)
+        XCTAssertEqual(beside.action(frames: wake, framesBefore: wake - 10, backfilled: 0), .wake)
+        XCTAssertEqual(beside.action(frames: 5000, framesBefore: 4990, backfilled: 4000), .none, "little left to copy")
         XCTAssertEqual(
-            beside.action(frames: CheckpointSchedule.restartFrames, backfilled: 0), .wake,
+            beside.action(frames: restart, framesBefore: restart - 10, backfilled: 0), .wake,
             "the background copies the bulk, even past the restart size")
         XCTAssertEqual(
-            beside.action(
-                frames: CheckpointSchedule.restartFrames,
-                backfilled: CheckpointSchedule.restartFrames - CheckpointSchedule.remainderFrames),
-            .checkpoint, "the writer copies the last few frames so that its next write starts the WAL over")
+            beside.action(frames: restart, framesBefore: restart - 10, backfilled: restart - 10 - remainder), .checkpoint,
+            "the writer copies the last few frames so that its next write starts the WAL over")
         XCTAssertEqual(
-            beside.action(frames: CheckpointSchedule.limitFrames, backfilled: 0), .checkpoint,
+            beside.action(frames: restart + 3000, framesBefore: restart, backfilled: restart - remainder), .checkpoint,
+            "a commit of many frames: its own frames are the writer's to copy")
+        XCTAssertEqual(
+            beside.action(frames: restart + 3000, framesBefore: nil, backfilled: restart - remainder), .wake,
+            "without the frames before it, what is left counts whole")
+        XCTAssertEqual(
+            beside.action(frames: limit, framesBefore: limit - 10, backfilled: 0), .checkpoint,
             "a background that falls behind or fails: the writer's own checkpoint bounds the WAL")
-        XCTAssertEqual(beside.action(frames: 100, backfilled: 5000), .none, "a count from before a restart")
+        XCTAssertEqual(beside.action(frames: 100, framesBefore: 9000, backfilled: 5000), .none, "a commit that started the WAL over")
     }
 
     func testTheBackgroundCopiesTheWALAndItStartsOverBeforeSQLitesOwnSize() throws {
@@ -39,6 +45,8 @@ final class CheckpointTests: StoreTestCase {
         defer { checkpointer.close() }
         let wakes = Wakes()
         try writer.checkpointInBackground { wakes.add() }
+        var writerCheckpoints: [Result<Void, StoreError>] = []
+        try writer.reportCheckpoints { writerCheckpoints.append($0) }
 
         var generator = SeededGenerator(seed: 22)
         var largestWAL = 0
@@ -69,6 +77,7 @@ final class CheckpointTests: StoreTestCase {
         }
         XCTAssertEqual(restarts, 3)
         XCTAssertGreaterThanOrEqual(backgroundPasses, 3)
+        XCTAssertFalse(writerCheckpoints.contains { if case .failure = $0 { true } else { false } })
         XCTAssertLessThan(largestWAL, CheckpointSchedule.limitFrames, "the WAL started over before SQLite's own size")
         XCTAssertEqual(try storedIds(path()).count, recorded)
         let check = try Connection(path: path(), flags: SQLITE_OPEN_READONLY, busyTimeoutMs: 1000)
@@ -82,6 +91,8 @@ final class CheckpointTests: StoreTestCase {
         let checkpointer = try CaptureCheckpointer(path: path(), durability: .normal)
         defer { checkpointer.close() }
         try writer.checkpointInBackground {}
+        var writerCheckpoints: [Result<Void, StoreError>] = []
+        try writer.reportCheckpoints { writerCheckpoints.append($0) }
         var generator = SeededGenerator(seed: 9)
         func record(_ count: Int) throws {
             _ = try writer.record((0..<count).map { _ in capture(session: "oc:s\(UInt32.random(in: 0..<100_000, using: &generator))") })
@@ -93,14 +104,16 @@ final class CheckpointTests: StoreTestCase {
         try reader.begin(.deferred)
         XCTAssertNotNil(try reader.scalarInt("SELECT count(*) FROM captures"))
         try record(1)
-        XCTAssertNil(writer.takeCheckpointResult(), "too much left to copy: the background's work")
+        XCTAssertTrue(writerCheckpoints.isEmpty, "too much left to copy: the background's work")
         XCTAssertNotEqual(try checkpointer.copy(), .busy)
         try reader.commit()
         let copied = try XCTUnwrap(writer.connection.walBackfilled())
         let framesBefore = try XCTUnwrap(writer.connection.walStamp()).frames
         XCTAssertLessThan(copied, framesBefore, "the reader held the last commit's frames back")
         try record(1)
-        guard case .success = writer.takeCheckpointResult() else { return XCTFail("the writer copied the last frames") }
+        guard writerCheckpoints.count == 1, case .success = writerCheckpoints[0] else {
+            return XCTFail("the writer copied the last frames: \(writerCheckpoints)")
+        }
         let salt = try XCTUnwrap(writer.connection.walStamp()).firstSalt
         try record(1)
         let after = try XCTUnwrap(writer.connection.walStamp())
@@ -112,19 +125,21 @@ final class CheckpointTests: StoreTestCase {
         let writer = try CaptureWriter(path: path(), durability: .normal)
         defer { writer.close() }
         try writer.keepExact(RouteCache(capacity: 64))
+        var writerCheckpoints: [Result<Void, StoreError>] = []
+        try writer.reportCheckpoints { writerCheckpoints.append($0) }
         var generator = SeededGenerator(seed: 7)
         var recorded = 0
-        var checkpointed = false
-        while !checkpointed, recorded < 200_000 {
+        while writerCheckpoints.isEmpty, recorded < 200_000 {
             let batch = (0..<200).map { _ in capture(session: "oc:s\(UInt32.random(in: 0..<100_000, using: &generator))") }
             _ = try writer.record(batch)
             recorded += batch.count
-            if case .success = writer.takeCheckpointResult() { checkpointed = true }
             XCTAssertLessThanOrEqual(
                 try XCTUnwrap(writer.connection.walStamp()).frames, CheckpointSchedule.limitFrames + 2000,
                 "within a batch of the limit")
         }
-        XCTAssertTrue(checkpointed)
+        guard writerCheckpoints.count == 1, case .success = writerCheckpoints[0] else {
+            return XCTFail("the writer checkpointed at SQLite's own size: \(writerCheckpoints)")
+        }
         XCTAssertEqual(writer.connection.walBackfilled(), try XCTUnwrap(writer.connection.walStamp()).frames)
     }
 }

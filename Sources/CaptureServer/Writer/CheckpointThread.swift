@@ -4,34 +4,31 @@ import Logging
 
 /// The thread that copies the writer's WAL into the database file beside the writer (`CaptureCheckpointer`), woken
 /// by the writer's commits (`CaptureWriter.checkpointInBackground`, `CheckpointSchedule`). How each pass went goes to
-/// `storage`: a failing checkpoint is a storage fault (the WAL grows) until one succeeds.
+/// `storage`: a failing checkpoint is a storage fault (the WAL grows) until one succeeds. While passes fail, the thread
+/// tries again every `retryAfterFailure` on its own (a fault that ends while the service is idle is seen to end) and
+/// ignores wakes meanwhile (a fault that lasts must not spin it).
 final class CheckpointThread: @unchecked Sendable {
-    // @unchecked: `opened`, `woken`, `stopping` and `ended` are only touched while holding `condition`.
+    // @unchecked: `woken`, `stopping` and `ended` are only touched while holding `condition`.
     private let condition = NSCondition()
-    private var opened: Result<Void, StoreError>?
     private var woken = false
     private var stopping = false
     private var ended = false
     private let storage: StorageCondition
     private let logger: Logger
-    /// After a failed pass, wakes are ignored this long: a fault that lasts must not spin the thread.
-    static let pauseAfterFailure: TimeInterval = 0.25
+    static let retryAfterFailure: TimeInterval = 0.25
 
     private init(storage: StorageCondition, logger: Logger) {
         self.storage = storage
         self.logger = logger
     }
 
-    /// Starts the thread, which opens the checkpointer's connection (after the writer created and migrated the file);
-    /// returns once it has, or throws what opening threw.
-    static func start(
-        path: String, durability: Durability, storage: StorageCondition, logger: Logger
-    ) throws(StoreError) -> CheckpointThread {
+    /// Starts the thread. It opens its connection when first woken (start-up does not wait for it); a failure to open
+    /// counts as a failed checkpoint, tried again like one.
+    static func start(path: String, durability: Durability, storage: StorageCondition, logger: Logger) -> CheckpointThread {
         let thread = CheckpointThread(storage: storage, logger: logger)
         let runner = Thread { thread.run(path: path, durability: durability) }
         runner.name = "taas-capture checkpoints"
         runner.start()
-        try thread.waitUntilOpened()
         return thread
     }
 
@@ -54,43 +51,38 @@ final class CheckpointThread: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func waitUntilOpened() throws(StoreError) {
-        condition.lock()
-        while opened == nil { condition.wait() }
-        let result = opened!
-        condition.unlock()
-        try result.get()
-    }
-
     private func run(path: String, durability: Durability) {
-        let checkpointer: CaptureCheckpointer
-        do {
-            checkpointer = try CaptureCheckpointer(path: path, durability: durability)
-        } catch {
-            return note(opened: .failure(error))
-        }
-        note(opened: .success(()))
-        while waitForWake() {
-            do {
-                _ = try checkpointer.copy()
-                storage.checkpointed(.success(()))
+        var checkpointer: CaptureCheckpointer?
+        var failing = false
+        while failing ? waitToRetry() : waitForWake() {
+            do throws(StoreError) {
+                let open: CaptureCheckpointer
+                if let checkpointer {
+                    open = checkpointer
+                } else {
+                    open = try CaptureCheckpointer(path: path, durability: durability)
+                    checkpointer = open
+                }
+                switch try open.copy() {
+                case .busy:
+                    break  // the writer is copying the last frames
+                case .copied(let walFrames, let copied):
+                    // Some frames held back by a reader: no news of the storage; the next pass takes them.
+                    guard copied == walFrames else { break }
+                    failing = false
+                    storage.checkpointed(.success(()))
+                }
             } catch {
+                // Storage errors are logged by `storage`, once per fault; anything else once per run of failures.
+                if !failing, !StorageCondition.isStorage(error) {
+                    logger.warning("background checkpoints failing", metadata: ["error": "\(error)"])
+                }
+                failing = true
                 storage.checkpointed(.failure(error))
-                logger.debug("background checkpoint failed", metadata: ["error": "\(error)"])
-                pause()
             }
         }
-        checkpointer.close()
+        checkpointer?.close()
         noteEnded()
-    }
-
-    /// Tells `start` how opening went (a thread that could not open has ended).
-    private func note(opened result: Result<Void, StoreError>) {
-        condition.lock()
-        opened = result
-        if case .failure = result { ended = true }
-        condition.broadcast()
-        condition.unlock()
     }
 
     /// Tells `stop` that the thread has ended.
@@ -110,11 +102,12 @@ final class CheckpointThread: @unchecked Sendable {
         return !stopping
     }
 
-    private func pause() {
+    /// Waits `retryAfterFailure` (true) or until stopped (false); wakes meanwhile are left for later.
+    private func waitToRetry() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        let until = Date().addingTimeInterval(Self.pauseAfterFailure)
+        let until = Date().addingTimeInterval(Self.retryAfterFailure)
         while !stopping, condition.wait(until: until) {}
-        woken = false
+        return !stopping
     }
 }

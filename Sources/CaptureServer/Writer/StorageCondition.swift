@@ -7,8 +7,8 @@ import NIOConcurrencyHelpers
 ///
 /// A fault begins with the first error of the storage itself (full, I/O, read-only, corrupt, not a database), from a
 /// write, a read or a checkpoint. It ends at the next successful commit, except while checkpoints fail (the commits
-/// are durable, but the WAL cannot shrink: the fault lasts until a checkpoint succeeds and a commit follows) and
-/// except corruption: a damaged file stays damaged whatever commits beside the bad pages, so it lasts until the
+/// are durable, but the WAL cannot shrink: the fault lasts until a checkpoint succeeds, which ends a fault of failed
+/// checkpoints alone by itself, or lets the next commit end it) and except corruption: a damaged file stays damaged whatever commits beside the bad pages, so it lasts until the
 /// service is restarted on a sound (salvaged) file.
 final class StorageCondition: Sendable {
     struct Fault: Sendable, Equatable {
@@ -28,6 +28,8 @@ final class StorageCondition: Sendable {
         var fault: Fault?
         /// The last checkpoint (the writer's or the background's) failed.
         var checkpointsFailing = false
+        /// The fault under way has seen a storage error other than a checkpoint's.
+        var notCheckpointsAlone = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -55,14 +57,21 @@ final class StorageCondition: Sendable {
 
     /// `error` ended a write of `records` records (0 for a read, a fold or a change). Other errors are ignored.
     func failed(_ error: StoreError, records: Int = 0, now: Int64 = WallClock.unixMillis()) {
+        fault(error, records: records, byCheckpoint: false, now: now)
+    }
+
+    private func fault(_ error: StoreError, records: Int, byCheckpoint: Bool, now: Int64) {
         guard Self.isStorage(error) else { return }
         let news: Fault? = state.withLockedValue { state in
+            if byCheckpoint { state.checkpointsFailing = true }
             guard var current = state.fault else {
+                state.notCheckpointsAlone = !byCheckpoint
                 let begun = Fault(code: error.code, message: error.message, since: now, failedWrites: records)
                 state.fault = begun
                 return begun
             }
             current.failedWrites += records
+            if !byCheckpoint { state.notCheckpointsAlone = true }
             // A passing fault shows its latest error (damage among them); damage keeps what it said (or what
             // quick_check confirmed): it is what the operator must act on.
             let becomesDamage = !current.isDamage && error.isDamage
@@ -116,24 +125,29 @@ final class StorageCondition: Sendable {
     }
 
     /// A checkpoint ran: the writer's after a commit, or the background checkpointer's. One that failed starts (or
-    /// keeps) a fault that commits do not end; one that succeeded lets the next commit end it.
+    /// keeps) a fault that commits do not end. One that succeeded ends a fault of failed checkpoints alone (logged
+    /// once), and otherwise lets the next commit end it.
     func checkpointed(_ result: Result<Void, StoreError>, now: Int64 = WallClock.unixMillis()) {
         switch result {
-        case .success:
-            state.withLockedValue { $0.checkpointsFailing = false }
         case .failure(let error):
-            guard Self.isStorage(error) else { return }
-            state.withLockedValue { $0.checkpointsFailing = true }
-            failed(error, now: now)
+            fault(error, records: 0, byCheckpoint: true, now: now)
+        case .success:
+            recover(now: now) { state in
+                state.checkpointsFailing = false
+                return !state.notCheckpointsAlone
+            }
         }
     }
 
-    /// A write committed, after which it may have run a checkpoint (`checkpoint`, nil when it ran none). A passing
-    /// fault is over (logged once) unless checkpoints are failing; damage stays.
-    func committed(checkpoint: Result<Void, StoreError>? = nil, now: Int64 = WallClock.unixMillis()) {
-        if let checkpoint { checkpointed(checkpoint, now: now) }
+    /// A write committed: a passing fault is over (logged once) unless checkpoints are failing; damage stays.
+    func committed(now: Int64 = WallClock.unixMillis()) {
+        recover(now: now) { !$0.checkpointsFailing }
+    }
+
+    /// Ends a passing fault when `ends` says so (given the state, under the lock).
+    private func recover(now: Int64, when ends: (inout State) -> Bool) {
         let ended: Fault? = state.withLockedValue { state in
-            guard !state.checkpointsFailing, let current = state.fault, !current.isDamage else { return nil }
+            guard ends(&state), let current = state.fault, !current.isDamage else { return nil }
             state.fault = nil
             return current
         }

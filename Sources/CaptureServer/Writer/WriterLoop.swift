@@ -143,7 +143,7 @@ struct WriterLoop: Sendable {
     private func record(_ captures: [NewCapture], writer: CaptureWriter) -> [Result<RecordOutcome, StoreError>] {
         do {
             let outcomes = try writer.record(captures)
-            stats.committed(records: captures.count, checkpoint: writer.takeCheckpointResult())
+            stats.committed(records: captures.count)
             metrics?.committed()
             return outcomes.map { .success($0) }
         } catch {
@@ -156,7 +156,7 @@ struct WriterLoop: Sendable {
                 return captures.map { capture in
                     do throws(StoreError) {
                         let outcome = try writer.record([capture])[0]
-                        stats.committed(records: 1, checkpoint: writer.takeCheckpointResult())
+                        stats.committed(records: 1)
                         metrics?.committed()
                         return .success(outcome)
                     } catch {
@@ -244,8 +244,8 @@ struct RollupFolding {
             try writer.foldRollups()
             unfolded = try writer.unfoldedIds()
             sessionsBehind = try writer.sessionsBehind()
-            // The fold commits too: a checkpoint run after it counts as after a record.
-            storage.committed(checkpoint: writer.takeCheckpointResult())
+            // The fold commits too.
+            storage.committed()
         } catch {
             storage.failed(error)
             // The captures stay above the mark, where every query still counts them; the next turn tries again.

@@ -12,14 +12,13 @@ final class WriterStats: Sendable {
         self.storage = storage
     }
 
-    /// Counts one committed transaction of `records` records, and tells `storage` (with the result of the checkpoint
-    /// the writer may have run after it).
-    func committed(records: Int, checkpoint: Result<Void, StoreError>?) {
+    /// Counts one committed transaction of `records` records, and tells `storage`.
+    func committed(records: Int) {
         counts.withLockedValue {
             $0.commits += 1
             $0.records += records
         }
-        storage.committed(checkpoint: checkpoint)
+        storage.committed()
     }
 
     var snapshot: (commits: Int, records: Int) { counts.withLockedValue { ($0.commits, $0.records) } }

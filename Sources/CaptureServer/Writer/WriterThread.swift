@@ -7,8 +7,8 @@ struct WriterThread: Sendable {
     private let pool: NIOThreadPool
     private let done: EventLoopFuture<Void>
 
-    /// Opens (creating and migrating) the database on the writer thread, starts the checkpoint thread beside it, then
-    /// runs `loop` on the writer thread.
+    /// Opens (creating and migrating) the database on the writer thread, starts the checkpoint thread beside it
+    /// (`checkpointsBeside`), then runs `loop` on the writer thread.
     /// Returns once the database is open; throws what opening threw.
     static func start(
         path: String, durability: Durability, routes: RouteCache?, loop: WriterLoop, eventLoop: any EventLoop
@@ -18,13 +18,13 @@ struct WriterThread: Sendable {
         let opened = eventLoop.makePromise(of: Void.self)
         let done = pool.runIfActive(eventLoop: eventLoop) {
             let writer: CaptureWriter
-            let checkpoints: CheckpointThread
+            let checkpoints: CheckpointThread?
             do {
                 writer = try CaptureWriter(path: path, durability: durability)
                 if let routes { try writer.keepExact(routes) }
-                checkpoints = try CheckpointThread.start(
-                    path: path, durability: durability, storage: loop.stats.storage, logger: loop.logger)
-                try writer.checkpointInBackground { checkpoints.wake() }
+                let storage = loop.stats.storage
+                try writer.reportCheckpoints { storage.checkpointed($0) }
+                checkpoints = try Self.checkpointsBeside(writer, path: path, durability: durability, loop: loop)
             } catch {
                 opened.fail(error)
                 return
@@ -40,6 +40,23 @@ struct WriterThread: Sendable {
             throw error
         }
         return WriterThread(pool: pool, done: done)
+    }
+
+    /// The checkpoint thread beside the writer, under `--durability normal` only: under `full` every commit already
+    /// waits for the disk, and copying beside it made records no faster (BENCHMARKS.md, issue 22), so SQLite's own
+    /// rule stays.
+    private static func checkpointsBeside(
+        _ writer: CaptureWriter, path: String, durability: Durability, loop: WriterLoop
+    ) throws(StoreError) -> CheckpointThread? {
+        guard durability == .normal else { return nil }
+        let thread = CheckpointThread.start(path: path, durability: durability, storage: loop.stats.storage, logger: loop.logger)
+        do {
+            try writer.checkpointInBackground { thread.wake() }
+        } catch {
+            thread.stop()
+            throw error
+        }
+        return thread
     }
 
     /// Waits for the loop to finish (after its queue was stopped) and ends the thread.
