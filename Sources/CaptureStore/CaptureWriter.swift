@@ -284,9 +284,11 @@ extension CaptureWriter {
             case .wake:
                 wake?()
             case .checkpoint:
-                let rc = connection.checkpointPassive().rc
+                let result = connection.checkpointPassive()
+                let rc = result.rc
                 if rc == SQLITE_OK {
-                    report?(.success(()))
+                    // Frames a reader still needs stay: no news of the storage until a checkpoint copies them all.
+                    if result.copied == result.walFrames { report?(.success(())) }
                 } else if rc & 0xff != SQLITE_BUSY {  // busy: the background is copying; a later commit tries again
                     report?(.failure(StoreError.sqlite(rc, connection.handle, CaptureCheckpointer.failureContext)))
                     // The background retries on its own until a checkpoint works, even if no commit comes to ask.
