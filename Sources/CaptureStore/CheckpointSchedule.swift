@@ -14,7 +14,7 @@
 struct CheckpointSchedule {
     enum Action: Equatable {
         case none
-        /// Wake the background checkpointer (a no-op while it is copying).
+        /// Wake the background checkpointer (while it is copying, this queues at most one more pass).
         case wake
         /// A PASSIVE checkpoint on the writer, now.
         case checkpoint

@@ -4,9 +4,9 @@ import Logging
 
 /// The thread that copies the writer's WAL into the database file beside the writer (`CaptureCheckpointer`), woken
 /// by the writer's commits (`CaptureWriter.checkpointInBackground`, `CheckpointSchedule`). How each pass went goes to
-/// `storage`: a failing checkpoint is a storage fault (the WAL grows) until one succeeds. While passes fail, the thread
-/// tries again every `retryAfterFailure` on its own (a fault that ends while the service is idle is seen to end) and
-/// ignores wakes meanwhile (a fault that lasts must not spin it).
+/// `storage`: a failing checkpoint is a storage fault (the WAL grows) until one succeeds. While checkpoints fail (its own
+/// or the writer's), the thread tries again every `retryAfterFailure` on its own, so a fault that ends while the
+/// service is idle is seen to end, and leaves wakes for later meanwhile, so a fault that lasts does not spin it.
 final class CheckpointThread: @unchecked Sendable {
     // @unchecked: `woken`, `stopping` and `ended` are only touched while holding `condition`.
     private let condition = NSCondition()
@@ -32,7 +32,7 @@ final class CheckpointThread: @unchecked Sendable {
         return thread
     }
 
-    /// Asks for a pass; a no-op while one is under way (it copies what this commit wrote too, or the next pass does).
+    /// Asks for a pass: at most one more is queued while one is under way.
     func wake() {
         condition.lock()
         if !woken {
@@ -54,7 +54,7 @@ final class CheckpointThread: @unchecked Sendable {
     private func run(path: String, durability: Durability) {
         var checkpointer: CaptureCheckpointer?
         var failing = false
-        while failing ? waitToRetry() : waitForWake() {
+        while failing || storage.checkpointsFailing ? waitToRetry() : waitForWake() {
             do throws(StoreError) {
                 let open: CaptureCheckpointer
                 if let checkpointer {

@@ -44,6 +44,9 @@ final class StorageCondition: Sendable {
 
     var healthy: Bool { fault == nil }
 
+    /// Whether the last checkpoint (the writer's or the background's) failed.
+    var checkpointsFailing: Bool { state.withLockedValue { $0.checkpointsFailing } }
+
     /// The errors that say something about the storage rather than about one request.
     static func isStorage(_ error: StoreError) -> Bool {
         [.full, .ioError, .corrupt, .notADatabase, .readOnly, .cantOpen].contains(error.code)
