@@ -11,34 +11,25 @@ public final class CaptureCheckpointer {
 
     public init(path: String, durability: Durability) throws(StoreError) {
         connection = try Connection(path: path, flags: SQLITE_OPEN_READWRITE, busyTimeoutMs: 5000)
-        switch durability {
-        case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
-        case .full: try connection.execute("PRAGMA synchronous = FULL")
-        }
+        try connection.execute(durability.synchronousPragma)
         // Reading the schema opens the WAL and its index for this connection.
         _ = try connection.scalarInt("SELECT count(*) FROM sqlite_schema")
     }
 
-    /// How one pass went.
+    /// How one PASSIVE checkpoint went (this connection's or the writer's).
     public enum Pass: Equatable, Sendable {
-        /// Of the `walFrames` frames the WAL held, `copied` are in the database file (all, unless a reader's snapshot
-        /// still needed some: the next pass takes them).
-        case copied(walFrames: Int, copied: Int)
-        /// Another connection (the writer, copying the last few frames) was checkpointing: nothing done.
+        /// Every frame the WAL held is in the database file.
+        case copiedAll
+        /// A reader's snapshot still needed some frames: the next pass takes them. No news of the storage.
+        case heldBack
+        /// Another connection was checkpointing: nothing done.
         case busy
     }
 
     /// Copies every frame it can.
     public func copy() throws(StoreError) -> Pass {
-        let result = connection.checkpointPassive()
-        if result.rc & 0xff == SQLITE_BUSY { return .busy }
-        guard result.rc == SQLITE_OK else {
-            throw StoreError.sqlite(result.rc, connection.handle, Self.failureContext)
-        }
-        return .copied(walFrames: result.walFrames, copied: result.copied)
+        try connection.checkpointPassive()
     }
-
-    static let failureContext = "the WAL's checkpoint failed (the WAL grows until one succeeds)"
 
     public func close() {
         connection.close()

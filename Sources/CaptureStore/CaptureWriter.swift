@@ -29,10 +29,7 @@ public final class CaptureWriter {
             throw StoreError(code: .internal, message: "the database could not be switched to WAL mode")
         }
         mode.reset()
-        switch durability {
-        case .normal: try connection.execute("PRAGMA synchronous = NORMAL")
-        case .full: try connection.execute("PRAGMA synchronous = FULL")
-        }
+        try connection.execute(durability.synchronousPragma)
         // Keeps the WAL file from staying large after a burst: https://www.sqlite.org/pragma.html#pragma_journal_size_limit
         try connection.execute("PRAGMA journal_size_limit = 67108864")
         // Checkpoints (each with two fsyncs) every 64 MiB of WAL instead of every 4 MiB: a batch of captures
@@ -267,7 +264,8 @@ extension CaptureWriter {
         }
 
         func writeBegan(on connection: Connection) {
-            framesBefore = connection.walStamp()?.frames
+            // Only the background's schedule asks for it.
+            framesBefore = schedule.background ? connection.walStamp()?.frames : nil
         }
 
         func didRollback(on connection: Connection) {
@@ -284,13 +282,11 @@ extension CaptureWriter {
             case .wake:
                 wake?()
             case .checkpoint:
-                let result = connection.checkpointPassive()
-                let rc = result.rc
-                if rc == SQLITE_OK {
-                    // Frames a reader still needs stay: no news of the storage until a checkpoint copies them all.
-                    if result.copied == result.walFrames { report?(.success(())) }
-                } else if rc & 0xff != SQLITE_BUSY {  // busy: the background is copying; a later commit tries again
-                    report?(.failure(StoreError.sqlite(rc, connection.handle, CaptureCheckpointer.failureContext)))
+                do throws(StoreError) {
+                    // Busy (the background is copying) or held back: a later commit tries again.
+                    if try connection.checkpointPassive() == .copiedAll { report?(.success(())) }
+                } catch {
+                    report?(.failure(error))
                     // The background retries on its own until a checkpoint works, even if no commit comes to ask.
                     wake?()
                 }

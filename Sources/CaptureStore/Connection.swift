@@ -84,14 +84,18 @@ final class Connection {
     }
 
     /// A PASSIVE checkpoint (https://www.sqlite.org/c3ref/wal_checkpoint_v2.html): copies what it can of the WAL
-    /// into the database file without waiting for the writer or for readers. The result code (`SQLITE_BUSY` when
-    /// another connection is checkpointing), the WAL's frames and how many of them are now copied.
-    func checkpointPassive() -> (rc: Int32, walFrames: Int, copied: Int) {
-        guard let handle else { return (SQLITE_MISUSE, 0, 0) }
+    /// into the database file without waiting for the writer or for readers. Busy when another connection is
+    /// checkpointing; throws when the copy or a sync failed (the WAL grows until one succeeds).
+    func checkpointPassive() throws(StoreError) -> CaptureCheckpointer.Pass {
+        let db = try openHandle()
         var walFrames: Int32 = -1
         var copied: Int32 = -1
-        let rc = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied)
-        return (rc, Int(max(walFrames, 0)), Int(max(copied, 0)))
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied)
+        if rc & 0xff == SQLITE_BUSY { return .busy }
+        guard rc == SQLITE_OK else {
+            throw StoreError.sqlite(rc, db, "the WAL's checkpoint failed (the WAL grows until one succeeds)")
+        }
+        return copied == walFrames ? .copiedAll : .heldBack
     }
 
     /// The WAL-index header as it is now, or nil while a commit is writing it or before this connection has

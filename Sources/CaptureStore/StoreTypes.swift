@@ -6,6 +6,14 @@ public enum Durability: String, Sendable, CaseIterable {
     case normal
     /// WAL with `synchronous=FULL`: every commit is on disk before `record` returns.
     case full
+
+    /// The pragma that sets it on a connection; the writer's and the checkpointer's are the same.
+    var synchronousPragma: String {
+        switch self {
+        case .normal: "PRAGMA synchronous = NORMAL"
+        case .full: "PRAGMA synchronous = FULL"
+        }
+    }
 }
 
 /// Retention rules; each is off when 0. Whichever bites first removes a capture.

@@ -63,12 +63,8 @@ final class CheckpointThread: @unchecked Sendable {
                     open = try CaptureCheckpointer(path: path, durability: durability)
                     checkpointer = open
                 }
-                switch try open.copy() {
-                case .busy:
-                    break  // the writer is copying the last frames
-                case .copied(let walFrames, let copied):
-                    // Some frames held back by a reader: no news of the storage; the next pass takes them.
-                    guard copied == walFrames else { break }
+                // Busy (the writer is copying the last frames) or held back by a reader: no news of the storage.
+                if try open.copy() == .copiedAll {
                     failing = false
                     storage.checkpointed(.success(()))
                 }
