@@ -217,6 +217,7 @@ private struct PruneRun {
             try pick.bind(Int64(asked), at: limitIndex)
             try pick.run()
             let changed = connection.changes
+            if changed > 0, let routes { routes.stageDeletion(of: try doomedIds()) }
             let mark = try connection.foldedThrough()
             let doomed = "id IN (SELECT id FROM temp.doomed) AND id <= ?1"
             // The session tables hold only the captures of the times before their own mark.
@@ -231,7 +232,6 @@ private struct PruneRun {
                 try unfold.run()
             }
             try connection.prepare("DELETE FROM captures WHERE id IN (SELECT id FROM temp.doomed)").run()
-            if changed > 0 { routes?.stageDeletion() }
             rollupsTouched = rollupsTouched || changed > 0
             removed += changed
             deletedInChunk += changed
@@ -240,6 +240,15 @@ private struct PruneRun {
             if changed < asked { break }
         }
         return removed
+    }
+
+    /// The ids the last pick put in `temp.doomed`.
+    private func doomedIds() throws(StoreError) -> [Int64] {
+        let statement = try connection.prepare("SELECT id FROM temp.doomed")
+        defer { statement.reset() }
+        var ids: [Int64] = []
+        while try statement.step() { ids.append(statement.int64(at: 0)) }
+        return ids
     }
 
     /// Every `maxSessionsPerChunk` sessions, commits what is open and yields to the caller, also when

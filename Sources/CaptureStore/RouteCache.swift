@@ -39,7 +39,8 @@ struct WalStamp: Equatable {
 ///   transaction for another process's: the writer checks at least every second), readers go to SQLite.
 /// - A reader fills a missing entry from SQLite only when the header is unchanged from before its query to
 ///   after it, so the row it read is the state the cache is at.
-/// - Captures deleted by the writer (retention) empty the cache at their commit.
+/// - Captures deleted by the writer (retention) leave the cache at their commit: an entry holding one of them is
+///   dropped (a deletion cannot make any other capture the newest), the rest stay.
 ///
 /// Keys compare by Unicode scalars (`ScalarKey`), as SQLite compares text; values are what SQLite returns.
 /// Bounded: at most `capacity` sessions and `capacity / 16` agents (a full map starts over); about 1 KB an
@@ -52,9 +53,9 @@ public final class RouteCache: @unchecked Sendable {
     private var agents: [ScalarKey: Capture?] = [:]
     private let sessionCapacity: Int
     private let agentCapacity: Int
-    /// The writer's open transaction: captures to apply at its commit, or whether it deleted captures.
+    /// The writer's open transaction: captures to apply at its commit, and the ids of captures it deleted.
     private var staged: [Capture] = []
-    private var stagedDeletion = false
+    private var stagedDeletions: Set<Int64> = []
 
     public static let defaultCapacity = 16_384
 
@@ -125,9 +126,9 @@ public final class RouteCache: @unchecked Sendable {
         lock.withLock { staged.append(capture) }
     }
 
-    /// The writer's open transaction deleted captures.
-    func stageDeletion() {
-        lock.withLock { stagedDeletion = true }
+    /// The writer's open transaction deleted the captures `ids`.
+    func stageDeletion(of ids: some Sequence<Int64>) {
+        lock.withLock { stagedDeletions.formUnion(ids) }
     }
 
     /// After `COMMIT`: applies the staged captures and publishes `now` when it is exactly the header this
@@ -143,11 +144,10 @@ public final class RouteCache: @unchecked Sendable {
                 emptyLocked()
                 return
             }
-            if stagedDeletion {
-                clearLocked()
-            } else {
-                for capture in staged { applyLocked(capture) }
+            if !stagedDeletions.isEmpty {
+                dropLocked(stagedDeletions)
             }
+            for capture in staged where !stagedDeletions.contains(capture.id) { applyLocked(capture) }
             published = now
         }
     }
@@ -195,7 +195,19 @@ public final class RouteCache: @unchecked Sendable {
 
     private func discardStagedLocked() {
         staged.removeAll(keepingCapacity: true)
-        stagedDeletion = false
+        stagedDeletions.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops the entries that hold one of the deleted captures `ids`; entries of other captures, or of none, stay
+    /// exact.
+    private func dropLocked(_ ids: Set<Int64>) {
+        Self.drop(ids, from: &sessions)
+        Self.drop(ids, from: &agents)
+    }
+
+    private static func drop(_ ids: Set<Int64>, from map: inout [ScalarKey: Capture?]) {
+        let gone = map.compactMap { key, held in held.flatMap { ids.contains($0.id) ? key : nil } }
+        for key in gone { map[key] = nil }
     }
 
     /// A held entry moves to `capture` when it is newer by `(capturedAt, id)`; absent entries stay absent

@@ -139,7 +139,67 @@ final class RouteCacheTests: StoreTestCase {
         XCTAssertEqual(try cached.lastRoute(.session("oc:a"))?.fields.autorouterModel, "new")
     }
 
-    func testRetentionEmptiesTheCache() throws {
+    func testRetentionDropsOnlyTheEntriesOfDeletedCaptures() throws {
+        _ = try writer.record([
+            capture(session: "oc:old", agent: "x", at: 1000, model: "old"),
+            capture(session: "oc:kept", agent: "x", at: 500, model: "older"),
+            capture(session: "oc:kept", agent: "y", at: 9_000_000, model: "fresh"),
+        ])
+        let selectors: [CaptureSelector] = [.session("oc:old"), .session("oc:kept"), .agent("x"), .agent("y"), .session("oc:none")]
+        try assertSameAnswers(selectors)
+        XCTAssertTrue(selectors.allSatisfy(isHeld))
+        let report = try writer.prune(RetentionPolicy(maxAgeMs: 1_000_000, maxPerSession: 0, maxRows: 0), now: 5_000_000, dryRun: false)
+        XCTAssertEqual(report.deleted, 2)
+        XCTAssertFalse(isHeld(.session("oc:old")), "its newest capture was deleted")
+        XCTAssertFalse(isHeld(.agent("x")))
+        XCTAssertTrue(isHeld(.session("oc:kept")), "its newest capture survived: still exact")
+        XCTAssertTrue(isHeld(.agent("y")))
+        XCTAssertTrue(isHeld(.session("oc:none")), "a deletion cannot give a session a newest capture")
+        try assertSameAnswers(selectors)
+        XCTAssertEqual(try cached.lastRoute(.session("oc:kept"))?.fields.autorouterModel, "fresh")
+        XCTAssertNil(try cached.lastRoute(.agent("x")))
+    }
+
+    /// Every rule, on random captures: after each prune the cache answers as SQLite does.
+    func testAnswersAsSQLiteDoesThroughRandomPrunes() throws {
+        var generator = SeededGenerator(seed: 22)
+        let sessions = (0..<40).map { "oc:p\($0)" }
+        let agents = ["a1", "a2", "a3"]
+        let selectors = sessions.map(CaptureSelector.session) + agents.map(CaptureSelector.agent)
+        var now: Int64 = 1_000_000
+        for round in 0..<12 {
+            var batch: [NewCapture] = []
+            for index in 0..<Int.random(in: 5...30, using: &generator) {
+                now += Int64.random(in: 1...50, using: &generator) * 1000
+                batch.append(capture(
+                    session: sessions.randomElement(using: &generator)!, agent: agents.randomElement(using: &generator)!,
+                    at: now - Int64.random(in: 0...100, using: &generator) * 1000, requestId: "r\(round)-\(index)",
+                    model: "m\(round)-\(index)"
+                ))
+            }
+            _ = try writer.record(batch)
+            try assertSameAnswers(selectors)
+            let policy = [
+                RetentionPolicy(maxAgeMs: Int64.random(in: 20_000...200_000, using: &generator), maxPerSession: 0, maxRows: 0),
+                RetentionPolicy(maxAgeMs: 0, maxPerSession: Int.random(in: 1...3, using: &generator), maxRows: 0),
+                RetentionPolicy(maxAgeMs: 0, maxPerSession: 0, maxRows: Int.random(in: 5...40, using: &generator)),
+            ][round % 3]
+            _ = try writer.prune(policy, now: now, dryRun: false, chunkSize: 3)
+            try assertSameAnswers(selectors)
+        }
+    }
+
+    func testRetentionOfOtherCapturesKeepsTheCache() throws {
+        _ = try writer.record([capture(session: "oc:a", agent: "x", at: 2_000_000, model: "new")])
+        _ = try writer.record([capture(session: "oc:a", agent: "x", at: 1000, model: "old")])
+        XCTAssertEqual(try cached.lastRoute(.session("oc:a"))?.fields.autorouterModel, "new")
+        let report = try writer.prune(RetentionPolicy(maxAgeMs: 1_000_000, maxPerSession: 0, maxRows: 0), now: 2_000_000, dryRun: false)
+        XCTAssertEqual(report.deleted, 1)
+        XCTAssertTrue(isHeld(.session("oc:a")))
+        XCTAssertEqual(try cached.lastRoute(.session("oc:a"))?.fields.autorouterModel, "new")
+    }
+
+    func testRetentionOfTheNewestCaptureTakesItOut() throws {
         _ = try writer.record([capture(session: "oc:a", agent: "x", at: 1000, model: "old")])
         XCTAssertNotNil(try cached.lastRoute(.session("oc:a")))
         XCTAssertNotNil(try cached.lastRoute(.agent("x")))

@@ -31,6 +31,10 @@ enum WriterJob: Sendable {
     typealias Change = @Sendable (CaptureWriter) -> Void
     /// The forwarder's progress (or forwarding switched on or off); nobody waits for it.
     case forwarding(ForwardingChange)
+
+    var isRecord: Bool {
+        if case .record = self { true } else { false }
+    }
 }
 
 /// The bounded queue between every connection and the writer thread.
@@ -41,6 +45,8 @@ final class WriteQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [WriterJob] = []
     private var stopping = false
+    /// The writer is waiting for records alone (a prune's pause), so a record must wake it even behind other jobs.
+    private var waitingForRecords = false
     let capacity: Int
 
     init(capacity: Int) {
@@ -61,7 +67,7 @@ final class WriteQueue: @unchecked Sendable {
         defer { condition.unlock() }
         guard !stopping, jobs.count < capacity else { return false }
         jobs.append(job)
-        if jobs.count == 1 { condition.signal() }
+        if jobs.count == 1 || (waitingForRecords && job.isRecord) { condition.signal() }
         return true
     }
 
@@ -91,18 +97,24 @@ final class WriteQueue: @unchecked Sendable {
         return (taken, stopping)
     }
 
-    /// Takes up to `max` queued records without waiting, leaving every other job queued: what the writer
-    /// commits between the chunks of a prune.
-    func takeRecords(max: Int) -> [WriterJob] {
+    /// Takes up to `max` queued records, leaving every other job queued: what the writer commits between the
+    /// chunks of a prune. With `deadline`, first waits until a record is queued, the deadline passes or the queue
+    /// is stopping.
+    func takeRecords(max: Int, waitingUntil deadline: Date? = nil) -> (records: [WriterJob], stopping: Bool) {
         condition.lock()
         defer { condition.unlock() }
+        if let deadline {
+            waitingForRecords = true
+            while !stopping, !jobs.contains(where: \.isRecord), condition.wait(until: deadline) {}
+            waitingForRecords = false
+        }
         var taken: [WriterJob] = []
         var kept: [WriterJob] = []
         for job in jobs {
-            if case .record = job, taken.count < max { taken.append(job) } else { kept.append(job) }
+            if job.isRecord, taken.count < max { taken.append(job) } else { kept.append(job) }
         }
         if !taken.isEmpty { jobs = kept }
-        return taken
+        return (taken, stopping)
     }
 
     /// Refuses new jobs; the writer drains what is queued and then ends.

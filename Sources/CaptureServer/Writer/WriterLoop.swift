@@ -79,11 +79,20 @@ struct WriterLoop: Sendable {
     }
 
     /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
-    /// record waits for at most one chunk, never for the whole prune.
+    /// record waits for at most one chunk, never for the whole prune. After each chunk the writer serves records
+    /// alone for as long as `RetentionPace` says (none once the service is stopping).
     private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
+        let clock = ContinuousClock()
+        var chunkStarted = clock.now
         let report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { _ in
-            let records = queue.takeRecords(max: maxGroup)
-            if !records.isEmpty { process(records, writer: writer) }
+            let pauseEnds = Date().addingTimeInterval(RetentionPace.pause(after: clock.now - chunkStarted).secondsValue)
+            var (records, stopping) = queue.takeRecords(max: maxGroup)
+            while true {
+                if !records.isEmpty { process(records, writer: writer) }
+                if stopping || Date() >= pauseEnds { break }
+                (records, stopping) = queue.takeRecords(max: maxGroup, waitingUntil: pauseEnds)
+            }
+            chunkStarted = clock.now
         }
         metrics?.pruned(report)
         return report

@@ -1,0 +1,85 @@
+import AffinityCore
+import CaptureStore
+import Foundation
+import NIOEmbedded
+import XCTest
+
+@testable import CaptureServer
+
+/// `WriteQueue.takeRecords`: what the writer commits between a prune's chunks, and its pause's wait for records.
+final class WriteQueueTests: XCTestCase {
+    private let queue = WriteQueue(capacity: 16)
+    private let loop = EmbeddedEventLoop()
+
+    private func record(_ session: String) -> WriterJob {
+        let capture = NewCapture(
+            sessionId: session, agentId: "main", capturedAt: 1_700_000_000_000,
+            fields: CaptureFields(
+                taasRequestId: nil, taasTraceId: "trace", openclawTurnId: nil, openclawAttempt: "1",
+                autorouterModel: "model-x", autorouterAlgo: "algo", autorouterAlgoSource: "source",
+                thinkingApplied: "false", routedContextWindow: 128_000
+            ),
+            idempotencyKey: nil
+        )
+        return .record(capture, WriterCompletion(eventLoop: loop, deliver: { _ in }))
+    }
+
+    private func sessions(_ jobs: [WriterJob]) -> [String] {
+        jobs.compactMap { if case .record(let capture, _) = $0 { capture.sessionId } else { nil } }
+    }
+
+    func testTakesOnlyRecordsUpToMaxAndLeavesOtherJobsQueuedInOrder() {
+        XCTAssertTrue(queue.submit(record("oc:a")))
+        XCTAssertTrue(queue.submit(.change { _ in }))
+        XCTAssertTrue(queue.submit(record("oc:b")))
+        XCTAssertTrue(queue.submit(record("oc:c")))
+        let (taken, stopping) = queue.takeRecords(max: 2)
+        XCTAssertEqual(sessions(taken), ["oc:a", "oc:b"])
+        XCTAssertFalse(stopping)
+        let rest = queue.take(max: 10, deadline: nil).jobs
+        XCTAssertEqual(rest.count, 2)
+        if case .change = rest[0] {} else { XCTFail("the change stays first") }
+        XCTAssertEqual(sessions(rest), ["oc:c"])
+    }
+
+    func testAPauseEndsAtItsDeadlineWithoutRecordsAndKeepsOtherJobs() {
+        XCTAssertTrue(queue.submit(.change { _ in }))
+        let deadline = Date().addingTimeInterval(0.05)
+        let (taken, stopping) = queue.takeRecords(max: 8, waitingUntil: deadline)
+        XCTAssertTrue(taken.isEmpty)
+        XCTAssertFalse(stopping)
+        XCTAssertGreaterThanOrEqual(Date(), deadline, "it waited for the deadline")
+        XCTAssertEqual(queue.depth, 1)
+    }
+
+    /// A record queued behind another job must still wake a pause at once (a pause lasts as long as a chunk).
+    func testARecordQueuedBehindAnotherJobEndsThePausesWait() {
+        XCTAssertTrue(queue.submit(.change { _ in }))
+        let queue = self.queue
+        let job = record("oc:late")
+        let submitter = Thread { Thread.sleep(forTimeInterval: 0.05); _ = queue.submit(job) }
+        let started = Date()
+        submitter.start()
+        let (taken, _) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(30))
+        XCTAssertEqual(sessions(taken), ["oc:late"])
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "woken by the record, not by the deadline")
+        XCTAssertEqual(queue.depth, 1, "the change is still queued")
+    }
+
+    func testStoppingEndsThePausesWait() {
+        let queue = self.queue
+        let stopper = Thread { Thread.sleep(forTimeInterval: 0.05); queue.stop() }
+        let started = Date()
+        stopper.start()
+        let (taken, stopping) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(30))
+        XCTAssertTrue(taken.isEmpty)
+        XCTAssertTrue(stopping)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+    }
+
+    func testAPruneTakesHalfTheWritersTime() {
+        XCTAssertEqual(RetentionPace.pause(after: .milliseconds(120)), .milliseconds(120))
+        XCTAssertEqual(RetentionPace.pause(after: .zero), .zero)
+        XCTAssertEqual(RetentionPace.pause(after: .milliseconds(-5)), .zero)
+    }
+}
