@@ -217,7 +217,7 @@ private struct PruneRun {
             try pick.bind(Int64(asked), at: limitIndex)
             try pick.run()
             let changed = connection.changes
-            if changed > 0, let routes { routes.stageDeletion(of: try doomedIds()) }
+            if changed > 0, let routes { routes.stageDeletion(of: try doomedRoutes()) }
             let mark = try connection.foldedThrough()
             let doomed = "id IN (SELECT id FROM temp.doomed) AND id <= ?1"
             // The session tables hold only the captures of the times before their own mark.
@@ -242,13 +242,18 @@ private struct PruneRun {
         return removed
     }
 
-    /// The ids the last pick put in `temp.doomed`.
-    private func doomedIds() throws(StoreError) -> [Int64] {
-        let statement = try connection.prepare("SELECT id FROM temp.doomed")
+    /// The autorouted captures the last pick put in `temp.doomed`: the ones the route cache may hold.
+    private func doomedRoutes() throws(StoreError) -> [RouteCache.DeletedRoute] {
+        let statement = try connection.prepare(
+            "SELECT c.id, c.session_id, c.agent_id FROM temp.doomed AS d JOIN captures AS c ON c.id = d.id "
+                + "WHERE c.autorouted = 1"
+        )
         defer { statement.reset() }
-        var ids: [Int64] = []
-        while try statement.step() { ids.append(statement.int64(at: 0)) }
-        return ids
+        var deleted: [RouteCache.DeletedRoute] = []
+        while try statement.step() {
+            deleted.append(.init(id: statement.int64(at: 0), sessionId: statement.string(at: 1), agentId: statement.optionalString(at: 2)))
+        }
+        return deleted
     }
 
     /// Every `maxSessionsPerChunk` sessions, commits what is open and yields to the caller, also when

@@ -53,9 +53,22 @@ public final class RouteCache: @unchecked Sendable {
     private var agents: [ScalarKey: Capture?] = [:]
     private let sessionCapacity: Int
     private let agentCapacity: Int
-    /// The writer's open transaction: captures to apply at its commit, and the ids of captures it deleted.
+    /// The writer's open transaction: captures to apply at its commit, and the autorouted captures it deleted.
     private var staged: [Capture] = []
-    private var stagedDeletions: Set<Int64> = []
+    private var stagedDeletions: [DeletedRoute] = []
+
+    /// An autorouted capture a transaction deleted: where the cache may hold it.
+    struct DeletedRoute {
+        let id: Int64
+        let session: ScalarKey
+        let agent: ScalarKey?
+
+        init(id: Int64, sessionId: String, agentId: String?) {
+            self.id = id
+            session = ScalarKey(sessionId)
+            agent = agentId.map(ScalarKey.init)
+        }
+    }
 
     public static let defaultCapacity = 16_384
 
@@ -126,9 +139,11 @@ public final class RouteCache: @unchecked Sendable {
         lock.withLock { staged.append(capture) }
     }
 
-    /// The writer's open transaction deleted the captures `ids`.
-    func stageDeletion(of ids: some Sequence<Int64>) {
-        lock.withLock { stagedDeletions.formUnion(ids) }
+    /// The writer's open transaction deleted these autorouted captures (deleting any other capture changes no
+    /// entry). Keys are built here, outside the lock.
+    func stageDeletion(of deleted: [DeletedRoute]) {
+        guard !deleted.isEmpty else { return }
+        lock.withLock { stagedDeletions.append(contentsOf: deleted) }
     }
 
     /// After `COMMIT`: applies the staged captures and publishes `now` when it is exactly the header this
@@ -144,10 +159,11 @@ public final class RouteCache: @unchecked Sendable {
                 emptyLocked()
                 return
             }
-            if !stagedDeletions.isEmpty {
-                dropLocked(stagedDeletions)
-            }
-            for capture in staged where !stagedDeletions.contains(capture.id) { applyLocked(capture) }
+            for deleted in stagedDeletions { dropLocked(deleted) }
+            // A capture stored and deleted in one transaction never reaches the cache (ids are never reused:
+            // AUTOINCREMENT). The service's writer never does both in one transaction today.
+            let deletedIds = staged.isEmpty || stagedDeletions.isEmpty ? [] : Set(stagedDeletions.map(\.id))
+            for capture in staged where !deletedIds.contains(capture.id) { applyLocked(capture) }
             published = now
         }
     }
@@ -198,16 +214,14 @@ public final class RouteCache: @unchecked Sendable {
         stagedDeletions.removeAll(keepingCapacity: true)
     }
 
-    /// Drops the entries that hold one of the deleted captures `ids`; entries of other captures, or of none, stay
-    /// exact.
-    private func dropLocked(_ ids: Set<Int64>) {
-        Self.drop(ids, from: &sessions)
-        Self.drop(ids, from: &agents)
-    }
-
-    private static func drop(_ ids: Set<Int64>, from map: inout [ScalarKey: Capture?]) {
-        let gone = map.compactMap { key, held in held.flatMap { ids.contains($0.id) ? key : nil } }
-        for key in gone { map[key] = nil }
+    /// Drops the entries that hold the deleted capture; entries of other captures, or of none, stay exact.
+    private func dropLocked(_ deleted: DeletedRoute) {
+        if case .some(.some(let held)) = sessions[deleted.session], held.id == deleted.id {
+            sessions[deleted.session] = nil
+        }
+        if let agent = deleted.agent, case .some(.some(let held)) = agents[agent], held.id == deleted.id {
+            agents[agent] = nil
+        }
     }
 
     /// A held entry moves to `capture` when it is newer by `(capturedAt, id)`; absent entries stay absent

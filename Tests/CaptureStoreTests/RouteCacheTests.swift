@@ -171,20 +171,31 @@ final class RouteCacheTests: StoreTestCase {
             var batch: [NewCapture] = []
             for index in 0..<Int.random(in: 5...30, using: &generator) {
                 now += Int64.random(in: 1...50, using: &generator) * 1000
-                batch.append(capture(
+                var new = capture(
                     session: sessions.randomElement(using: &generator)!, agent: agents.randomElement(using: &generator)!,
                     at: now - Int64.random(in: 0...100, using: &generator) * 1000, requestId: "r\(round)-\(index)",
                     model: "m\(round)-\(index)"
-                ))
+                )
+                if Int.random(in: 0..<4, using: &generator) == 0 {
+                    new.usage = CallUsage(autorouted: false, provider: "p")  // stored, deleted, never a route
+                }
+                batch.append(new)
             }
             _ = try writer.record(batch)
             try assertSameAnswers(selectors)
+            // What the prune will not delete: the newest route of each session and agent it keeps held.
+            let newest = try Dictionary(uniqueKeysWithValues: selectors.map { ($0, try plain.lastRoute($0)?.id) })
             let policy = [
                 RetentionPolicy(maxAgeMs: Int64.random(in: 20_000...200_000, using: &generator), maxPerSession: 0, maxRows: 0),
                 RetentionPolicy(maxAgeMs: 0, maxPerSession: Int.random(in: 1...3, using: &generator), maxRows: 0),
                 RetentionPolicy(maxAgeMs: 0, maxPerSession: 0, maxRows: Int.random(in: 5...40, using: &generator)),
             ][round % 3]
             _ = try writer.prune(policy, now: now, dryRun: false, chunkSize: 3)
+            let survivors = try Set(storedIds(path()))
+            for selector in selectors {
+                guard case .some(.some(let id)) = newest[selector] else { continue }
+                XCTAssertEqual(isHeld(selector), survivors.contains(id), "\(selector): held exactly while its newest survives")
+            }
             try assertSameAnswers(selectors)
         }
     }

@@ -41,7 +41,7 @@ enum WriterJob: Sendable {
 ///
 /// `submit` never blocks an event loop: past `capacity` it refuses (the caller answers -32002).
 final class WriteQueue: @unchecked Sendable {
-    // @unchecked: `jobs` and `stopping` are only touched while holding `condition`.
+    // @unchecked: `jobs`, `stopping` and `waitingForRecords` are only touched while holding `condition`.
     private let condition = NSCondition()
     private var jobs: [WriterJob] = []
     private var stopping = false

@@ -38,7 +38,7 @@ struct WriterLoop: Sendable {
                 nextCatchUp = Date().addingTimeInterval(Self.catchUpSeconds)
             }
             if pruning, !stopping, Date() >= nextPrune {
-                timedPrune(writer: writer)
+                folding.recorded(timedPrune(writer: writer))
                 nextPrune = Date().addingTimeInterval(pruneInterval.secondsValue)
             }
         }
@@ -64,9 +64,11 @@ struct WriterLoop: Sendable {
         }
     }
 
-    private func timedPrune(writer: CaptureWriter) {
+    /// Returns how many records it committed between the chunks.
+    private func timedPrune(writer: CaptureWriter) -> Int {
+        var committed = 0
         do {
-            let report = try prune(retention, dryRun: false, writer: writer)
+            let report = try prune(retention, dryRun: false, writer: writer, committed: &committed)
             if report.deleted > 0 {
                 logger.info(
                     "retention pruned captures",
@@ -76,24 +78,35 @@ struct WriterLoop: Sendable {
         } catch {
             logger.error("retention prune failed", metadata: ["error": "\(error)"])
         }
+        return committed
     }
 
-    /// Prunes in short transactions and commits the records that arrived meanwhile between them, so a
-    /// record waits for at most one chunk, never for the whole prune. After each chunk the writer serves records
-    /// alone for as long as `RetentionPace` says (none once the service is stopping).
-    private func prune(_ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter) throws(StoreError) -> PruneReport {
+    /// Prunes in short transactions and commits the records that arrived meanwhile between them (adding them to
+    /// `committed`), so a record waits for at most one chunk, never for the whole prune. After a chunk that deleted
+    /// captures the writer serves records alone for as long as `RetentionPace` says (not in a dry run, nor once
+    /// the service is stopping).
+    private func prune(
+        _ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter, committed: inout Int
+    ) throws(StoreError) -> PruneReport {
         let clock = ContinuousClock()
         var chunkStarted = clock.now
-        let report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { _ in
-            let pauseEnds = Date().addingTimeInterval(RetentionPace.pause(after: clock.now - chunkStarted).secondsValue)
+        var deletedBefore = 0
+        var recordsBetween = 0
+        let report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { progress in
+            let wrote = !dryRun && progress.deleted > deletedBefore
+            deletedBefore = progress.deleted
+            let pauseEnds = clock.now + (wrote ? RetentionPace.pause(after: clock.now - chunkStarted) : .zero)
             var (records, stopping) = queue.takeRecords(max: maxGroup)
             while true {
-                if !records.isEmpty { process(records, writer: writer) }
-                if stopping || Date() >= pauseEnds { break }
-                (records, stopping) = queue.takeRecords(max: maxGroup, waitingUntil: pauseEnds)
+                if !records.isEmpty { recordsBetween += process(records, writer: writer) }
+                let left = pauseEnds - clock.now
+                if stopping || left <= .zero { break }
+                // Waits by the wall clock, so at most what is left of the pause by the monotonic one each time.
+                (records, stopping) = queue.takeRecords(max: maxGroup, waitingUntil: Date().addingTimeInterval(left.secondsValue))
             }
             chunkStarted = clock.now
         }
+        committed += recordsBetween
         metrics?.pruned(report)
         return report
     }
@@ -140,7 +153,7 @@ struct WriterLoop: Sendable {
         for (policy, dryRun, completion) in prunes {
             let result: Result<PruneReport, StoreError>
             do {
-                result = .success(try prune(policy, dryRun: dryRun, writer: writer))
+                result = .success(try prune(policy, dryRun: dryRun, writer: writer, committed: &committed))
             } catch {
                 result = .failure(error)
             }
