@@ -53,6 +53,16 @@ final class StorageConditionTests: XCTestCase {
             "what quick_check found stays the message")
     }
 
+    func testACheckpointFailingForAnotherReasonIsNoFault() {
+        condition.checkpointed(.failure(StoreError(code: .internal, message: "misuse")), now: 100)
+        condition.checkpointed(.failure(StoreError(code: .internal, message: "misuse")), now: 200)
+        XCTAssertTrue(condition.healthy)
+        XCTAssertFalse(condition.checkpointsFailing, "no retries for it: the next commit's checkpoint tries again")
+        condition.checkpointed(.failure(StoreError(code: .ioError, message: "I/O")), now: 300)
+        XCTAssertEqual(condition.fault?.code, .ioError, "a storage error still is one")
+        XCTAssertTrue(condition.checkpointsFailing)
+    }
+
     func testFailingCheckpointsAreOneFaultThatCommitsDoNotEnd() {
         let failure = StoreError(code: .ioError, message: "the WAL's checkpoint failed")
         condition.checkpointed(.failure(failure), now: 100)

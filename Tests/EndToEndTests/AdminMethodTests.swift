@@ -64,6 +64,30 @@ final class AdminMethodTests: EndToEndTestCase {
         XCTAssertEqual(try client.fullHistory(["sessionId": "oc:other"]).count, 1, "the newest row survives")
     }
 
+    /// A long prune (paced: the writer serves records alone after each chunk) never holds records back: records sent
+    /// on another connection while it runs are answered before it ends.
+    func testRecordsAreAnsweredWhileALongPruneRuns() throws {
+        try startService(arguments: ["--max-age", "0", "--max-per-session", "0", "--max-rows", "0"])
+        let old = nowMs() - 10 * 86_400_000
+        _ = try sqliteShell(
+            database: dbPath,
+            sql: "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39999) "
+                + "INSERT INTO captures (session_id, agent_id, captured_at, autorouter_model) "
+                + "SELECT 'oc:old' || (i % 500), 'main', \(old) + i, 'm' FROM n;",
+            scratch: workDirectory + "/seed.txt")
+        let pruner = try connect()
+        try pruner.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{"maxAgeMs":86400000}}"#)
+        let recorder = try connect()
+        let base = nowMs()
+        for index in 0..<5 { try recorder.record(session: "oc:new", capturedAt: base + Int64(index)) }
+        XCTAssertThrowsError(try pruner.readLine(timeout: 0.05), "the prune of 40,000 rows (20 chunks) is still running")
+        let pruned = try expectResult(try pruner.readJSON(timeout: 120))
+        XCTAssertEqual(pruned["deleted"], 40_000)
+        XCTAssertEqual(pruned["remaining"], 5)
+        XCTAssertEqual(try recorder.result("taas.autorouter.stats", [:])["total"], 5)
+        XCTAssertEqual(try recorder.fullHistory(["sessionId": "oc:new"]).count, 5)
+    }
+
     func testDeriveSessionIdFollowsTheTiersWithNodeComputedIds() throws {
         try startService()
         let client = try connect()

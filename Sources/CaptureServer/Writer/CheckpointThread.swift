@@ -1,6 +1,5 @@
 import CaptureStore
 import Foundation
-import Logging
 
 /// The thread that copies the writer's WAL into the database file beside the writer (`CaptureCheckpointer`), woken
 /// by the writer's commits (`CaptureWriter.checkpointInBackground`, `CheckpointSchedule`). How each pass went goes to
@@ -14,18 +13,16 @@ final class CheckpointThread: @unchecked Sendable {
     private var stopping = false
     private var ended = false
     private let storage: StorageCondition
-    private let logger: Logger
     static let retryAfterFailure: TimeInterval = 0.25
 
-    private init(storage: StorageCondition, logger: Logger) {
+    private init(storage: StorageCondition) {
         self.storage = storage
-        self.logger = logger
     }
 
     /// Starts the thread. It opens its connection when first woken (start-up does not wait for it); a failure to open
     /// counts as a failed checkpoint, tried again like one.
-    static func start(path: String, durability: Durability, storage: StorageCondition, logger: Logger) -> CheckpointThread {
-        let thread = CheckpointThread(storage: storage, logger: logger)
+    static func start(path: String, durability: Durability, storage: StorageCondition) -> CheckpointThread {
+        let thread = CheckpointThread(storage: storage)
         let runner = Thread { thread.run(path: path, durability: durability) }
         runner.name = "taas-capture checkpoints"
         runner.start()
@@ -69,10 +66,7 @@ final class CheckpointThread: @unchecked Sendable {
                     storage.checkpointed(.success(()))
                 }
             } catch {
-                // Storage errors are logged by `storage`, once per fault; anything else once per run of failures.
-                if !failing, !StorageCondition.isStorage(error) {
-                    logger.warning("background checkpoints failing", metadata: ["error": "\(error)"])
-                }
+                // `storage` logs it: a storage error once per fault, anything else once until a checkpoint works.
                 failing = true
                 storage.checkpointed(.failure(error))
             }

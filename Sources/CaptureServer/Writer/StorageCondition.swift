@@ -30,6 +30,9 @@ final class StorageCondition: Sendable {
         var checkpointsFailing = false
         /// The fault under way has seen a storage error other than a checkpoint's.
         var notCheckpointsAlone = false
+        /// Checkpoints are failing with an error that is not the storage's (a misuse, out of memory), logged once
+        /// until one works.
+        var checkpointsMisfiring = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -129,14 +132,22 @@ final class StorageCondition: Sendable {
 
     /// A checkpoint ran: the writer's after a commit, or the background checkpointer's. One that failed starts (or
     /// keeps) a fault that commits do not end. One that succeeded ends a fault of failed checkpoints alone (logged
-    /// once), and otherwise lets the next commit end it.
+    /// once), and otherwise lets the next commit end it. A failure that is not the storage's is no fault; it is
+    /// logged once until a checkpoint works.
     func checkpointed(_ result: Result<Void, StoreError>, now: Int64 = WallClock.unixMillis()) {
         switch result {
+        case .failure(let error) where !Self.isStorage(error):
+            let first = state.withLockedValue { state in
+                defer { state.checkpointsMisfiring = true }
+                return !state.checkpointsMisfiring
+            }
+            if first { logger.warning("checkpoints failing", metadata: ["error": "\(error)"]) }
         case .failure(let error):
             fault(error, records: 0, byCheckpoint: true, now: now)
         case .success:
             recover(now: now) { state in
                 state.checkpointsFailing = false
+                state.checkpointsMisfiring = false
                 return !state.notCheckpointsAlone
             }
         }

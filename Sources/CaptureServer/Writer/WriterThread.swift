@@ -49,7 +49,7 @@ struct WriterThread: Sendable {
         _ writer: CaptureWriter, path: String, durability: Durability, loop: WriterLoop
     ) throws(StoreError) -> CheckpointThread? {
         guard durability == .normal else { return nil }
-        let thread = CheckpointThread.start(path: path, durability: durability, storage: loop.stats.storage, logger: loop.logger)
+        let thread = CheckpointThread.start(path: path, durability: durability, storage: loop.stats.storage)
         do {
             try writer.checkpointInBackground { thread.wake() }
         } catch {
