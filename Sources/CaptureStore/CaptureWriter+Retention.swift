@@ -13,20 +13,23 @@ extension CaptureWriter {
     /// every removed row is counted once, under the first rule that removed it, and the rows rule removes only
     /// what is still over `maxRows`. `dryRun` counts the same rows without deleting any. `betweenChunks` runs
     /// after each committed chunk, outside any transaction, so the caller can commit waiting records there.
+    /// When `stopsEarly` says so after it, the prune ends there (`PruneReport.stopped`): what it deleted is
+    /// committed, and the next prune removes the rest.
     ///
     /// While forwarding is configured (`forward_progress`), the age and per-session rules keep every capture the
     /// fleet has not confirmed; only `maxRows` removes those, and counts them (SPEC v2 "The fleet on PostgreSQL").
     public func prune(
         _ policy: RetentionPolicy, now: Int64, dryRun: Bool, chunkSize: Int = 2000,
-        betweenChunks: (PruneProgress) -> Void = { _ in }
+        betweenChunks: (PruneProgress) -> Void = { _ in }, stopsEarly: () -> Bool = { false }
     ) throws(StoreError) -> PruneReport {
         let started = WallClock.monotonicMillis()
         // Records committed between chunks must not take a deleted capture for their session's newest route.
         sessionRoutes.forget()
         defer { sessionRoutes.forget() }
-        let forgetting = { (progress: PruneProgress) in
+        let forgetting = { (progress: PruneProgress) -> Bool in
             self.sessionRoutes.forget()
             betweenChunks(progress)
+            return stopsEarly()
         }
         return try withoutActuallyEscaping(forgetting) { (betweenChunks) throws(StoreError) -> PruneReport in
             var run = PruneRun(
@@ -40,10 +43,12 @@ extension CaptureWriter {
                 var byAge = 0
                 if let cutoff { byAge = try run.pruneByAge(olderThan: cutoff) }
                 var byPerSession = 0
-                if policy.maxPerSession > 0 { byPerSession = try run.pruneBySession(keep: policy.maxPerSession, from: cutoff) }
+                if policy.maxPerSession > 0, !run.stopped {
+                    byPerSession = try run.pruneBySession(keep: policy.maxPerSession, from: cutoff)
+                }
                 var byRows = 0
                 var unforwarded = 0
-                if policy.maxRows > 0 {
+                if policy.maxRows > 0, !run.stopped {
                     let total = dryRun ? initialTotal - byAge - byPerSession : try run.total()
                     (byRows, unforwarded) = try run.pruneOldest(count: max(0, total - policy.maxRows))
                 }
@@ -52,7 +57,8 @@ extension CaptureWriter {
                 let remaining = dryRun ? initialTotal - deleted : try run.total()
                 return PruneReport(
                     deleted: deleted, remaining: remaining, byAge: byAge, byPerSession: byPerSession, byRows: byRows,
-                    unforwarded: unforwarded, durationMs: WallClock.monotonicMillis() - started, dryRun: dryRun
+                    unforwarded: unforwarded, durationMs: WallClock.monotonicMillis() - started, dryRun: dryRun,
+                    stopped: run.stopped
                 )
             } catch {
                 connection.rollback()
@@ -69,7 +75,10 @@ private struct PruneRun {
     let routes: RouteCache?
     let chunkSize: Int
     let dryRun: Bool
-    let betweenChunks: (PruneProgress) -> Void
+    /// Returns true to end the prune there.
+    let betweenChunks: (PruneProgress) -> Bool
+    /// Whether `betweenChunks` ended it: every loop ends, and the rules not yet begun are skipped.
+    private(set) var stopped = false
     /// What the whole prune has done so far, handed to `betweenChunks`.
     private var progress = PruneProgress()
     /// Rows deleted in the open transaction, and sessions looked at since it began.
@@ -85,7 +94,7 @@ private struct PruneRun {
 
     init(
         connection: Connection, routes: RouteCache?, chunkSize: Int, dryRun: Bool,
-        betweenChunks: @escaping (PruneProgress) -> Void
+        betweenChunks: @escaping (PruneProgress) -> Bool
     ) {
         self.connection = connection
         self.routes = routes
@@ -124,7 +133,7 @@ private struct PruneRun {
         let keepAbove = self.keepAbove
         var removed = 0
         var session = try nextSession(after: nil)
-        while let current = session {
+        while let current = session, !stopped {
             if let boundary = try boundary(of: current, keep: keep, floor: floor) {
                 let bindRange = { (statement: Statement) throws(StoreError) in
                     try statement.bind(current, at: 1)
@@ -208,7 +217,7 @@ private struct PruneRun {
     ) throws(StoreError) -> Int {
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)")
         var removed = 0
-        while removed < maximum {
+        while removed < maximum, !stopped {
             if !connection.isInTransaction { try connection.begin(.immediate) }
             let asked = min(chunkSize - deletedInChunk, maximum - removed)
             try connection.prepare("DELETE FROM temp.doomed").run()
@@ -244,9 +253,9 @@ private struct PruneRun {
 
     /// The autorouted captures the last pick put in `temp.doomed`: the ones the route cache may hold.
     private func doomedRoutes() throws(StoreError) -> [RouteCache.DeletedRoute] {
+        // `id IN (…)`: a rowid lookup for each doomed id. A join let the planner scan the whole table instead.
         let statement = try connection.prepare(
-            "SELECT c.id, c.session_id, c.agent_id FROM temp.doomed AS d JOIN captures AS c ON c.id = d.id "
-                + "WHERE c.autorouted = 1"
+            "SELECT id, session_id, agent_id FROM captures WHERE id IN (SELECT id FROM temp.doomed) AND autorouted = 1"
         )
         defer { statement.reset() }
         var deleted: [RouteCache.DeletedRoute] = []
@@ -266,13 +275,17 @@ private struct PruneRun {
             try endChunk()
         } else {
             sessionsInChunk = 0
-            betweenChunks(progress)
+            yieldToCaller()
         }
     }
 
     private mutating func endChunk() throws(StoreError) {
         try finish()
-        betweenChunks(progress)
+        yieldToCaller()
+    }
+
+    private mutating func yieldToCaller() {
+        if betweenChunks(progress) { stopped = true }
     }
 
     // MARK: Sessions

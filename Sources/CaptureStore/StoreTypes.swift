@@ -233,11 +233,14 @@ public struct PruneReport: Sendable, Hashable {
     public var unforwarded: Int
     public var durationMs: Int64
     public var dryRun: Bool
+    /// The prune ended early (the service stopping): the next one removes the rest. Not in the SPEC's result.
+    public var stopped: Bool
 
     public init(
         deleted: Int, remaining: Int, byAge: Int, byPerSession: Int, byRows: Int, unforwarded: Int = 0,
-        durationMs: Int64, dryRun: Bool
+        durationMs: Int64, dryRun: Bool, stopped: Bool = false
     ) {
+        self.stopped = stopped
         self.unforwarded = unforwarded
         self.deleted = deleted
         self.remaining = remaining

@@ -77,6 +77,21 @@ final class WriteQueueTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 4)
     }
 
+    /// Shutdown begins (the socket stops accepting): a prune's pause ends and the prune is told to end, while jobs
+    /// are still queued and taken until the queue stops.
+    func testWindingDownEndsThePausesWaitButStillTakesJobs() {
+        let queue = self.queue
+        let winder = Thread { Thread.sleep(forTimeInterval: 0.05); queue.windDown() }
+        let started = Date()
+        winder.start()
+        let (taken, ending) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(5))
+        XCTAssertTrue(taken.isEmpty)
+        XCTAssertTrue(ending)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4)
+        XCTAssertTrue(queue.submit(record("oc:after")), "still accepting what connections have read")
+        XCTAssertEqual(sessions(queue.takeRecords(max: 8).records), ["oc:after"])
+    }
+
     func testAPruneTakesHalfTheWritersTime() {
         XCTAssertEqual(RetentionPace.pause(after: .milliseconds(120)), .milliseconds(120))
         XCTAssertEqual(RetentionPace.pause(after: .seconds(5)), RetentionPace.longestPause, "a chunk that waited on a lock")

@@ -112,6 +112,33 @@ final class RetentionTests: StoreTestCase {
         XCTAssertEqual(reported, sizes.reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1) }, "progress counts what was committed")
     }
 
+    /// The service stopping: the prune ends after the chunk under way, keeps what it committed, skips the rules not
+    /// begun, and leaves the rollups exact; the next prune removes the rest.
+    func testAPruneStoppedEarlyKeepsWhatItCommittedAndTheNextEndsIt() throws {
+        let writer = try CaptureWriter(path: path(), durability: .normal)
+        _ = try writer.record((0..<20).map { capture(session: "oc:s\($0 % 4)", at: Int64($0)) })
+        let policy = RetentionPolicy(maxAgeMs: 1, maxPerSession: 1, maxRows: 1)
+        var chunks = 0
+        let first = try writer.prune(policy, now: 10, dryRun: false, chunkSize: 3) { _ in
+            chunks += 1
+        } stopsEarly: {
+            chunks >= 2
+        }
+        XCTAssertTrue(first.stopped)
+        XCTAssertEqual(chunks, 2, "no chunk after the stop")
+        XCTAssertEqual([first.deleted, first.byAge, first.byPerSession, first.byRows], [6, 6, 0, 0])
+        XCTAssertEqual(first.remaining, 14)
+        XCTAssertEqual(try storedIds(path()).count, 14, "both chunks committed")
+        let reader = try CaptureReader(path: path())
+        defer { reader.close() }
+        let audit = try reader.rollupAudit()
+        XCTAssertEqual(audit.sessionsCounted, audit.sessionsStored)
+        let second = try writer.prune(policy, now: 10, dryRun: false)
+        XCTAssertFalse(second.stopped)
+        XCTAssertEqual(second.byAge, 3, "the rest of the age rule")
+        XCTAssertEqual(second.remaining, 1)
+    }
+
     func testPerSessionWalkYieldsToTheCallerEvenWhenNothingIsDeleted() throws {
         // 1,000 sessions all under the limit: nothing to delete, but the walk over them must still let
         // the service commit waiting records every 64 sessions (dry run too).

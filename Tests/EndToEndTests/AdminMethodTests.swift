@@ -88,6 +88,34 @@ final class AdminMethodTests: EndToEndTestCase {
         XCTAssertEqual(try recorder.fullHistory(["sessionId": "oc:new"]).count, 5)
     }
 
+    /// Stopping the service ends a long prune after the chunk under way (systemd's stop timeout is 30 s; a prune of
+    /// millions of rows takes minutes): it exits on its own, and the next prune removes the rest.
+    func testStoppingTheServiceEndsALongPruneAndTheNextOneFinishesIt() throws {
+        let first = try startService(arguments: ["--max-age", "0", "--max-per-session", "0", "--max-rows", "0"])
+        let old = nowMs() - 10 * 86_400_000
+        _ = try sqliteShell(
+            database: dbPath,
+            sql: "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199999) "
+                + "INSERT INTO captures (session_id, agent_id, captured_at, autorouter_model) "
+                + "SELECT 'oc:old' || (i % 500), 'main', \(old) + i, 'm' FROM n;",
+            scratch: workDirectory + "/seed.txt")
+        let pruner = try connect()
+        try pruner.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{"maxAgeMs":86400000}}"#)
+        XCTAssertThrowsError(try pruner.readLine(timeout: 1), "the prune of 200,000 rows (100 chunks) is under way")
+        let started = Date()
+        XCTAssertEqual(first.terminate(timeout: 10), 0, "exited on its own, without waiting for the whole prune")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        XCTAssertTrue(first.log.contains("prune stopped with the service"), first.log)
+
+        try startService(arguments: ["--max-age", "0", "--max-per-session", "0", "--max-rows", "0"])
+        let client = try connect()
+        let rest = try client.result("taas.capture.prune", ["maxAgeMs": .int(86_400_000)], timeout: 120)
+        XCTAssertGreaterThan(rest["deleted"]?.int ?? 0, 0)
+        XCTAssertLessThan(rest["deleted"]?.int ?? 200_000, 200_000, "the first prune's chunks stayed deleted")
+        XCTAssertEqual(rest["remaining"], 0)
+        XCTAssertEqual(try client.result("taas.autorouter.stats", [:])["total"], 0)
+    }
+
     func testDeriveSessionIdFollowsTheTiersWithNodeComputedIds() throws {
         try startService()
         let client = try connect()

@@ -98,7 +98,7 @@ public struct CaptureService: Service {
             firstCheck: config.damageRecheck)
         let services: [(any Service)?] = [
             writer, forwarder.map { ForwarderService(forwarder: $0) }, watch, damage, metricsChannel.map { MetricsService(channel: $0) },
-            socketService(dispatchers, group: group, claim: socket),
+            socketService(dispatchers, group: group, claim: socket, queue: queue),
         ]
         return ServiceGroupConfiguration(
             services: services.compactMap { $0 }.map {
@@ -145,7 +145,7 @@ public struct CaptureService: Service {
     }
 
     private func socketService(
-        _ dispatchers: LoopDispatchers, group: MultiThreadedEventLoopGroup, claim: SocketClaim
+        _ dispatchers: LoopDispatchers, group: MultiThreadedEventLoopGroup, claim: SocketClaim, queue: WriteQueue
     ) -> SocketService {
         let quiescing = ServerQuiescingHelper(group: group)
         let server = SocketServer(
@@ -153,7 +153,8 @@ public struct CaptureService: Service {
             limiter: ConnectionLimiter(limit: configuration.maxConnections), quiescing: quiescing, ownUID: getuid()
         )
         return SocketService(
-            server: server, dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady, claim: claim)
+            server: server, dispatchers: dispatchers, quiescing: quiescing, group: group, onReady: onReady, claim: claim,
+            shutdownBegins: { queue.windDown() })
     }
 
     /// Binds `serve --metrics-listen`'s listener (nil without it).

@@ -15,6 +15,8 @@ struct SocketService: Service {
     let onReady: (@Sendable () -> Void)?
     /// Noted once the socket is bound, so the service removes the file when everything has stopped.
     let claim: SocketClaim
+    /// Told when graceful shutdown begins, before the connections drain.
+    let shutdownBegins: @Sendable () -> Void
 
     func run() async throws {
         let logger = server.configuration.logger
@@ -42,6 +44,7 @@ struct SocketService: Service {
     /// group, so leaving the group means every connection has been drained and closed.
     private func serve(_ serverChannel: NIOAsyncChannel<any Channel, Never>) async throws {
         let quiescing = self.quiescing
+        let shutdownBegins = self.shutdownBegins
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await serverChannel.executeThenClose { inbound in
@@ -52,6 +55,7 @@ struct SocketService: Service {
             }
         } onGracefulShutdown: {
             // Closes the listening socket and asks every connection to finish what it has read.
+            shutdownBegins()
             quiescing.initiateShutdown(promise: nil)
         }
     }

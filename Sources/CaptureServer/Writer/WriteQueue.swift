@@ -41,10 +41,12 @@ enum WriterJob: Sendable {
 ///
 /// `submit` never blocks an event loop: past `capacity` it refuses (the caller answers -32002).
 final class WriteQueue: @unchecked Sendable {
-    // @unchecked: `jobs`, `stopping` and `waitingForRecords` are only touched while holding `condition`.
+    // @unchecked: `jobs`, `stopping`, `windingDown` and `waitingForRecords` are only touched while holding `condition`.
     private let condition = NSCondition()
     private var jobs: [WriterJob] = []
     private var stopping = false
+    /// Shutdown has begun (`windDown`): jobs are still taken, but a prune ends after its chunk under way.
+    private var windingDown = false
     /// The writer is waiting for records alone (a prune's pause), so a record must wake it even behind other jobs.
     private var waitingForRecords = false
     let capacity: Int
@@ -98,14 +100,14 @@ final class WriteQueue: @unchecked Sendable {
     }
 
     /// Takes up to `max` queued records, leaving every other job queued: what the writer commits between the
-    /// chunks of a prune. With `deadline`, first waits until a record is queued, the deadline passes or the queue
-    /// is stopping.
-    func takeRecords(max: Int, waitingUntil deadline: Date? = nil) -> (records: [WriterJob], stopping: Bool) {
+    /// chunks of a prune. With `deadline`, first waits until a record is queued, the deadline passes or shutdown
+    /// begins. `ending`: shutdown has begun (`windDown` or `stop`), so the prune should end.
+    func takeRecords(max: Int, waitingUntil deadline: Date? = nil) -> (records: [WriterJob], ending: Bool) {
         condition.lock()
         defer { condition.unlock() }
         if let deadline {
             waitingForRecords = true
-            while !stopping, !jobs.contains(where: \.isRecord), condition.wait(until: deadline) {}
+            while !stopping, !windingDown, !jobs.contains(where: \.isRecord), condition.wait(until: deadline) {}
             waitingForRecords = false
         }
         var taken: [WriterJob] = []
@@ -114,7 +116,16 @@ final class WriteQueue: @unchecked Sendable {
             if job.isRecord, taken.count < max { taken.append(job) } else { kept.append(job) }
         }
         if !taken.isEmpty { jobs = kept }
-        return (taken, stopping)
+        return (taken, stopping || windingDown)
+    }
+
+    /// Shutdown has begun: the service answers what it has read, then stops the queue. A prune under way ends after
+    /// its chunk meanwhile, so that answering does not wait for a whole prune (minutes for millions of rows).
+    func windDown() {
+        condition.lock()
+        windingDown = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Refuses new jobs; the writer drains what is queued and then ends.

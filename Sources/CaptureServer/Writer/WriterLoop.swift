@@ -83,8 +83,9 @@ struct WriterLoop: Sendable {
 
     /// Prunes in short transactions and commits the records that arrived meanwhile between them (adding them to
     /// `committed`), so a record waits for at most one chunk, never for the whole prune. After a chunk that deleted
-    /// captures the writer serves records alone for as long as `RetentionPace` says (not in a dry run, nor once
-    /// the service is stopping).
+    /// captures the writer serves records alone for as long as `RetentionPace` says (not in a dry run). Once shutdown
+    /// has begun (`WriteQueue.windDown`) the prune ends after the chunk under way (`PruneReport.stopped`): a stop
+    /// waits for one chunk, not for the whole prune, and the next prune removes the rest.
     private func prune(
         _ policy: RetentionPolicy, dryRun: Bool, writer: CaptureWriter, committed: inout Int
     ) throws(StoreError) -> PruneReport {
@@ -92,21 +93,30 @@ struct WriterLoop: Sendable {
         var chunkStarted = clock.now
         var deletedBefore = 0
         var recordsBetween = 0
+        var ending = false
         let report = try writer.prune(policy, now: WallClock.unixMillis(), dryRun: dryRun) { progress in
             let wrote = !dryRun && progress.deleted > deletedBefore
             deletedBefore = progress.deleted
             let pauseEnds = clock.now + (wrote ? RetentionPace.pause(after: clock.now - chunkStarted) : .zero)
-            var (records, stopping) = queue.takeRecords(max: maxGroup)
+            var records: [WriterJob]
+            (records, ending) = queue.takeRecords(max: maxGroup)
             while true {
                 if !records.isEmpty { recordsBetween += process(records, writer: writer) }
                 let left = pauseEnds - clock.now
-                if stopping || left <= .zero { break }
+                if ending || left <= .zero { break }
                 // Waits by the wall clock, so at most what is left of the pause by the monotonic one each time.
-                (records, stopping) = queue.takeRecords(max: maxGroup, waitingUntil: Date().addingTimeInterval(left.secondsValue))
+                (records, ending) = queue.takeRecords(max: maxGroup, waitingUntil: Date().addingTimeInterval(left.secondsValue))
             }
             chunkStarted = clock.now
+        } stopsEarly: {
+            ending
         }
         committed += recordsBetween
+        if report.stopped {
+            logger.notice(
+                "prune stopped with the service; the next prune removes the rest",
+                metadata: ["deleted": "\(report.deleted)", "remaining": "\(report.remaining)"])
+        }
         metrics?.pruned(report)
         return report
     }
