@@ -28,6 +28,19 @@ final class WriteQueueTests: XCTestCase {
         jobs.compactMap { if case .record(let capture, _) = $0 { capture.sessionId } else { nil } }
     }
 
+    /// A pause of up to 5 s (`takeRecords(waitingUntil:)`) while another thread does `action` 50 ms in: what it took,
+    /// whether the prune should end, and how many seconds it waited.
+    private func pauseEnded(by action: @escaping @Sendable () -> Void) -> (records: [WriterJob], ending: Bool, waited: Double) {
+        let other = Thread {
+            Thread.sleep(forTimeInterval: 0.05)
+            action()
+        }
+        let started = Date()
+        other.start()
+        let (taken, ending) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(5))
+        return (taken, ending, Date().timeIntervalSince(started))
+    }
+
     func testTakesOnlyRecordsUpToMaxAndLeavesOtherJobsQueuedInOrder() {
         XCTAssertTrue(queue.submit(record("oc:a")))
         XCTAssertTrue(queue.submit(.change { _ in }))
@@ -57,37 +70,28 @@ final class WriteQueueTests: XCTestCase {
         XCTAssertTrue(queue.submit(.change { _ in }))
         let queue = self.queue
         let job = record("oc:late")
-        let submitter = Thread { Thread.sleep(forTimeInterval: 0.05); _ = queue.submit(job) }
-        let started = Date()
-        submitter.start()
-        let (taken, _) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(5))
+        let (taken, _, waited) = pauseEnded { _ = queue.submit(job) }
         XCTAssertEqual(sessions(taken), ["oc:late"])
-        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "woken by the record, not by the deadline")
+        XCTAssertLessThan(waited, 4, "woken by the record, not by the deadline")
         XCTAssertEqual(queue.depth, 1, "the change is still queued")
     }
 
     func testStoppingEndsThePausesWait() {
         let queue = self.queue
-        let stopper = Thread { Thread.sleep(forTimeInterval: 0.05); queue.stop() }
-        let started = Date()
-        stopper.start()
-        let (taken, stopping) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(5))
+        let (taken, stopping, waited) = pauseEnded { queue.stop() }
         XCTAssertTrue(taken.isEmpty)
         XCTAssertTrue(stopping)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 4)
+        XCTAssertLessThan(waited, 4)
     }
 
     /// Shutdown begins (the socket stops accepting): a prune's pause ends and the prune is told to end, while jobs
     /// are still queued and taken until the queue stops.
     func testWindingDownEndsThePausesWaitButStillTakesJobs() {
         let queue = self.queue
-        let winder = Thread { Thread.sleep(forTimeInterval: 0.05); queue.windDown() }
-        let started = Date()
-        winder.start()
-        let (taken, ending) = queue.takeRecords(max: 8, waitingUntil: started.addingTimeInterval(5))
+        let (taken, ending, waited) = pauseEnded { queue.windDown() }
         XCTAssertTrue(taken.isEmpty)
         XCTAssertTrue(ending)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 4)
+        XCTAssertLessThan(waited, 4)
         XCTAssertTrue(queue.submit(record("oc:after")), "still accepting what connections have read")
         XCTAssertEqual(sessions(queue.takeRecords(max: 8).records), ["oc:after"])
     }

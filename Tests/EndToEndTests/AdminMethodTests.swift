@@ -68,15 +68,7 @@ final class AdminMethodTests: EndToEndTestCase {
     /// on another connection while it runs are answered before it ends.
     func testRecordsAreAnsweredWhileALongPruneRuns() throws {
         try startService(arguments: ["--max-age", "0", "--max-per-session", "0", "--max-rows", "0"])
-        let old = nowMs() - 10 * 86_400_000
-        _ = try sqliteShell(
-            database: dbPath,
-            sql: "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39999) "
-                + "INSERT INTO captures (session_id, agent_id, captured_at, autorouter_model) "
-                + "SELECT 'oc:old' || (i % 500), 'main', \(old) + i, 'm' FROM n;",
-            scratch: workDirectory + "/seed.txt")
-        let pruner = try connect()
-        try pruner.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{"maxAgeMs":86400000}}"#)
+        let pruner = try startingAPruneOf(40_000)
         let recorder = try connect()
         let base = nowMs()
         for index in 0..<5 { try recorder.record(session: "oc:new", capturedAt: base + Int64(index)) }
@@ -92,15 +84,7 @@ final class AdminMethodTests: EndToEndTestCase {
     /// millions of rows takes minutes): it exits on its own, and the next prune removes the rest.
     func testStoppingTheServiceEndsALongPruneAndTheNextOneFinishesIt() throws {
         let first = try startService(arguments: ["--max-age", "0", "--max-per-session", "0", "--max-rows", "0"])
-        let old = nowMs() - 10 * 86_400_000
-        _ = try sqliteShell(
-            database: dbPath,
-            sql: "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199999) "
-                + "INSERT INTO captures (session_id, agent_id, captured_at, autorouter_model) "
-                + "SELECT 'oc:old' || (i % 500), 'main', \(old) + i, 'm' FROM n;",
-            scratch: workDirectory + "/seed.txt")
-        let pruner = try connect()
-        try pruner.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{"maxAgeMs":86400000}}"#)
+        let pruner = try startingAPruneOf(200_000)
         XCTAssertThrowsError(try pruner.readLine(timeout: 1), "the prune of 200,000 rows (100 chunks) is under way")
         let started = Date()
         XCTAssertEqual(first.terminate(timeout: 10), 0, "exited on its own, without waiting for the whole prune")
@@ -114,6 +98,21 @@ final class AdminMethodTests: EndToEndTestCase {
         XCTAssertLessThan(rest["deleted"]?.int ?? 200_000, 200_000, "the first prune's chunks stayed deleted")
         XCTAssertEqual(rest["remaining"], 0)
         XCTAssertEqual(try client.result("taas.autorouter.stats", [:])["total"], 0)
+    }
+
+    /// Puts `count` captures ten days old (over 500 sessions) into the service's database with the sqlite3 shell, and
+    /// asks, on a connection of its own (returned, its answer unread), to prune everything older than a day.
+    private func startingAPruneOf(_ count: Int) throws -> LineClient {
+        let old = nowMs() - 10 * 86_400_000
+        _ = try sqliteShell(
+            database: dbPath,
+            sql: "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < \(count - 1)) "
+                + "INSERT INTO captures (session_id, agent_id, captured_at, autorouter_model) "
+                + "SELECT 'oc:old' || (i % 500), 'main', \(old) + i, 'm' FROM n;",
+            scratch: workDirectory + "/seed.txt")
+        let pruner = try connect()
+        try pruner.sendLine(#"{"jsonrpc":"2.0","id":1,"method":"taas.capture.prune","params":{"maxAgeMs":86400000}}"#)
+        return pruner
     }
 
     func testDeriveSessionIdFollowsTheTiersWithNodeComputedIds() throws {
