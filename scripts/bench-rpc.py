@@ -96,8 +96,8 @@ class LastRouteWatch:
     """A second connection asking lastRoute in a closed loop: the longest answer while it runs is the stall a
     call on another connection caused. `start()` warms it up, then measures only the calls sent after that;
     `stop()` ends it. It runs in a process of its own: as a thread it shared the interpreter's lock with the
-    caller, so the time the caller spent reading and parsing a large answer (a dashboard page) was counted as
-    the service's stall."""
+    caller, so the time the caller spent reading and parsing a large answer (a dashboard page) could be counted
+    as the service's stall. `count`: the calls answered from the end of the warm-up to `stop()`."""
 
     def __init__(self, path):
         ctx = multiprocessing.get_context("fork")
@@ -125,6 +125,8 @@ class LastRouteWatch:
     def start(self):
         self.process.start()
         time.sleep(0.5)
+        if not self.process.is_alive():
+            raise SystemExit(f"the lastRoute watcher failed at its start (exit {self.process.exitcode})")
         self.measuring.set()
 
     def stop(self):

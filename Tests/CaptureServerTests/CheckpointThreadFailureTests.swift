@@ -29,9 +29,11 @@ final class CheckpointThreadFailureTests: XCTestCase {
         XCTAssertTrue(storage.checkpointsFailing)
         XCTAssertFalse(storage.healthy)
 
-        // The database appears; nothing commits through `storage` and nobody wakes the thread.
-        let writer = try CaptureWriter(path: path, durability: .normal)
-        defer { writer.close() }
+        // The database appears whole (made beside it, then renamed in); nothing commits through `storage` and nobody
+        // wakes the thread.
+        let made = directory + "/made.sqlite3"
+        try CaptureWriter(path: made, durability: .normal).close()
+        XCTAssertEqual(rename(made, path), 0)
         try Self.waitUntil("a retry opened the file and its checkpoint ended the fault") { storage.healthy }
         XCTAssertFalse(storage.checkpointsFailing)
     }
@@ -39,6 +41,7 @@ final class CheckpointThreadFailureTests: XCTestCase {
     func testStopEndsAThreadWhoseCheckpointsKeepFailing() throws {
         let storage = StorageCondition(logger: Logger(label: "test"))
         let thread = CheckpointThread.start(path: directory + "/missing/c.sqlite3", durability: .normal, storage: storage)
+        defer { thread.stop() }  // when a check below throws; a second stop returns at once
         thread.wake()
         try Self.waitUntil("the failed open is a storage fault") { storage.fault?.code == .cantOpen }
         // Two retries at least, so the stop below comes while the thread is in its retry wait or in a try.

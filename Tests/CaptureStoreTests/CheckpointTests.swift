@@ -38,6 +38,21 @@ final class CheckpointTests: StoreTestCase {
             "a commit that started the WAL over: the frames before it were in the old WAL")
     }
 
+    /// The writer creates the file before it switches it to WAL: a checkpointer opened in between must not take the file
+    /// (its checkpoints would do nothing and report every frame copied), so it is refused and tried again later.
+    func testACheckpointerRefusesAFileNotYetInWALMode() throws {
+        let plain = try Connection(path: path(), flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busyTimeoutMs: 100)
+        try plain.execute("CREATE TABLE t (x)")
+        plain.close()
+        XCTAssertThrowsError(try CaptureCheckpointer(path: path(), durability: .normal)) { error in
+            XCTAssertEqual((error as? StoreError)?.code, .internal)
+        }
+        try CaptureWriter(path: path("second.sqlite3"), durability: .normal).close()
+        let checkpointer = try CaptureCheckpointer(path: path("second.sqlite3"), durability: .normal)
+        defer { checkpointer.close() }
+        XCTAssertEqual(try checkpointer.copy(), .copiedAll)
+    }
+
     func testTheBackgroundCopiesTheWALAndItStartsOverBeforeSQLitesOwnSize() throws {
         let writer = try CaptureWriter(path: path(), durability: .normal)
         defer { writer.close() }

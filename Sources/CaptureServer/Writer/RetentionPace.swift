@@ -6,7 +6,7 @@
 /// lastRoute client in a closed loop kept both cores busy while the disk was written, and the host paused the
 /// whole machine for 20–35 ms every 100 ms. lastRoute's longest answer was 33–36 ms, 71–105 over 20 ms; at half
 /// the writer's time, 22–26 ms and 2–7 over 20 ms, for a prune 1.4× as long. On a host that did not pause, 14–15 ms
-/// unpaced and 8.6–10.1 ms paced, for a prune 1.5–1.6× as long.
+/// unpaced and 8.6–10.1 ms paced, for a prune 1.5–1.7× as long.
 /// The CLI's `taas-capture prune` is not paced: an operator runs it to be done.
 enum RetentionPace {
     /// The share of the writer's time a running prune may take.
