@@ -17,10 +17,9 @@ public final class CaptureCheckpointer {
         // A file the writer has not switched to WAL yet (it creates the file first): a checkpoint there would do
         // nothing and report every frame copied, so this connection is refused and the caller tries again later.
         // (The connection closes as it is released.)
-        let mode = try connection.prepare("PRAGMA journal_mode")
-        let inWAL = try mode.step() && mode.string(at: 0) == "wal"
-        mode.reset()
-        guard inWAL else { throw StoreError(code: .internal, message: "the database is not in WAL mode yet") }
+        guard try connection.strings("PRAGMA journal_mode") == ["wal"] else {
+            throw StoreError(code: .internal, message: "the database is not in WAL mode yet")
+        }
     }
 
     /// How one PASSIVE checkpoint went (this connection's or the writer's).
